@@ -1,0 +1,24 @@
+package dev.pep.proxy.config;
+
+/**
+ * The admin listener: {@code /healthz}, {@code /readyz}, {@code /metrics}. Plain HTTP, so it
+ * binds to loopback unless an operator says otherwise.
+ *
+ * @param address the address to bind
+ * @param port the port; 0 picks a free one, -1 disables the listener
+ */
+public record AdminConfig(String address, Integer port) {
+
+    static final AdminConfig DEFAULT = new AdminConfig(null, null);
+
+    /** Applies defaults. */
+    public AdminConfig {
+        address = address == null ? "127.0.0.1" : address;
+        port = port == null ? 9090 : port;
+    }
+
+    /** Whether the admin listener runs. */
+    public boolean enabled() {
+        return port >= 0;
+    }
+}

@@ -1,0 +1,142 @@
+package dev.pep.proxy.config;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * Reads {@code gateway.yaml}: binds it strictly (unknown keys are errors), then checks what
+ * binding cannot (files exist, hosts are unique). Every problem names file, line, column and key.
+ */
+public final class ConfigLoader {
+
+    private static final ObjectMapper MAPPER = JsonMapper.builder(new YAMLFactory())
+            .propertyNamingStrategy(PropertyNamingStrategies.KEBAB_CASE)
+            .enable(MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS)
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .addModule(new SimpleModule().addDeserializer(Duration.class, new DurationDeserializer()))
+            .build();
+
+    private ConfigLoader() {
+    }
+
+    /** Loads and checks a file; throws with every problem found. */
+    public static GatewayConfig load(Path file) throws ConfigException {
+        String name = file.toString();
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw problem(name, 0, 0, "", "no such file");
+        } catch (IOException e) {
+            throw problem(name, 0, 0, "", "cannot read: " + e.getMessage());
+        }
+        Path dir = file.toAbsolutePath().getParent();
+        GatewayConfig config = bind(name, text).withBaseDirectory(dir);
+        List<ConfigProblem> problems = new ConfigValidator(name, KeyLocations.index(text)).check(config);
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
+        }
+        return config;
+    }
+
+    private static GatewayConfig bind(String name, String text) throws ConfigException {
+        try {
+            GatewayConfig config = MAPPER.readValue(text, GatewayConfig.class);
+            if (config == null) {
+                throw problem(name, 1, 1, "", "the file is empty; expected a mapping with at least 'tls'");
+            }
+            return config;
+        } catch (UnrecognizedPropertyException e) {
+            String expected = e.getKnownPropertyIds().stream().map(String::valueOf).sorted()
+                    .collect(Collectors.joining(", "));
+            throw located(name, e, "unknown key '" + e.getPropertyName() + "'; expected one of: "
+                    + expected);
+        } catch (InvalidFormatException e) {
+            throw located(name, e, "invalid value '" + e.getValue() + "'; expected "
+                    + expectedOf(e.getTargetType()));
+        } catch (JsonMappingException e) {
+            throw located(name, e, rootMessage(e));
+        } catch (JsonProcessingException e) {
+            JsonLocation loc = e.getLocation();
+            throw problem(name, loc == null ? 0 : loc.getLineNr(), loc == null ? 0 : loc.getColumnNr(),
+                    "", "not valid YAML: " + e.getOriginalMessage());
+        }
+    }
+
+    private static ConfigException located(String name, JsonMappingException e, String message) {
+        JsonLocation loc = e.getLocation();
+        String key = e.getPath().stream()
+                .map(r -> r.getFieldName() != null ? r.getFieldName() : Integer.toString(r.getIndex()))
+                .collect(Collectors.joining("."));
+        return problem(name, loc == null ? 0 : loc.getLineNr(), loc == null ? 0 : loc.getColumnNr(),
+                key, message);
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        if (t instanceof IllegalArgumentException || t instanceof NullPointerException) {
+            return t.getMessage() == null ? "missing value" : t.getMessage();
+        }
+        String m = e instanceof JsonProcessingException jpe ? jpe.getOriginalMessage() : e.getMessage();
+        return m.lines().findFirst().orElse(m);
+    }
+
+    private static String expectedOf(Class<?> type) {
+        if (type.isEnum()) {
+            List<String> values = new ArrayList<>();
+            for (Object c : type.getEnumConstants()) {
+                values.add(c.toString().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
+            }
+            return "one of " + values;
+        }
+        if (type == Integer.class || type == int.class) {
+            return "a whole number";
+        }
+        return "a " + type.getSimpleName();
+    }
+
+    private static ConfigException problem(String file, int line, int col, String key, String msg) {
+        return new ConfigException(List.of(new ConfigProblem(file, line, col, key, msg)));
+    }
+
+    /** Reads {@code 10s}-style durations, naming what was expected when it cannot. */
+    private static final class DurationDeserializer extends JsonDeserializer<Duration> {
+        @Override
+        public Duration deserialize(JsonParser p, DeserializationContext ctx) throws IOException {
+            String text = p.getValueAsString();
+            try {
+                return Units.duration(text == null ? p.getText() : text);
+            } catch (IllegalArgumentException e) {
+                throw JsonMappingException.from(p, e.getMessage(), e);
+            }
+        }
+    }
+}

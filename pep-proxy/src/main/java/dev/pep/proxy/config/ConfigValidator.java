@@ -1,0 +1,150 @@
+package dev.pep.proxy.config;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/** Checks what binding cannot: ranges, files that must exist, hosts named by two apps. */
+final class ConfigValidator {
+
+    private static final Pattern HOST = Pattern.compile(
+            "(\\*\\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*");
+    private static final Pattern APP_NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
+
+    private final String file;
+    private final KeyLocations locations;
+    private final List<ConfigProblem> problems = new ArrayList<>();
+
+    ConfigValidator(String file, KeyLocations locations) {
+        this.file = file;
+        this.locations = locations;
+    }
+
+    List<ConfigProblem> check(GatewayConfig c) {
+        port("listener.port", c.listener().port(), false);
+        port("admin.port", c.admin().port(), true);
+        checkTls(c);
+        checkLimits(c);
+        checkApps(c);
+        return problems;
+    }
+
+    private void checkTls(GatewayConfig c) {
+        TlsConfig tls = c.tls();
+        if (tls.certificates().isEmpty() && tls.developmentCa() == null) {
+            add("tls", "no certificate; expected 'certificates' or 'development-ca'");
+        }
+        for (int i = 0; i < tls.certificates().size(); i++) {
+            TlsConfig.CertificateConfig cert = tls.certificates().get(i);
+            String key = "tls.certificates." + i;
+            if (cert.hosts().isEmpty()) {
+                add(key, "no hosts; expected the host names this certificate serves");
+            }
+            cert.hosts().forEach(h -> host(key + ".hosts", h));
+            file(c, key + ".certificate", cert.certificate());
+            file(c, key + ".key", cert.key());
+        }
+        if (tls.developmentCa() != null) {
+            tls.developmentCa().hosts().forEach(h -> host("tls.development-ca.hosts", h));
+        }
+    }
+
+    private void checkLimits(GatewayConfig c) {
+        positive("limits.max-connections", c.limits().maxConnections());
+        positive("limits.max-connections-per-address", c.limits().maxConnectionsPerAddress());
+        positive("limits.max-headers", c.limits().maxHeaders());
+        positive("http2.max-concurrent-streams", c.http2().maxConcurrentStreams());
+        positive("http2.max-resets-per-window", c.http2().maxResetsPerWindow());
+        positive("http2.reset-window-seconds", c.http2().resetWindowSeconds());
+        long window = c.http2().initialWindowSize().bytes();
+        if (window < 65_535 || window > Integer.MAX_VALUE) {
+            add("http2.initial-window-size", "expected between 65535 and 2147483647 bytes, got " + window);
+        }
+    }
+
+    private void checkApps(GatewayConfig c) {
+        Map<String, String> owner = new HashMap<>();
+        c.apps().forEach((name, app) -> {
+            String key = "apps." + name;
+            if (!APP_NAME.matcher(name).matches()) {
+                add(key, "invalid app name '" + name + "'; expected lower-case letters, digits, '-' or '_'");
+            }
+            if (app.hosts().isEmpty()) {
+                add(key + ".hosts", "no hosts; expected at least one host name");
+            }
+            for (String h : app.hosts()) {
+                String norm = h.toLowerCase(Locale.ROOT);
+                host(key + ".hosts", h);
+                String previous = owner.putIfAbsent(norm, name);
+                if (previous != null) {
+                    add(key + ".hosts", "host '" + h + "' is already served by app '" + previous + "'");
+                }
+            }
+            upstream(key + ".upstream", app.upstream());
+            positive(key + ".max-connections", app.maxConnections());
+        });
+    }
+
+    private void upstream(String key, String upstream) {
+        if (upstream == null) {
+            add(key, "missing; expected http://host:port, https://host:port or pep:echo");
+            return;
+        }
+        if (upstream.equals("pep:echo")) {
+            return;
+        }
+        try {
+            URI u = new URI(upstream);
+            boolean ok = ("http".equals(u.getScheme()) || "https".equals(u.getScheme()))
+                    && u.getHost() != null && u.getUserInfo() == null
+                    && (u.getRawPath() == null || u.getRawPath().isEmpty() || u.getRawPath().equals("/"))
+                    && u.getRawQuery() == null && u.getRawFragment() == null;
+            if (!ok) {
+                add(key, "invalid upstream '" + upstream
+                        + "'; expected http://host:port or https://host:port without path, or pep:echo");
+            }
+        } catch (URISyntaxException e) {
+            add(key, "invalid upstream '" + upstream + "': " + e.getReason());
+        }
+    }
+
+    private void host(String key, String h) {
+        if (!HOST.matcher(h).matches()) {
+            add(key, "invalid host name '" + h + "'; expected lower-case DNS labels, "
+                    + "optionally starting with '*.', without port or trailing dot");
+        }
+    }
+
+    private void file(GatewayConfig c, String key, String path) {
+        if (path == null) {
+            add(key, "missing; expected a PEM file");
+        } else if (!Files.isReadable(c.resolve(path))) {
+            add(key, "cannot read file '" + Path.of(path) + "'");
+        }
+    }
+
+    private void port(String key, int port, boolean allowDisabled) {
+        int min = allowDisabled ? -1 : 0;
+        if (port < min || port > 65_535) {
+            add(key, "expected a port between " + min + " and 65535, got " + port);
+        }
+    }
+
+    private void positive(String key, int value) {
+        if (value <= 0) {
+            add(key, "expected a positive number, got " + value);
+        }
+    }
+
+    private void add(String key, String message) {
+        int[] pos = locations.of(key);
+        problems.add(new ConfigProblem(file, pos[0], pos[1], key, message));
+    }
+}

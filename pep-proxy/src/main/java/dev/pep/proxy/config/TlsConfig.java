@@ -1,0 +1,62 @@
+package dev.pep.proxy.config;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Certificates and protocol settings of the partner-facing listener.
+ *
+ * @param profile which cipher suites and protocol versions to offer
+ * @param certificates one entry per certificate, each naming the hosts it serves
+ * @param developmentCa when set, a development CA and certificate are generated on first start
+ * @param reloadInterval how often certificate files are checked for change
+ */
+public record TlsConfig(
+        TlsProfile profile,
+        List<CertificateConfig> certificates,
+        DevelopmentCaConfig developmentCa,
+        Duration reloadInterval) {
+
+    /** Applies defaults and copies. */
+    public TlsConfig {
+        profile = profile == null ? TlsProfile.INTERMEDIATE : profile;
+        certificates = certificates == null ? List.of() : List.copyOf(certificates);
+        reloadInterval = reloadInterval == null ? Duration.ofSeconds(10) : reloadInterval;
+    }
+
+    /** Mozilla's server-side TLS profiles. */
+    public enum TlsProfile {
+        /** TLS 1.2 and 1.3 with forward-secret AEAD suites: every client of the last years. */
+        INTERMEDIATE,
+        /** TLS 1.3 only. */
+        MODERN
+    }
+
+    /**
+     * One certificate and its key, PEM files.
+     *
+     * @param hosts the host names it serves; {@code *.example.org} matches one label
+     * @param certificate the certificate chain, leaf first
+     * @param key the private key (PKCS#8)
+     */
+    public record CertificateConfig(List<String> hosts, String certificate, String key) {
+        /** Copies. */
+        public CertificateConfig {
+            hosts = hosts == null ? List.of() : List.copyOf(hosts);
+        }
+    }
+
+    /**
+     * A local development CA, generated once and reused.
+     *
+     * @param directory where the CA and the certificate are kept
+     * @param hosts the host names of the generated certificate
+     */
+    public record DevelopmentCaConfig(String directory, List<String> hosts) {
+        /** Applies defaults and copies. */
+        public DevelopmentCaConfig {
+            directory = directory == null ? ".pep/dev-ca" : directory;
+            hosts = hosts == null ? List.of("*.pep.localhost", "pep.localhost") : List.copyOf(hosts);
+        }
+    }
+}

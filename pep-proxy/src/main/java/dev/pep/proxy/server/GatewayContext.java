@@ -1,0 +1,67 @@
+package dev.pep.proxy.server;
+
+import dev.pep.core.PolicyEngine;
+import dev.pep.proxy.config.GatewayConfig;
+import dev.pep.proxy.http.Http1Limits;
+import dev.pep.proxy.route.Router;
+import dev.pep.proxy.upstream.Upstreams;
+import io.netty.util.AttributeKey;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.HexFormat;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * What every connection of the gateway shares: configuration, router, engine, upstreams,
+ * metrics and the drain flag. Thread-safe; the router and engine can be swapped at run time.
+ */
+final class GatewayContext {
+
+    /** The SNI name the client sent, on the connection channel; absent when it sent none. */
+    static final AttributeKey<String> SNI = AttributeKey.valueOf("pep.sni");
+
+    final GatewayConfig config;
+    final Http1Limits http1Limits;
+    final Upstreams upstreams;
+    final GatewayMetrics metrics;
+    final Clock clock;
+    final AtomicInteger inFlight = new AtomicInteger();
+    final AtomicBoolean draining = new AtomicBoolean();
+    private final AtomicReference<Router> router;
+    private final AtomicReference<PolicyEngine> engine;
+    private final SecureRandom random = new SecureRandom();
+
+    GatewayContext(GatewayConfig config, Router router, PolicyEngine engine, Upstreams upstreams,
+            GatewayMetrics metrics, Clock clock) {
+        this.config = config;
+        this.http1Limits = new Http1Limits(config.limits().maxRequestLine().intValue(),
+                config.limits().maxHeaderSize().intValue(), config.limits().maxHeaders(), 64 * 1024);
+        this.router = new AtomicReference<>(router);
+        this.engine = new AtomicReference<>(engine);
+        this.upstreams = upstreams;
+        this.metrics = metrics;
+        this.clock = clock;
+    }
+
+    Router router() {
+        return router.get();
+    }
+
+    PolicyEngine engine() {
+        return engine.get();
+    }
+
+    void swap(Router newRouter, PolicyEngine newEngine) {
+        router.set(newRouter);
+        engine.set(newEngine);
+    }
+
+    /** A fresh request id: 16 random hex digits, unguessable so it can go on the deny page. */
+    String newRequestId() {
+        byte[] b = new byte[8];
+        random.nextBytes(b);
+        return HexFormat.of().formatHex(b);
+    }
+}

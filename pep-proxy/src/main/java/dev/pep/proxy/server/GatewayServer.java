@@ -1,0 +1,213 @@
+package dev.pep.proxy.server;
+
+import dev.pep.core.App;
+import dev.pep.core.AppProtocol;
+import dev.pep.core.PolicyEngine;
+import dev.pep.core.PolicyVersion;
+import dev.pep.proxy.config.AppConfig;
+import dev.pep.proxy.config.GatewayConfig;
+import dev.pep.proxy.config.TlsConfig;
+import dev.pep.proxy.route.ConfiguredAccessEngine;
+import dev.pep.proxy.route.Route;
+import dev.pep.proxy.route.Router;
+import dev.pep.proxy.tls.CertificateStore;
+import dev.pep.proxy.tls.DevelopmentCa;
+import dev.pep.proxy.tls.TlsContexts;
+import dev.pep.proxy.upstream.EchoApp;
+import dev.pep.proxy.upstream.Upstreams;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running gateway: the partner listener, the admin listener, the built-in demo app, and a
+ * drain that lets in-flight requests finish. Start with {@link #start}; stop with {@link #drain}
+ * then {@link #close}.
+ */
+public final class GatewayServer implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(GatewayServer.class);
+    private static final String ECHO = "pep:echo";
+
+    private final GatewayContext gw;
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final Channel listener;
+    private final AdminServer admin;
+    private final EchoApp echo;
+    private final ChannelGroup connections;
+
+    private GatewayServer(GatewayContext gw, EventLoopGroup boss, EventLoopGroup workers, Channel listener,
+            AdminServer admin, EchoApp echo, ChannelGroup connections) {
+        this.gw = gw;
+        this.boss = boss;
+        this.workers = workers;
+        this.listener = listener;
+        this.admin = admin;
+        this.echo = echo;
+        this.connections = connections;
+    }
+
+    /** Starts the gateway on that configuration; throws when a port or certificate fails. */
+    public static GatewayServer start(GatewayConfig config) throws Exception {
+        Transport transport = Transport.best();
+        LOG.info("gateway starting instance={} {} {}", config.instance(), transport.describe(), TlsContexts.describe());
+        CertificateStore certificates = new CertificateStore(certificateEntries(config), config.tls().profile());
+        EventLoopGroup boss = transport.group(1, "pep-accept");
+        EventLoopGroup workers = transport.group(0, "pep-io");
+        try {
+            return start(config, transport, certificates, boss, workers);
+        } catch (Exception | Error e) {
+            boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            throw e;
+        }
+    }
+
+    private static GatewayServer start(GatewayConfig config, Transport transport, CertificateStore certificates,
+            EventLoopGroup boss, EventLoopGroup workers) throws Exception {
+        boolean needsEcho = config.apps().values().stream().anyMatch(a -> ECHO.equals(a.upstream()));
+        EchoApp echo = needsEcho ? EchoApp.start(workers, transport.serverChannel()) : null;
+        Router router = new Router(routes(config, echo));
+        PolicyEngine engine = new ConfiguredAccessEngine(accessModes(config), configVersion(config));
+        var registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        var metrics = new GatewayMetrics(registry);
+        var upstreams = new Upstreams(transport.socketChannel(), TlsContexts.client());
+        var gw = new GatewayContext(config, router, engine, upstreams, metrics, Clock.systemUTC());
+        ChannelGroup connections = new DefaultChannelGroup("partners", GlobalEventExecutor.INSTANCE);
+        var limiter = new ConnectionLimiter(config.limits().maxConnections(),
+                config.limits().maxConnectionsPerAddress(), registry);
+        registry.gauge("pep.requests.in_flight", gw.inFlight);
+        Channel listener = new ServerBootstrap().group(boss, workers).channel(transport.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new PartnerChannelInitializer(gw, certificates, limiter, connections))
+                .bind(config.listener().address(), config.listener().port()).sync().channel();
+        long reloadMs = config.tls().reloadInterval().toMillis();
+        boss.scheduleWithFixedDelay(certificates::reloadIfChanged, reloadMs, reloadMs, TimeUnit.MILLISECONDS);
+        AdminServer admin = config.admin().enabled()
+                ? AdminServer.start(boss, transport.serverChannel(), config.admin().address(), config.admin().port(),
+                        registry, () -> new AdminServer.Readiness(!gw.draining.get(), gw.engine().version().id()))
+                : null;
+        var server = new GatewayServer(gw, boss, workers, listener, admin, echo, connections);
+        LOG.info("gateway started listener={}:{} admin={} apps={} policy_version={}", config.listener().address(),
+                server.port(), admin == null ? "off" : config.admin().address() + ":" + admin.port(),
+                router.routes().size(), engine.version());
+        return server;
+    }
+
+    /** The partner listener's port. */
+    public int port() {
+        return ((InetSocketAddress) listener.localAddress()).getPort();
+    }
+
+    /** The admin listener's port, or -1 when it is off. */
+    public int adminPort() {
+        return admin == null ? -1 : admin.port();
+    }
+
+    /**
+     * Stops accepting, lets in-flight requests finish for up to the drain timeout, tells clients
+     * to go (Connection: close, GOAWAY), then closes what is left.
+     */
+    public void drain() throws InterruptedException {
+        if (!gw.draining.compareAndSet(false, true)) {
+            return;
+        }
+        LOG.info("gateway draining in_flight={} connections={}", gw.inFlight.get(), connections.size());
+        listener.close().sync();
+        for (Channel ch : connections) {
+            if (ch.pipeline().get("h2") != null) {
+                // The HTTP/2 handler answers close() with GOAWAY and waits for open streams.
+                ch.close();
+            } else {
+                ch.pipeline().fireUserEventTriggered(DrainEvent.INSTANCE);
+            }
+        }
+        long deadline = System.nanoTime() + gw.config.drainTimeout().toNanos();
+        while ((gw.inFlight.get() > 0 || !connections.isEmpty()) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        LOG.info("gateway drained in_flight={} connections={}", gw.inFlight.get(), connections.size());
+    }
+
+    @Override
+    public void close() {
+        listener.close().syncUninterruptibly();
+        connections.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+        if (admin != null) {
+            admin.close();
+        }
+        if (echo != null) {
+            echo.close();
+        }
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        LOG.info("gateway stopped");
+    }
+
+    private static List<CertificateStore.Entry> certificateEntries(GatewayConfig config) throws Exception {
+        List<CertificateStore.Entry> entries = new ArrayList<>();
+        for (TlsConfig.CertificateConfig c : config.tls().certificates()) {
+            entries.add(new CertificateStore.Entry(c.hosts(), config.resolve(c.certificate()), config.resolve(c.key())));
+        }
+        TlsConfig.DevelopmentCaConfig dev = config.tls().developmentCa();
+        if (dev != null) {
+            DevelopmentCa ca = new DevelopmentCa(config.resolve(dev.directory()), Clock.systemUTC(), new SecureRandom());
+            boolean created = ca.ensure(dev.hosts());
+            LOG.info("development certificate {} hosts={} trust_ca={}", created ? "created" : "in use",
+                    dev.hosts(), ca.caFile().toAbsolutePath());
+            entries.add(new CertificateStore.Entry(dev.hosts(), ca.certFile(), ca.keyFile()));
+        }
+        return entries;
+    }
+
+    private static List<Route> routes(GatewayConfig config, EchoApp echo) {
+        List<Route> routes = new ArrayList<>();
+        config.apps().forEach((name, a) -> {
+            URI upstream = URI.create(a.upstream());
+            URI target = ECHO.equals(a.upstream()) ? echo.uri() : upstream;
+            App app = new App(name, lower(a.hosts()), AppProtocol.HTTP, upstream, a.labels(), false, Optional.empty());
+            routes.add(new Route(app, a, target));
+        });
+        return routes;
+    }
+
+    private static List<String> lower(List<String> hosts) {
+        return hosts.stream().map(h -> h.toLowerCase(java.util.Locale.ROOT)).toList();
+    }
+
+    private static Map<String, AppConfig.Access> accessModes(GatewayConfig config) {
+        Map<String, AppConfig.Access> modes = new LinkedHashMap<>();
+        config.apps().forEach((name, a) -> modes.put(name, a.access()));
+        return modes;
+    }
+
+    private static PolicyVersion configVersion(GatewayConfig config) throws NoSuchAlgorithmException {
+        MessageDigest sha = MessageDigest.getInstance("SHA-256");
+        accessModes(config).forEach((name, mode) -> sha.update((name + "=" + mode + "\n").getBytes(StandardCharsets.UTF_8)));
+        return new PolicyVersion("config-" + HexFormat.of().formatHex(sha.digest()).substring(0, 12));
+    }
+}

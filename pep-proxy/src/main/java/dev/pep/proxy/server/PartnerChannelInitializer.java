@@ -1,0 +1,125 @@
+package dev.pep.proxy.server;
+
+import dev.pep.proxy.config.Http2Config;
+import dev.pep.proxy.tls.CertificateStore;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.ssl.SniHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sets up a partner connection: connection limits, then TLS with the certificate chosen by SNI,
+ * then HTTP/1.1 or HTTP/2 as ALPN decided.
+ */
+final class PartnerChannelInitializer extends ChannelInitializer<SocketChannel> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PartnerChannelInitializer.class);
+
+    private final GatewayContext gw;
+    private final CertificateStore certificates;
+    private final ConnectionLimiter limiter;
+    private final ChannelGroup connections;
+
+    PartnerChannelInitializer(GatewayContext gw, CertificateStore certificates, ConnectionLimiter limiter,
+            ChannelGroup connections) {
+        this.gw = gw;
+        this.certificates = certificates;
+        this.limiter = limiter;
+        this.connections = connections;
+    }
+
+    @Override
+    protected void initChannel(SocketChannel ch) {
+        connections.add(ch);
+        long handshakeMs = gw.config.limits().handshakeTimeout().toMillis();
+        ch.pipeline().addLast("limit", limiter);
+        ch.pipeline().addLast("sni", new GatewaySniHandler(certificates, handshakeMs));
+        ch.pipeline().addLast("alpn", new AlpnHandler());
+    }
+
+    /** Keeps the SNI name for routing and bounds the whole handshake in time. */
+    private static final class GatewaySniHandler extends SniHandler {
+        private final long handshakeMs;
+
+        GatewaySniHandler(CertificateStore certificates, long handshakeMs) {
+            super(certificates, handshakeMs);
+            this.handshakeMs = handshakeMs;
+        }
+
+        @Override
+        protected SslHandler newSslHandler(SslContext context, ByteBufAllocator allocator) {
+            SslHandler h = super.newSslHandler(context, allocator);
+            h.setHandshakeTimeoutMillis(handshakeMs);
+            return h;
+        }
+
+        @Override
+        protected void replaceHandler(ChannelHandlerContext ctx, String hostname, SslContext context)
+                throws Exception {
+            if (hostname != null) {
+                String h = hostname.toLowerCase(Locale.ROOT);
+                ctx.channel().attr(GatewayContext.SNI).set(h.endsWith(".") ? h.substring(0, h.length() - 1) : h);
+            }
+            super.replaceHandler(ctx, hostname, context);
+        }
+    }
+
+    private final class AlpnHandler extends ApplicationProtocolNegotiationHandler {
+        AlpnHandler() {
+            super(ApplicationProtocolNames.HTTP_1_1);
+        }
+
+        @Override
+        protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+            if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+                ctx.pipeline().addLast("h2", http2Codec());
+                ctx.pipeline().addLast("h2-streams", new Http2MultiplexHandler(new StreamInitializer()));
+            } else {
+                Http1Pipeline.install(ctx.pipeline(), gw);
+            }
+        }
+
+        @Override
+        protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
+            LOG.debug("tls handshake failed channel={} error={}", ctx.channel().id(), cause.toString());
+            ctx.close();
+        }
+    }
+
+    private Http2FrameCodec http2Codec() {
+        Http2Config c = gw.config.http2();
+        Http2Settings settings = Http2Settings.defaultSettings()
+                .maxConcurrentStreams(c.maxConcurrentStreams())
+                .maxHeaderListSize(c.maxHeaderListSize().bytes())
+                .initialWindowSize(c.initialWindowSize().intValue());
+        return Http2FrameCodecBuilder.forServer()
+                .initialSettings(settings)
+                .validateHeaders(true)
+                // Rapid reset (CVE-2023-44487): too many client resets in a window close the connection.
+                .decoderEnforceMaxRstFramesPerWindow(c.maxResetsPerWindow(), c.resetWindowSeconds())
+                .gracefulShutdownTimeoutMillis(gw.config.drainTimeout().toMillis())
+                .build();
+    }
+
+    private final class StreamInitializer extends ChannelInitializer<Http2StreamChannel> {
+        @Override
+        protected void initChannel(Http2StreamChannel ch) {
+            ch.pipeline().addLast("h2-bridge", new Http2StreamBridge());
+            ch.pipeline().addLast("proxy", new ProxyHandler(gw, true));
+        }
+    }
+}

@@ -1,0 +1,644 @@
+package dev.pep.proxy.server;
+
+import dev.pep.core.AccessRequest;
+import dev.pep.core.Decision;
+import dev.pep.core.DecisionReason;
+import dev.pep.core.DevicePosture;
+import dev.pep.core.Source;
+import dev.pep.core.Subject;
+import dev.pep.proxy.http.CanonicalRequest;
+import dev.pep.proxy.http.CanonicalizationResult;
+import dev.pep.proxy.http.ForwardHeaders;
+import dev.pep.proxy.http.HttpRejection;
+import dev.pep.proxy.http.RequestCanonicalizer;
+import dev.pep.proxy.http.RequestHead;
+import dev.pep.proxy.route.Route;
+import dev.pep.proxy.upstream.UpstreamBusyException;
+import dev.pep.proxy.upstream.UpstreamListener;
+import dev.pep.proxy.upstream.UpstreamTlsException;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One partner exchange at a time: an HTTP/1.1 connection (requests in turn) or one HTTP/2
+ * stream. A state machine, so it is long; every path ends in a response from the app or from the
+ * gateway, and every failure goes through {@link #fail}.
+ *
+ * <p>Order matters for security: the request is canonicalised, routed and decided before a
+ * single byte of its body is read or anything is sent to the app. Runs on one event loop;
+ * the upstream connection is on the same loop.
+ */
+final class ProxyHandler extends ChannelInboundHandlerAdapter implements UpstreamListener {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
+    private static final Set<CharSequence> RESPONSE_HOP_BY_HOP = Set.of(
+            HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE, "proxy-connection",
+            HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE, HttpHeaderNames.TE,
+            HttpHeaderNames.TRAILER, HttpHeaderNames.PROXY_AUTHENTICATE);
+
+    private enum State { IDLE, DECIDING, CONNECTING, FORWARDING, UPGRADED, CLOSING }
+
+    private final GatewayContext gw;
+    private final boolean http2;
+    private final ArrayDeque<Object> inbound = new ArrayDeque<>();
+    private ChannelHandlerContext ctx;
+    private State state = State.IDLE;
+    private ScheduledFuture<?> headTimer;
+
+    // The exchange in progress; reset by endExchange().
+    private CanonicalRequest request;
+    private Route route;
+    private String requestId;
+    private Instant started;
+    private boolean clientKeepAlive;
+    private boolean streamedBody;
+    private boolean html;
+    private long bodyBytes;
+    private boolean requestComplete;
+    private boolean responseStarted;
+    private boolean interimResponse;
+    private boolean upstreamReusable;
+    private int status;
+    private Channel upstream;
+    private boolean upstreamNeedsFlush;
+    private ScheduledFuture<?> responseTimer;
+
+    ProxyHandler(GatewayContext gw, boolean http2) {
+        this.gw = gw;
+        this.http2 = http2;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        if (!http2) {
+            armHeadTimer();
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (state == State.UPGRADED) {
+            relayToUpstream(msg);
+            return;
+        }
+        if (state == State.CLOSING) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        inbound.add(msg);
+        drain();
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        flushUpstream();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt == DrainEvent.INSTANCE && state == State.IDLE && !http2) {
+            closeNow();
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        // The client drains slowly: stop reading the app until it catches up.
+        if (upstream != null) {
+            upstream.config().setAutoRead(ctx.channel().isWritable());
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        cancelTimers();
+        releaseInbound();
+        if (upstream != null) {
+            // The client went away mid-exchange: the upstream connection is out of step.
+            upstream.close();
+            upstream = null;
+        }
+        if (request != null) {
+            endExchange(false);
+        }
+        state = State.CLOSING;
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        LOG.debug("client connection failed channel={} error={}", ctx.channel().id(), cause.toString());
+        fail(502, "client_error", "The connection failed.", cause);
+    }
+
+    // ---- inbound: head, decision, body ---------------------------------------------------
+
+    private void drain() {
+        while (!inbound.isEmpty()) {
+            Object msg = inbound.peek();
+            boolean head = msg instanceof HttpRequest || msg instanceof Http2StreamBridge.StreamRequest
+                    || msg instanceof HttpRejection;
+            if (head && state != State.IDLE || !head && state != State.FORWARDING) {
+                return;
+            }
+            inbound.poll();
+            if (msg instanceof HttpRejection r) {
+                reject(r);
+            } else if (msg instanceof HttpRequest h1) {
+                onHead(RequestHead.fromHttp1(h1), HttpUtil.isKeepAlive(h1),
+                        HttpUtil.isTransferEncodingChunked(h1));
+            } else if (msg instanceof Http2StreamBridge.StreamRequest h2) {
+                onHead(h2.head(), true, !h2.endOfStream() && !h2.head().headers()
+                        .contains(HttpHeaderNames.CONTENT_LENGTH));
+            } else if (msg instanceof HttpContent content) {
+                onBody(content);
+            } else {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+    }
+
+    private void onHead(RequestHead head, boolean keepAlive, boolean streamed) {
+        cancel(headTimer);
+        started = gw.clock.instant();
+        requestId = gw.newRequestId();
+        clientKeepAlive = keepAlive && !gw.draining.get();
+        streamedBody = streamed;
+        html = ErrorPages.prefersHtml(head.headers().get(HttpHeaderNames.ACCEPT));
+        state = State.DECIDING;
+        gw.inFlight.incrementAndGet();
+        // Nothing more is read until the request is decided and the app is connected.
+        ctx.channel().config().setAutoRead(false);
+        CanonicalizationResult result = RequestCanonicalizer.canonicalize(head);
+        if (result instanceof HttpRejection r) {
+            reject(r);
+            return;
+        }
+        request = (CanonicalRequest) result;
+        if (request.webSocketUpgrade() && http2) {
+            respondError(400, "websocket_over_h2", "WebSocket over HTTP/2 is not supported.");
+            return;
+        }
+        route = gw.router().route(request.host()).orElse(null);
+        if (route == null) {
+            respondError(404, "unknown_host", "No application is served at this address.");
+            return;
+        }
+        String sni = sni();
+        if (sni != null && !sni.equals(request.host())
+                && gw.router().route(sni).map(r -> r != route).orElse(true)) {
+            respondError(421, "sni_host_mismatch",
+                    "The TLS server name and the Host header name different applications.");
+            return;
+        }
+        if (request.contentLength() > route.settings().maxBodySize().bytes()) {
+            respondError(413, "body_too_large", "The request body is larger than this application accepts.");
+            return;
+        }
+        decide();
+    }
+
+    private void decide() {
+        AccessRequest access = new AccessRequest(Subject.anonymous(), DevicePosture.unknown(),
+                route.app(), request.toAttributes(http2 ? "HTTP/2" : "HTTP/1.1"), source(),
+                gw.clock.instant(), requestId);
+        gw.engine().decideAsync(access).whenComplete((decision, error) ->
+                ctx.executor().execute(() -> onDecision(decision, error)));
+    }
+
+    private void onDecision(Decision decision, Throwable error) {
+        if (state != State.DECIDING) {
+            return;
+        }
+        if (error != null || decision == null) {
+            LOG.warn("decision failed request={} app={} error={}", requestId, route.name(), String.valueOf(error));
+            gw.metrics.decision(route.name(), "deny", DecisionReason.EVALUATION_ERROR);
+            respondError(403, DecisionReason.EVALUATION_ERROR, "Access could not be decided, so it is denied.");
+            return;
+        }
+        gw.metrics.decision(route.name(), decision.allowed() ? "allow" : "deny",
+                decision.primaryReason().code());
+        LOG.debug("decided request={} app={} effect={} reason={}", requestId, route.name(),
+                decision.effect(), decision.primaryReason().code());
+        if (!decision.allowed()) {
+            respondError(403, decision.primaryReason().code(), decision.primaryReason().message());
+            return;
+        }
+        state = State.CONNECTING;
+        Future<Channel> f = gw.upstreams.acquire(ctx.channel().eventLoop(), route, this);
+        if (f.isDone()) {
+            onUpstream(f);
+        } else {
+            f.addListener(this::onUpstream);
+        }
+    }
+
+    private void onUpstream(Future<? super Channel> f) {
+        if (state != State.CONNECTING) {
+            if (f.isSuccess()) {
+                ((Channel) f.getNow()).close();
+            }
+            return;
+        }
+        if (!f.isSuccess()) {
+            upstreamFailed(f.cause());
+            return;
+        }
+        upstream = (Channel) f.getNow();
+        upstream.config().setAutoRead(true);
+        upstream.write(upstreamRequest());
+        upstreamNeedsFlush = true;
+        state = State.FORWARDING;
+        long timeout = route.settings().responseTimeout().toMillis();
+        responseTimer = ctx.executor().schedule(this::responseTimedOut, timeout, TimeUnit.MILLISECONDS);
+        drain();
+        flushUpstream();
+        if (!requestComplete) {
+            ctx.channel().config().setAutoRead(upstream.isWritable());
+        }
+    }
+
+    private HttpRequest upstreamRequest() {
+        String target = request.query().isEmpty() ? request.path() : request.path() + "?" + request.query();
+        HttpHeaders headers = request.headers().copy();
+        ForwardHeaders.applyForwarding(headers, source().address().getHostAddress(), request.host());
+        headers.set(HttpHeaderNames.HOST, request.host());
+        headers.set("x-request-id", requestId);
+        if (request.webSocketUpgrade()) {
+            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+            headers.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+        } else if (streamedBody) {
+            // A body of unknown length (chunked from the client, or HTTP/2 DATA frames without
+            // Content-Length) goes to the app chunked.
+            headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        }
+        return new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(request.method()), target, headers);
+    }
+
+    private void onBody(HttpContent content) {
+        int n = content.content().readableBytes();
+        bodyBytes += n;
+        if (bodyBytes > route.settings().maxBodySize().bytes()) {
+            content.release();
+            fail(413, "body_too_large", "The request body is larger than this application accepts.", null);
+            return;
+        }
+        boolean last = content instanceof LastHttpContent;
+        upstream.write(content);
+        upstreamNeedsFlush = true;
+        if (last) {
+            requestComplete = true;
+            // HTTP/1.1: no next request is read until this response is done (bounded pipelining).
+            ctx.channel().config().setAutoRead(false);
+            flushUpstream();
+        } else if (!upstream.isWritable()) {
+            ctx.channel().config().setAutoRead(false);
+        }
+    }
+
+    // ---- upstream: response --------------------------------------------------------------
+
+    @Override
+    public void onResponse(Object msg) {
+        if (state == State.UPGRADED) {
+            ctx.write(msg);
+            return;
+        }
+        if (state != State.FORWARDING) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (msg instanceof HttpResponse head) {
+            onResponseHead(head);
+        } else if (msg instanceof HttpContent content) {
+            onResponseContent(content);
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void onResponseHead(HttpResponse head) {
+        int code = head.status().code();
+        if (code == 101) {
+            upgrade(head);
+            return;
+        }
+        interimResponse = code >= 100 && code < 200;
+        if (!interimResponse) {
+            cancel(responseTimer);
+            responseStarted = true;
+            status = code;
+            upstreamReusable = HttpUtil.isKeepAlive(head);
+        }
+        HttpHeaders h = head.headers();
+        boolean chunked = !h.contains(HttpHeaderNames.CONTENT_LENGTH) && bodyAllowed(code);
+        for (String named : h.getAll(HttpHeaderNames.CONNECTION)) {
+            // RFC 9110 7.6.1: fields named in Connection are hop-by-hop too.
+            for (String name : named.split(",")) {
+                if (!name.isBlank() && !name.trim().equalsIgnoreCase("content-length")) {
+                    h.remove(name.trim());
+                }
+            }
+        }
+        RESPONSE_HOP_BY_HOP.forEach(h::remove);
+        if (!http2 && !interimResponse) {
+            if (chunked) {
+                h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+            }
+            if (!clientKeepAlive || gw.draining.get()) {
+                clientKeepAlive = false;
+                h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            }
+        }
+        ctx.write(head);
+    }
+
+    private void onResponseContent(HttpContent content) {
+        if (interimResponse) {
+            // The end of a 1xx response: the real response follows.
+            content.release();
+            interimResponse = false;
+            return;
+        }
+        boolean last = content instanceof LastHttpContent;
+        if (!last) {
+            ctx.write(content);
+            if (!ctx.channel().isWritable()) {
+                upstream.config().setAutoRead(false);
+            }
+            return;
+        }
+        ctx.writeAndFlush(content);
+        Channel up = upstream;
+        upstream = null;
+        if (upstreamReusable && requestComplete) {
+            gw.upstreams.release(ctx.channel().eventLoop(), route, up);
+        } else {
+            up.close();
+        }
+        endExchange(true);
+    }
+
+    private boolean bodyAllowed(int code) {
+        return code != 204 && code != 304 && !"HEAD".equals(request.method()) && code >= 200;
+    }
+
+    @Override
+    public void onUpstreamReadComplete() {
+        ctx.flush();
+    }
+
+    @Override
+    public void onUpstreamClosed(Throwable cause) {
+        if (state == State.UPGRADED) {
+            ctx.flush();
+            closeNow();
+            return;
+        }
+        if (state != State.FORWARDING) {
+            return;
+        }
+        upstream = null;
+        LOG.debug("upstream closed mid-exchange request={} app={} error={}", requestId, route.name(),
+                String.valueOf(cause));
+        fail(502, "upstream_closed", "The application closed the connection.", cause);
+    }
+
+    @Override
+    public void onUpstreamWritability(boolean writable) {
+        if (state == State.UPGRADED || state == State.FORWARDING && !requestComplete) {
+            ctx.channel().config().setAutoRead(writable);
+        }
+    }
+
+    private void responseTimedOut() {
+        if (state == State.FORWARDING && !responseStarted) {
+            fail(504, "upstream_timeout", "The application did not answer in time.", null);
+        }
+    }
+
+    private void upstreamFailed(Throwable cause) {
+        if (cause instanceof UpstreamBusyException) {
+            respondError(503, "upstream_busy", "The application is busy; try again shortly.");
+        } else if (cause instanceof ConnectTimeoutException) {
+            respondError(504, "upstream_connect_timeout", "The application could not be reached in time.");
+        } else if (cause instanceof UpstreamTlsException) {
+            LOG.warn("upstream tls failed app={} error={}", route.name(), String.valueOf(cause.getCause()));
+            respondError(502, "upstream_tls_failed", "The application could not be reached securely.");
+        } else {
+            String code = cause instanceof ConnectException ? "upstream_unreachable" : "upstream_failed";
+            LOG.debug("upstream connect failed request={} app={} error={}", requestId, route.name(), cause.toString());
+            respondError(502, code, "The application could not be reached.");
+        }
+    }
+
+    // ---- WebSocket -----------------------------------------------------------------------
+
+    private void upgrade(HttpResponse head) {
+        if (!request.webSocketUpgrade()) {
+            ReferenceCountUtil.release(head);
+            fail(502, "unexpected_upgrade", "The application switched protocols unasked.", null);
+            return;
+        }
+        cancel(responseTimer);
+        responseStarted = true;
+        status = 101;
+        state = State.UPGRADED;
+        ctx.writeAndFlush(head);
+        // From here on both sides carry WebSocket frames: drop the HTTP codecs on the client
+        // side (the app side's decoder passes bytes through after a 101).
+        ctx.pipeline().remove(Http1Pipeline.ENCODER);
+        ctx.pipeline().remove(Http1Pipeline.DECODER);
+        ctx.channel().config().setAutoRead(true);
+        Channel up = upstream;
+        up.eventLoop().execute(() -> {
+            if (up.pipeline().get("codec") != null) {
+                up.pipeline().remove("codec");
+            }
+        });
+    }
+
+    private void relayToUpstream(Object msg) {
+        if (msg instanceof LastHttpContent && msg == LastHttpContent.EMPTY_LAST_CONTENT) {
+            return;
+        }
+        if (!(msg instanceof ByteBuf) && !(msg instanceof HttpContent)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        Object out = msg instanceof HttpContent c ? c.content() : msg;
+        upstream.write(out);
+        upstreamNeedsFlush = true;
+        if (!upstream.isWritable()) {
+            ctx.channel().config().setAutoRead(false);
+        }
+    }
+
+    // ---- endings -------------------------------------------------------------------------
+
+    private void reject(HttpRejection r) {
+        gw.metrics.rejected(r.code());
+        LOG.debug("request rejected channel={} status={} code={}", ctx.channel().id(), r.status(), r.code());
+        if (requestId == null) {
+            requestId = gw.newRequestId();
+            started = gw.clock.instant();
+            gw.inFlight.incrementAndGet();
+        }
+        clientKeepAlive = false;
+        respondError(r.status(), r.code(), r.detail());
+    }
+
+    /** Answers from the gateway and closes: a refused request's body is never read. */
+    private void respondError(int code, String reason, String message) {
+        FullHttpResponse r = ErrorPages.page(ctx.alloc(), code, reason, message,
+                requestId == null ? gw.newRequestId() : requestId, html);
+        if (!http2) {
+            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+        status = code;
+        state = State.CLOSING;
+        releaseInbound();
+        ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+        endExchange(false);
+    }
+
+    /** The one failure path: answers if nothing was answered yet, else cuts the exchange. */
+    private void fail(int code, String reason, String message, Throwable cause) {
+        cancelTimers();
+        if (upstream != null) {
+            upstream.close();
+            upstream = null;
+        }
+        if (state == State.CLOSING) {
+            return;
+        }
+        if (!responseStarted) {
+            respondError(code, reason, message);
+        } else {
+            state = State.CLOSING;
+            status = status == 0 ? code : status;
+            endExchange(false);
+            closeNow();
+        }
+    }
+
+    private void endExchange(boolean complete) {
+        if (requestId != null) {
+            gw.inFlight.decrementAndGet();
+            gw.metrics.request(route == null ? "-" : route.name(), status == 0 ? 499 : status,
+                    Duration.between(started, gw.clock.instant()));
+        }
+        cancelTimers();
+        boolean keepGoing = complete && !http2 && clientKeepAlive && !gw.draining.get();
+        request = null;
+        route = null;
+        requestId = null;
+        bodyBytes = 0;
+        requestComplete = false;
+        responseStarted = false;
+        interimResponse = false;
+        upstreamReusable = false;
+        status = 0;
+        if (!complete) {
+            return;
+        }
+        if (http2) {
+            state = State.CLOSING;
+        } else if (keepGoing) {
+            state = State.IDLE;
+            armHeadTimer();
+            ctx.channel().config().setAutoRead(true);
+            drain();
+        } else {
+            state = State.CLOSING;
+            ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    private void armHeadTimer() {
+        long ms = gw.config.limits().headerReadTimeout().toMillis();
+        headTimer = ctx.executor().schedule(() -> {
+            if (state == State.IDLE) {
+                // Slowloris or an idle keep-alive connection: either way it holds a slot for nothing.
+                LOG.debug("request head timeout channel={}", ctx.channel().id());
+                state = State.CLOSING;
+                closeNow();
+            }
+        }, ms, TimeUnit.MILLISECONDS);
+    }
+
+    private void closeNow() {
+        state = State.CLOSING;
+        ctx.close();
+    }
+
+    private void flushUpstream() {
+        if (upstreamNeedsFlush && upstream != null) {
+            upstreamNeedsFlush = false;
+            upstream.flush();
+        }
+    }
+
+    private void cancelTimers() {
+        cancel(headTimer);
+        cancel(responseTimer);
+    }
+
+    private static void cancel(ScheduledFuture<?> f) {
+        if (f != null) {
+            f.cancel(false);
+        }
+    }
+
+    private void releaseInbound() {
+        Object m;
+        while ((m = inbound.poll()) != null) {
+            ReferenceCountUtil.release(m);
+        }
+    }
+
+    private Channel connection() {
+        Channel ch = ctx.channel();
+        return http2 && ch.parent() != null ? ch.parent() : ch;
+    }
+
+    private String sni() {
+        return connection().attr(GatewayContext.SNI).get();
+    }
+
+    private Source source() {
+        InetSocketAddress peer = (InetSocketAddress) connection().remoteAddress();
+        return new Source(peer.getAddress(), peer.getPort(), Set.of());
+    }
+}

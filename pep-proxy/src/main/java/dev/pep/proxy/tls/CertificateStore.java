@@ -1,0 +1,115 @@
+package dev.pep.proxy.tls;
+
+import dev.pep.proxy.config.TlsConfig.TlsProfile;
+import io.netty.handler.ssl.SslContext;
+import io.netty.util.DomainWildcardMappingBuilder;
+import io.netty.util.Mapping;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The server certificates by host name, for SNI. Thread-safe: lookups read one immutable
+ * mapping; {@link #reloadIfChanged()} swaps in a new one when a file changed and keeps the old
+ * one when the new files do not load.
+ */
+public final class CertificateStore implements Mapping<String, SslContext> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CertificateStore.class);
+
+    private final List<Entry> entries;
+    private final TlsProfile profile;
+    private final AtomicReference<Mapping<String, SslContext>> current = new AtomicReference<>();
+    private volatile List<FileTime> stamps;
+
+    /** A store over those certificates; loads them now and throws when one does not load. */
+    public CertificateStore(List<Entry> entries, TlsProfile profile) throws IOException {
+        if (entries.isEmpty()) {
+            throw new IllegalArgumentException("no certificate configured");
+        }
+        this.entries = List.copyOf(entries);
+        this.profile = profile;
+        this.stamps = stamps();
+        current.set(build());
+    }
+
+    @Override
+    public SslContext map(String host) {
+        String h = host == null ? null : host.toLowerCase(Locale.ROOT);
+        return current.get().map(h);
+    }
+
+    /**
+     * Reloads when any file's modification time changed. A reload that fails keeps the running
+     * certificates and logs why.
+     *
+     * @return true when new certificates are in use
+     */
+    public boolean reloadIfChanged() {
+        List<FileTime> now;
+        try {
+            now = stamps();
+        } catch (IOException e) {
+            LOG.warn("certificate files unreadable, keeping current certificates error={}", e.toString());
+            return false;
+        }
+        if (now.equals(stamps)) {
+            return false;
+        }
+        try {
+            current.set(build());
+            stamps = now;
+            LOG.info("certificates reloaded files={}", entries.size());
+            return true;
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("certificate reload refused, keeping current certificates error={}", e.toString());
+            return false;
+        }
+    }
+
+    private Mapping<String, SslContext> build() throws IOException {
+        List<SslContext> contexts = new ArrayList<>();
+        for (Entry e : entries) {
+            contexts.add(TlsContexts.server(e.chain().toFile(), e.key().toFile(), profile));
+        }
+        // The first certificate answers clients that send no SNI or an unknown name; the router
+        // still refuses unknown hosts with 404, so this only decides which certificate they see.
+        var builder = new DomainWildcardMappingBuilder<>(contexts.get(0));
+        for (int i = 0; i < entries.size(); i++) {
+            for (String host : entries.get(i).hosts()) {
+                builder.add(host.toLowerCase(Locale.ROOT), contexts.get(i));
+            }
+        }
+        return builder.build();
+    }
+
+    private List<FileTime> stamps() throws IOException {
+        List<FileTime> out = new ArrayList<>();
+        for (Entry e : entries) {
+            out.add(Files.getLastModifiedTime(e.chain()));
+            out.add(Files.getLastModifiedTime(e.key()));
+        }
+        return out;
+    }
+
+    /**
+     * One certificate.
+     *
+     * @param hosts host names, {@code *.example.org} for one label
+     * @param chain PEM chain, leaf first
+     * @param key PEM PKCS#8 key
+     */
+    public record Entry(List<String> hosts, Path chain, Path key) {
+        /** Copies. */
+        public Entry {
+            hosts = List.copyOf(hosts);
+        }
+    }
+}

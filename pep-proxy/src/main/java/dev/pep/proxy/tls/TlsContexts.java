@@ -1,0 +1,84 @@
+package dev.pep.proxy.tls;
+
+import dev.pep.proxy.config.TlsConfig.TlsProfile;
+import io.netty.handler.codec.http2.Http2SecurityUtil;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.SupportedCipherSuiteFilter;
+import java.io.File;
+import java.util.List;
+import javax.net.ssl.SSLException;
+
+/** Builds the server TLS contexts: BoringSSL where it loads, the JDK otherwise. */
+public final class TlsContexts {
+
+    /**
+     * Mozilla's "intermediate" TLS 1.2 suites (forward secret, AEAD only). The DHE suites of that
+     * profile are left out: BoringSSL does not offer finite-field DHE.
+     */
+    static final List<String> INTERMEDIATE_TLS12 = List.of(
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+            "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+    static final List<String> TLS13 = List.of(
+            "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256");
+
+    private TlsContexts() {
+    }
+
+    /** The provider in use: OpenSSL (BoringSSL) when its native library loads. */
+    public static SslProvider provider() {
+        return OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+    }
+
+    /** A one-line description of the TLS engine, logged once at start. */
+    public static String describe() {
+        if (OpenSsl.isAvailable()) {
+            return "tls=boringssl version=" + OpenSsl.versionString();
+        }
+        Throwable cause = OpenSsl.unavailabilityCause();
+        return "tls=jdk reason=" + (cause == null ? "unavailable" : cause.getClass().getSimpleName());
+    }
+
+    /** A server context for one certificate chain and key, offering h2 and http/1.1. */
+    public static SslContext server(File chain, File key, TlsProfile profile) throws SSLException {
+        List<String> ciphers = profile == TlsProfile.MODERN
+                ? TLS13 : concat(TLS13, INTERMEDIATE_TLS12);
+        String[] protocols = profile == TlsProfile.MODERN
+                ? new String[] {"TLSv1.3"} : new String[] {"TLSv1.3", "TLSv1.2"};
+        return SslContextBuilder.forServer(chain, key)
+                .sslProvider(provider())
+                .protocols(protocols)
+                .ciphers(ciphers, SupportedCipherSuiteFilter.INSTANCE)
+                .clientAuth(ClientAuth.NONE)
+                .applicationProtocolConfig(new ApplicationProtocolConfig(
+                        ApplicationProtocolConfig.Protocol.ALPN,
+                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                        ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1))
+                .build();
+    }
+
+    /** A client context for TLS to applications, verifying their certificates. */
+    public static SslContext client() throws SSLException {
+        return SslContextBuilder.forClient()
+                .sslProvider(provider())
+                .protocols("TLSv1.3", "TLSv1.2")
+                .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
+                .build();
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        var out = new java.util.ArrayList<>(a);
+        out.addAll(b);
+        return out;
+    }
+}
