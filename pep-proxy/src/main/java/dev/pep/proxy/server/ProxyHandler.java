@@ -12,6 +12,7 @@ import dev.pep.proxy.http.ForwardHeaders;
 import dev.pep.proxy.http.HttpRejection;
 import dev.pep.proxy.http.RequestCanonicalizer;
 import dev.pep.proxy.http.RequestHead;
+import dev.pep.proxy.http.StrictHttpRequestDecoder;
 import dev.pep.proxy.route.Route;
 import dev.pep.proxy.upstream.UpstreamBusyException;
 import dev.pep.proxy.upstream.UpstreamListener;
@@ -290,20 +291,16 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     }
 
     private HttpRequest upstreamRequest() {
-        String target = request.query().isEmpty() ? request.path() : request.path() + "?" + request.query();
-        HttpHeaders headers = request.headers().copy();
-        ForwardHeaders.applyForwarding(headers, source().address().getHostAddress(), request.host());
-        headers.set(HttpHeaderNames.HOST, request.host());
+        HttpHeaders headers = request.headers();
+        ForwardHeaders.applyForwarding(headers, source().address().getHostAddress(), request.authority());
         headers.set("x-request-id", requestId);
-        if (request.webSocketUpgrade()) {
-            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
-            headers.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
-        } else if (streamedBody) {
+        if (!request.webSocketUpgrade() && streamedBody) {
             // A body of unknown length (chunked from the client, or HTTP/2 DATA frames without
             // Content-Length) goes to the app chunked.
             headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         }
-        return new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(request.method()), target, headers);
+        return new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(request.method()),
+                request.pathAndQuery(), headers);
     }
 
     private void onBody(HttpContent content) {
@@ -578,6 +575,10 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         } else if (keepGoing) {
             state = State.IDLE;
             armHeadTimer();
+            StrictHttpRequestDecoder decoder = ctx.pipeline().get(StrictHttpRequestDecoder.class);
+            if (decoder != null) {
+                decoder.resumeAfterRefusedUpgrade();
+            }
             ctx.channel().config().setAutoRead(true);
             drain();
         } else {

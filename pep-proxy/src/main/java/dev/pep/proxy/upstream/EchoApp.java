@@ -14,10 +14,12 @@ import io.netty.channel.ServerChannel;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
@@ -36,7 +38,6 @@ import java.util.Map;
 public final class EchoApp implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final int MAX_BODY = 1 << 20;
 
     private final Channel server;
 
@@ -51,8 +52,7 @@ public final class EchoApp implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel c) {
-                        c.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(MAX_BODY),
-                                new EchoHandler());
+                        c.pipeline().addLast(new HttpServerCodec(), new EchoHandler());
                     }
                 })
                 .bind("127.0.0.1", 0).sync().channel();
@@ -70,9 +70,28 @@ public final class EchoApp implements AutoCloseable {
         server.close().syncUninterruptibly();
     }
 
-    private static final class EchoHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+    /** Answers once the whole body has streamed past; the body is counted, never kept. */
+    private static final class EchoHandler extends SimpleChannelInboundHandler<HttpObject> {
+        private HttpRequest req;
+        private long bodyBytes;
+
         @Override
-        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) throws Exception {
+        protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) throws Exception {
+            if (msg instanceof HttpRequest r) {
+                req = r;
+                bodyBytes = 0;
+            }
+            if (msg instanceof HttpContent c) {
+                bodyBytes += c.content().readableBytes();
+            }
+            if (msg instanceof LastHttpContent && req != null) {
+                respond(ctx, req, bodyBytes);
+                req = null;
+            }
+        }
+
+        private static void respond(ChannelHandlerContext ctx, HttpRequest req, long bodyBytes)
+                throws Exception {
             ObjectNode echo = JSON.createObjectNode();
             echo.put("app", "pep echo");
             echo.put("method", req.method().name());
@@ -81,7 +100,7 @@ public final class EchoApp implements AutoCloseable {
             for (Map.Entry<String, String> h : req.headers()) {
                 headers.addArray().add(h.getKey()).add(h.getValue());
             }
-            echo.put("body_bytes", req.content().readableBytes());
+            echo.put("body_bytes", bodyBytes);
             boolean html = String.valueOf(req.headers().get(HttpHeaderNames.ACCEPT)).contains("text/html");
             String body = html ? html(req, echo) : JSON.writerWithDefaultPrettyPrinter().writeValueAsString(echo) + "\n";
             ByteBuf buf = ctx.alloc().buffer();
@@ -97,7 +116,7 @@ public final class EchoApp implements AutoCloseable {
             }
         }
 
-        private static String html(FullHttpRequest req, ObjectNode echo) {
+        private static String html(HttpRequest req, ObjectNode echo) {
             StringBuilder rows = new StringBuilder();
             for (Map.Entry<String, String> h : req.headers()) {
                 rows.append("<tr><th>").append(escape(h.getKey())).append("</th><td>")
