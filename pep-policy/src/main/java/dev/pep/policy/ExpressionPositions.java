@@ -50,7 +50,9 @@ final class ExpressionPositions {
             while (from < source.length() && Character.isWhitespace(source.charAt(from))) {
                 from++;
             }
-            String text = source.substring(Math.min(from, source.length())).stripTrailing();
+            int to = !block && line == node.getEndMark().getLine()
+                    ? Math.min(node.getEndMark().getColumn(), source.length()) : source.length();
+            String text = source.substring(Math.min(from, to), to).stripTrailing();
             if (quoted && line == endLine && !text.isEmpty()) {
                 text = text.substring(0, text.length() - 1);
             }

@@ -55,6 +55,7 @@ final class PolicyFileParser {
     private final List<PolicyError> errors;
     private final List<AppSpec> apps = new ArrayList<>();
     private final List<RuleSpec> rules = new ArrayList<>();
+    private final List<AppReference> appReferences = new ArrayList<>();
 
     private PolicyFileParser(String file, String content, List<PolicyError> errors) {
         this.file = file;
@@ -71,6 +72,10 @@ final class PolicyFileParser {
             Conditions.Condition condition, Obligations obligations) {
     }
 
+    /** A rule's mention of an app, checked across files even when the rule is invalid. */
+    record AppReference(String rule, String app, Where where) {
+    }
+
     /** The apps and rules of one file, problems added to {@code errors}. */
     static PolicyFileParser parse(String file, String content, List<PolicyError> errors) {
         PolicyFileParser parser = new PolicyFileParser(file, content, errors);
@@ -84,6 +89,10 @@ final class PolicyFileParser {
 
     List<RuleSpec> rules() {
         return rules;
+    }
+
+    List<AppReference> appReferences() {
+        return appReferences;
     }
 
     private void parseDocument(String content) {
@@ -259,6 +268,7 @@ final class PolicyFileParser {
                 String name = scalar(app, "an app name");
                 if (name != null) {
                     appNames.putIfAbsent(name, where(app));
+                    appReferences.add(new AppReference(id == null ? "?" : id, name, where(app)));
                 }
             }
         }

@@ -95,13 +95,13 @@ final class PolicyLoader {
                     errors.add(rule.where().error("duplicate rule id '" + rule.id()
                             + "'; first declared at " + first));
                 }
-                rule.apps().forEach((app, where) -> {
-                    if (!apps.containsKey(app)) {
-                        errors.add(where.error("rule " + rule.id() + " names unknown app '"
-                                + app + "'; declared apps: " + apps.keySet()));
-                    }
-                });
                 rules.add(rule);
+            }
+            for (PolicyFileParser.AppReference ref : file.appReferences()) {
+                if (!apps.containsKey(ref.app())) {
+                    errors.add(ref.where().error("rule " + ref.rule() + " names unknown app '"
+                            + ref.app() + "'; declared apps: " + apps.keySet()));
+                }
             }
         }
         return rules;
