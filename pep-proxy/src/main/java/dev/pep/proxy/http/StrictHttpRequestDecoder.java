@@ -263,6 +263,7 @@ public final class StrictHttpRequestDecoder extends ByteToMessageDecoder {
         if (!HttpChars.isToken(name)) {
             throw rejected("header_name_invalid", "field name is not a token");
         }
+        // LIMITATION(L-403): other trailer fields pass on without being seen by policy.
         if (trailers && isForbiddenTrailer(name)) {
             throw rejected("trailer_field_forbidden", "field not allowed in trailers: "
                     + name.toLowerCase(Locale.ROOT));
