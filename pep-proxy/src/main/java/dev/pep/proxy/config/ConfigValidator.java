@@ -33,6 +33,7 @@ final class ConfigValidator {
         checkTls(c);
         checkLimits(c);
         checkApps(c);
+        checkPolicy(c);
         return problems;
     }
 
@@ -90,6 +91,20 @@ final class ConfigValidator {
             upstream(key + ".upstream", app.upstream());
             positive(key + ".max-connections", app.maxConnections());
         });
+    }
+
+    private void checkPolicy(GatewayConfig c) {
+        if (c.policy() == null) {
+            return;
+        }
+        if (c.policy().directory() == null) {
+            add("policy.directory", "missing; expected the directory of the policy files");
+        } else if (!Files.isDirectory(c.resolve(c.policy().directory()))) {
+            add("policy.directory", "not a directory: '" + c.policy().directory() + "'");
+        }
+        if (!c.apps().isEmpty()) {
+            add("apps", "apps come from the policy files when 'policy' is set; move them there");
+        }
     }
 
     private void upstream(String key, String upstream) {

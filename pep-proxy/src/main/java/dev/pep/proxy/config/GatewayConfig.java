@@ -17,7 +17,8 @@ import java.util.Objects;
  * @param http2 HTTP/2 settings and flood defences
  * @param admin the admin listener (health, readiness, metrics)
  * @param drainTimeout how long SIGTERM waits for in-flight requests
- * @param apps applications by name
+ * @param apps applications by name, when no policy directory declares them
+ * @param policy the policy engine's files; null for the interim {@code access} modes of apps
  * @param baseDirectory the directory relative paths in the file are resolved against
  */
 public record GatewayConfig(
@@ -29,6 +30,7 @@ public record GatewayConfig(
         AdminConfig admin,
         Duration drainTimeout,
         Map<String, AppConfig> apps,
+        PolicyConfig policy,
         Path baseDirectory) {
 
     /** Applies defaults and copies. */
@@ -47,7 +49,7 @@ public record GatewayConfig(
     /** The same configuration with relative paths resolved against {@code dir}. */
     GatewayConfig withBaseDirectory(Path dir) {
         return new GatewayConfig(instance, listener, tls, limits, http2, admin, drainTimeout, apps,
-                dir);
+                policy, dir);
     }
 
     /** A path from the file, resolved against the file's directory. */
