@@ -150,7 +150,11 @@ public final class AuditPipeline implements AuditSink, AutoCloseable {
         java.nio.file.Files.createDirectories(dir);
         lockChannel = FileChannel.open(dir.resolve("lock"), StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE);
-        lock = lockChannel.tryLock();
+        try {
+            lock = lockChannel.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            lock = null; // held by another pipeline of this process
+        }
         if (lock == null) {
             lockChannel.close();
             throw new IOException("audit spool is in use by another process: " + dir);
