@@ -199,12 +199,6 @@ final class Spool implements Closeable {
         return found;
     }
 
-    /** The segment after this one, if it exists yet. */
-    synchronized Segment next(Segment segment) {
-        int i = segments.indexOf(segment);
-        return i >= 0 && i + 1 < segments.size() ? segments.get(i + 1) : null;
-    }
-
     /** Deletes segments whose every record has a seq below {@code seq}; never the active one. */
     synchronized int deleteBelow(long seq) throws IOException {
         int deleted = 0;

@@ -55,8 +55,10 @@ final class SpoolReader implements Closeable {
     }
 
     private boolean advanceSegment() throws IOException {
-        Spool.Segment following = spool.next(segment);
-        if (following == null || following.baseSeq() != nextSeq) {
+        // By seq, not by list position: the current segment may have been deleted meanwhile,
+        // once every sink had read past it.
+        Spool.Segment following = spool.segmentFor(nextSeq);
+        if (following.equals(segment) || following.baseSeq() != nextSeq) {
             return false;
         }
         channel.close();

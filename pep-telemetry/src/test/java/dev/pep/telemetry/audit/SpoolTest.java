@@ -138,4 +138,19 @@ class SpoolTest {
             assertThat(spool.nextSeq()).isEqualTo(41);
         }
     }
+
+    @Test
+    void reader_whoseSegmentWasDeletedAfterItReadIt_movesOnToTheNextSegment() throws IOException {
+        try (Spool spool = Spool.open(dir, 4096)) {
+            append(spool, 20);
+            long second = List.copyOf(spool.segmentFiles().keySet()).get(1);
+            try (SpoolReader reader = spool.reader(1)) {
+                assertThat(reader.read((int) second - 1)).hasSize((int) second - 1);
+
+                spool.deleteBelow(second);
+
+                assertThat(reader.read(1)).extracting(SpooledEvent::seq).containsExactly(second);
+            }
+        }
+    }
 }
