@@ -94,6 +94,8 @@ public final class AuditChainVerifier {
         }
     }
 
+    // LIMITATION(L-300): a cut-off tail (the newest events removed) leaves an intact prefix.
+    // LIMITATION(L-301): the chain is unkeyed; whoever can rewrite the file can rehash it.
     /** The chain heads seen so far, by instance. */
     private static final class Walk {
         private final Map<String, Link> heads = new HashMap<>();

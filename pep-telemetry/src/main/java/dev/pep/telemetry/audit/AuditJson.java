@@ -75,6 +75,8 @@ public final class AuditJson {
                 "version", OCSF_VERSION,
                 "log_name", "audit",
                 "product", Map.of("name", "pep", "vendor_name", "pep")));
+        // LIMITATION(L-307): pep's envelope keys sit at the top level, not under OCSF "unmapped".
+        // LIMITATION(L-308): three serialisations and a parse per event bound the writer's rate.
         // One parse normalises numbers (a BigDecimal 1.10 becomes 1.1) so a verifier that
         // parses the line again computes the same canonical text.
         Map<String, Object> normal = parse(write(tree));

@@ -13,6 +13,7 @@ import java.util.List;
  * order, so a sink de-duplicates by {@link SpooledEvent#seq()} or leaves that to its receiver by
  * {@link SpooledEvent#id()}.
  */
+// LIMITATION(L-306): only file, stdout and webhook sinks exist; syslog, Kafka and OTLP do not.
 public interface DeliverySink extends AutoCloseable {
 
     /**

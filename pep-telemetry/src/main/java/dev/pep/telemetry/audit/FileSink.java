@@ -117,6 +117,7 @@ public final class FileSink implements DeliverySink {
         firstSeqOfFile = size == 0 ? lastSeq + 1 : firstSeqIn(current);
     }
 
+    // LIMITATION(L-305): rotated files are never deleted by pep; retention is left to the host.
     private void rotate() throws IOException {
         channel.close();
         channel = null;

@@ -119,6 +119,7 @@ final class SinkDispatcher implements Runnable {
         }
     }
 
+    // LIMITATION(L-304): a batch the receiver always refuses is retried forever (no dead letter).
     /** Delivers until it succeeds; false when stopping ran out of time first. */
     private boolean deliverWithRetry(List<SpooledEvent> batch) {
         long backoff = config.retryInitialBackoff().toNanos();

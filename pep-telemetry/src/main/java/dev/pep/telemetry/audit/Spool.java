@@ -174,6 +174,7 @@ final class Spool implements Closeable {
         headHash = hash;
     }
 
+    // LIMITATION(L-303): only process crashes are tested; power loss relies on force() alone.
     /** Forces appended records to disk and publishes them to readers; writer thread only. */
     void sync() throws IOException {
         if (durableSeq == nextSeq - 1) {

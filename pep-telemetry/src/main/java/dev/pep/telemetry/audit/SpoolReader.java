@@ -40,6 +40,7 @@ final class SpoolReader implements Closeable {
                 openAt(nextSeq);
             }
             Spool.Record r = Spool.readRecord(channel, position, nextSeq);
+            // LIMITATION(L-302): a damaged durable record stops this sink until an operator acts.
             if (r == null) {
                 if (!advanceSegment()) {
                     throw new IOException("spool record " + nextSeq + " unreadable in "

@@ -117,4 +117,30 @@ class AuditChainVerifierTest {
                 System.out, errStream)).isEqualTo(2);
         assertThat(err.toString(StandardCharsets.UTF_8)).contains("usage: pep audit verify");
     }
+
+    @Test
+    void verify_truncatedTail_isNotDetected_L300() {
+        List<String> lines = Fixtures.chainedLines(5);
+
+        assertThat(AuditChainVerifier.verifyLines(lines.subList(0, 3)).intact()).isTrue();
+    }
+
+    @Test
+    void verify_chainRehashedFromTheEditOn_isNotDetected_L301() {
+        List<String> lines = Fixtures.chainedLines(4);
+        List<String> forged = new ArrayList<>(lines.subList(0, 2));
+        String prev = String.valueOf(AuditJson.parse(lines.get(1)).get("hash"));
+        for (String line : lines.subList(2, 4)) {
+            java.util.Map<String, Object> tree = AuditJson.parse(line.replace(
+                    "\"status_detail\":\"closed\"", "\"status_detail\":\"forged\""));
+            tree.remove("hash");
+            tree.put("prev_hash", prev);
+            prev = AuditJson.hash(prev, AuditJson.write(tree));
+            tree.put("hash", prev);
+            forged.add(AuditJson.write(tree));
+        }
+
+        assertThat(forged.get(3)).contains("forged");
+        assertThat(AuditChainVerifier.verifyLines(forged).intact()).isTrue();
+    }
 }

@@ -153,4 +153,21 @@ class SpoolTest {
             }
         }
     }
+
+    @Test
+    void reader_damagedDurableRecordInAClosedSegment_failsWithIOException_L302()
+            throws IOException {
+        try (Spool spool = Spool.open(dir, 4096)) {
+            append(spool, 20);
+            Path first = spool.segmentFiles().values().iterator().next();
+            try (FileChannel ch = FileChannel.open(first, StandardOpenOption.WRITE)) {
+                ch.write(ByteBuffer.wrap(new byte[] {'X'}), Spool.HEADER_BYTES + 40);
+            }
+
+            try (SpoolReader reader = spool.reader(1)) {
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> reader.read(5))
+                        .isInstanceOf(IOException.class).hasMessageContaining("unreadable");
+            }
+        }
+    }
 }
