@@ -101,20 +101,27 @@ public final class StrictHttpRequestDecoder extends ByteToMessageDecoder {
 
     /**
      * Resumes decoding HTTP/1.1 after the handler answered an upgrade request without switching
-     * protocols. Bytes that arrived meanwhile are decoded now. Call on the channel's event loop;
-     * does nothing unless the decoder is paused for an upgrade.
+     * protocols. Bytes that arrived meanwhile are decoded in a task on the channel's event loop,
+     * so this may be called from inside a {@code channelRead} of this pipeline. Does nothing
+     * unless the decoder is paused for an upgrade. Call on the channel's event loop.
      */
     public void resumeAfterRefusedUpgrade() {
         if (state != State.UPGRADE_PENDING) {
             return;
         }
         state = State.REQUEST_LINE;
-        ByteBuf buffered = internalBuffer();
-        if (ctx == null || !buffered.isReadable()) {
+        if (ctx != null) {
+            ctx.executor().execute(this::decodeBuffered);
+        }
+    }
+
+    /** Runs decode() over bytes that arrived while paused; a new read would do the same. */
+    private void decodeBuffered() {
+        if (ctx.isRemoved() || !internalBuffer().isReadable()) {
             return;
         }
         try {
-            // An empty read makes ByteToMessageDecoder run decode() over what it already holds.
+            // An empty read makes ByteToMessageDecoder decode what it already holds.
             channelRead(ctx, Unpooled.EMPTY_BUFFER);
             channelReadComplete(ctx);
         } catch (Exception e) {
