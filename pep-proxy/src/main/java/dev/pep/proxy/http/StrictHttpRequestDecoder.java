@@ -270,6 +270,10 @@ public final class StrictHttpRequestDecoder extends ByteToMessageDecoder {
         if (!HttpChars.isToken(name)) {
             throw rejected("header_name_invalid", "field name is not a token");
         }
+        if (trailers && name.indexOf('_') >= 0) {
+            // The canonicaliser never sees trailers, so its underscore rule is applied here.
+            throw rejected("header_name_underscore", "underscore in trailer field name");
+        }
         // LIMITATION(L-403): other trailer fields pass on without being seen by policy.
         if (trailers && isForbiddenTrailer(name)) {
             throw rejected("trailer_field_forbidden", "field not allowed in trailers: "
