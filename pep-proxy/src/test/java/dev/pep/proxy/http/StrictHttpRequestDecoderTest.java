@@ -124,6 +124,10 @@ class StrictHttpRequestDecoderTest {
                         400, "content_length_with_transfer_encoding"),
                 rejected("cl twice equal", post("Content-Length: 3\r\nContent-Length: 3"), 400,
                         "duplicate_content_length"),
+                rejected("cl twice other case", post("Content-Length: 3\r\ncontent-length: 4"),
+                        400, "duplicate_content_length"),
+                rejected("trailer underscore", chunked("0\r\nTransfer_Encoding: x\r\n\r\n"),
+                        400, "header_name_underscore"),
                 rejected("cl list", post("Content-Length: 3, 3"), 400,
                         "duplicate_content_length"),
                 rejected("cl signed", post("Content-Length: +3"), 400, "content_length_invalid"),
@@ -423,6 +427,29 @@ class StrictHttpRequestDecoderTest {
     }
 
     @Test
+    void decode_upgradeRefusedFromInsideChannelRead_bufferedRequestDecodedAfterwards() {
+        EmbeddedChannel channel = channel(Http1Limits.DEFAULTS);
+        channel.pipeline().addLast(new ResumeOnLast());
+
+        write(channel, "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\nGET /next HTTP/1.1\r\n\r\n");
+        channel.runPendingTasks();
+
+        assertThat(transcript(channel)).isEqualTo("REQ GET /ws HTTP/1.1 |Upgrade: websocket\n"
+                + "LAST \nREQ GET /next HTTP/1.1 \nLAST ");
+    }
+
+    @Test
+    void decode_upgradePending_nextRequestNotDecodedUntilResumed() {
+        EmbeddedChannel channel = channel(Http1Limits.DEFAULTS);
+
+        write(channel, "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\nGET /next HTTP/1.1\r\n\r\n");
+        channel.runPendingTasks();
+
+        assertThat(transcript(channel)).isEqualTo("REQ GET /ws HTTP/1.1 |Upgrade: websocket\n"
+                + "LAST ");
+    }
+
+    @Test
     void decode_upgradePendingFlooded_rejected() {
         EmbeddedChannel channel = channel(SMALL);
 
@@ -564,6 +591,17 @@ class StrictHttpRequestDecoderTest {
 
     private static Arguments rejected(String name, String input, int status, String code) {
         return arguments(name, input, status, code);
+    }
+
+    /** Plays the lead's handler refusing an upgrade as soon as the request is complete. */
+    private static final class ResumeOnLast extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ctx.fireChannelRead(msg);
+            if (msg instanceof LastHttpContent) {
+                ctx.pipeline().get(StrictHttpRequestDecoder.class).resumeAfterRefusedUpgrade();
+            }
+        }
     }
 
     /** Plays the lead's handler that removes the decoder once a request is complete. */
