@@ -34,6 +34,7 @@ final class ConfigValidator {
         checkLimits(c);
         checkApps(c);
         checkPolicy(c);
+        checkAudit(c);
         return problems;
     }
 
@@ -104,6 +105,21 @@ final class ConfigValidator {
         }
         if (!c.apps().isEmpty()) {
             add("apps", "apps come from the policy files when 'policy' is set; move them there");
+        }
+    }
+
+    private void checkAudit(GatewayConfig c) {
+        for (int i = 0; i < c.audit().sinks().size(); i++) {
+            AuditSettings.Sink sink = c.audit().sinks().get(i);
+            String key = "audit.sinks." + i;
+            if (sink.type() == AuditSettings.SinkType.WEBHOOK && (sink.url() == null
+                    || !("https".equals(sink.url().getScheme()) || "http".equals(sink.url().getScheme())))) {
+                add(key + ".url", "a webhook sink needs an http or https url");
+            }
+        }
+        long names = c.audit().sinks().stream().map(AuditSettings.Sink::name).distinct().count();
+        if (names != c.audit().sinks().size()) {
+            add("audit.sinks", "two sinks have the same name; give each a distinct 'name'");
         }
     }
 

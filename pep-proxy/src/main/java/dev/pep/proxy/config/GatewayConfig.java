@@ -19,6 +19,7 @@ import java.util.Objects;
  * @param drainTimeout how long SIGTERM waits for in-flight requests
  * @param apps applications by name, when no policy directory declares them
  * @param policy the policy engine's files; null for the interim {@code access} modes of apps
+ * @param audit the audit trail
  * @param baseDirectory the directory relative paths in the file are resolved against
  */
 public record GatewayConfig(
@@ -31,6 +32,7 @@ public record GatewayConfig(
         Duration drainTimeout,
         Map<String, AppConfig> apps,
         PolicyConfig policy,
+        AuditSettings audit,
         Path baseDirectory) {
 
     /** Applies defaults and copies. */
@@ -43,13 +45,14 @@ public record GatewayConfig(
         admin = admin == null ? AdminConfig.DEFAULT : admin;
         drainTimeout = drainTimeout == null ? Duration.ofSeconds(20) : drainTimeout;
         apps = apps == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(apps));
+        audit = audit == null ? new AuditSettings(null, null, null, null, null) : audit;
         baseDirectory = baseDirectory == null ? Path.of(".") : baseDirectory;
     }
 
     /** The same configuration with relative paths resolved against {@code dir}. */
     GatewayConfig withBaseDirectory(Path dir) {
         return new GatewayConfig(instance, listener, tls, limits, http2, admin, drainTimeout, apps,
-                policy, dir);
+                policy, audit, dir);
     }
 
     /** A path from the file, resolved against the file's directory. */

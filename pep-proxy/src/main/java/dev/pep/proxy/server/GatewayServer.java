@@ -19,6 +19,8 @@ import dev.pep.proxy.tls.DevelopmentCa;
 import dev.pep.proxy.tls.TlsContexts;
 import dev.pep.proxy.upstream.EchoApp;
 import dev.pep.proxy.upstream.Upstreams;
+import dev.pep.telemetry.audit.AuditEvents;
+import dev.pep.telemetry.audit.AuditPipeline;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
@@ -64,9 +66,11 @@ public final class GatewayServer implements AutoCloseable {
     private final EchoApp echo;
     private final ChannelGroup connections;
     private final DefaultPolicyEngine policy;
+    private final AuditPipeline audit;
 
     private GatewayServer(GatewayContext gw, EventLoopGroup boss, EventLoopGroup workers, Channel listener,
-            AdminServer admin, EchoApp echo, ChannelGroup connections, DefaultPolicyEngine policy) {
+            AdminServer admin, EchoApp echo, ChannelGroup connections, DefaultPolicyEngine policy,
+            AuditPipeline audit) {
         this.gw = gw;
         this.boss = boss;
         this.workers = workers;
@@ -75,6 +79,7 @@ public final class GatewayServer implements AutoCloseable {
         this.echo = echo;
         this.connections = connections;
         this.policy = policy;
+        this.audit = audit;
     }
 
     /** Starts the gateway on that configuration; throws when a port or certificate fails. */
@@ -105,7 +110,9 @@ public final class GatewayServer implements AutoCloseable {
         var registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         var metrics = new GatewayMetrics(registry);
         var upstreams = new Upstreams(transport.socketChannel(), TlsContexts.client());
-        var gw = new GatewayContext(config, router, engine, upstreams, metrics, Clock.systemUTC());
+        AuditPipeline audit = Audit.start(config, registry);
+        AuditEvents events = AuditEvents.create(config.instance());
+        var gw = new GatewayContext(config, router, engine, upstreams, metrics, Clock.systemUTC(), audit, events);
         ChannelGroup connections = new DefaultChannelGroup("partners", GlobalEventExecutor.INSTANCE);
         var limiter = new ConnectionLimiter(config.limits().maxConnections(),
                 config.limits().maxConnectionsPerAddress(), registry);
@@ -127,16 +134,21 @@ public final class GatewayServer implements AutoCloseable {
                 @Override
                 public void versionChanged(PolicyVersion previous, PolicyVersion current) {
                     gw.swap(new Router(routes(config, policy.apps(), echo)), policy);
+                    audit.emit(events.policyLoaded(current, -1, List.of(config.policy().directory())));
                 }
 
                 @Override
                 public void reloadRefused(PolicyVersion running, List<PolicyError> errors) {
                     errors.forEach(e -> LOG.warn("policy error, running version kept version={} error={}", running, e));
+                    audit.emit(events.policyRefused(running, List.of(config.policy().directory()),
+                            errors.get(0).toString()));
                 }
             });
             policy.startWatching(config.policy().reloadInterval());
         }
-        var server = new GatewayServer(gw, boss, workers, listener, admin, echo, connections, policy);
+        audit.emit(events.policyLoaded(engine.version(), -1,
+                List.of(config.policy() == null ? "gateway.yaml" : config.policy().directory())));
+        var server = new GatewayServer(gw, boss, workers, listener, admin, echo, connections, policy, audit);
         LOG.info("gateway started listener={}:{} admin={} apps={} policy_version={}", config.listener().address(),
                 server.port(), admin == null ? "off" : config.admin().address() + ":" + admin.port(),
                 router.routes().size(), engine.version());
@@ -193,6 +205,8 @@ public final class GatewayServer implements AutoCloseable {
         }
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        // Last: the connections' session.ended events are in its queue by now.
+        audit.close();
         LOG.info("gateway stopped");
     }
 
