@@ -1,6 +1,7 @@
 package dev.pep.proxy.cli;
 
 import dev.pep.policy.PolicyCommand;
+import dev.pep.telemetry.audit.AuditCommand;
 import dev.pep.proxy.config.ConfigException;
 import dev.pep.proxy.config.ConfigLoader;
 import dev.pep.proxy.config.GatewayConfig;
@@ -27,6 +28,7 @@ public final class Main {
               validate --config FILE   check a gateway configuration and exit
               version                  print the version
               policy   validate DIR | test DIR | explain --policies DIR --request FILE.json
+              audit    verify FILE...          check the hash chain of audit files
             """;
 
     private Main() {
@@ -48,6 +50,7 @@ public final class Main {
             case "serve" -> serve(rest, err);
             case "validate" -> validate(rest, out, err);
             case "policy" -> PolicyCommand.run(rest, out, err);
+            case "audit" -> AuditCommand.run(rest, out, err);
             case "version", "--version" -> {
                 out.println("pep " + version());
                 yield 0;
