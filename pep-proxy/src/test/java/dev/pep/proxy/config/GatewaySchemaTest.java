@@ -37,6 +37,32 @@ class GatewaySchemaTest {
         assertThat(schema().validate(doc)).isNotEmpty();
     }
 
+    @Test
+    void everySchemaKey_isDocumented() throws Exception {
+        JsonNode schema = new ObjectMapper().readTree(Path.of("../config/schema/gateway.schema.json").toFile());
+        String doc = Files.readString(Path.of("../docs/configuration.md"));
+
+        java.util.List<String> missing = new java.util.ArrayList<>();
+        collectKeys(schema, missing, doc);
+        assertThat(missing).as("keys of the schema missing from docs/configuration.md").isEmpty();
+    }
+
+    private static void collectKeys(JsonNode node, java.util.List<String> missing, String doc) {
+        if (!node.isObject()) {
+            return;
+        }
+        node.path("properties").fields().forEachRemaining(e -> {
+            if (!doc.contains("| `" + e.getKey() + "` |")) {
+                missing.add(e.getKey());
+            }
+            collectKeys(e.getValue(), missing, doc);
+        });
+        collectKeys(node.path("items"), missing, doc);
+        if (node.path("additionalProperties").isObject()) {
+            collectKeys(node.path("additionalProperties"), missing, doc);
+        }
+    }
+
     private static JsonSchema schema() throws Exception {
         try (InputStream in = Files.newInputStream(Path.of("../config/schema/gateway.schema.json"))) {
             return JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012).getSchema(in);
