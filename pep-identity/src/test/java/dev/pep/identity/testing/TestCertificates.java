@@ -39,7 +39,8 @@ public final class TestCertificates {
 
     public static X509Certificate selfSigned(RSAKey key) {
         try {
-            return issue("CN=attacker", key.toPublicKey(), "CN=attacker", key.toPrivateKey(),
+            return issue("CN=attacker", key.toPublicKey(), new X500Name("CN=attacker"),
+                    key.toPrivateKey(),
                     true, null, "SHA256withRSA");
         } catch (JOSEException e) {
             throw new IllegalStateException(e);
@@ -47,20 +48,42 @@ public final class TestCertificates {
     }
 
     public static X509Certificate ca(String dn, KeyPair keys) {
-        return issue(dn, keys.getPublic(), dn, keys.getPrivate(), true, null, "SHA256withECDSA");
+        return issue(dn, keys.getPublic(), new X500Name(dn), keys.getPrivate(), true, null,
+                "SHA256withECDSA");
     }
 
     public static X509Certificate leaf(String dn, PublicKey key, X509Certificate issuer,
             PrivateKey issuerKey, String email) {
-        return issue(dn, key, issuer.getSubjectX500Principal().getName(), issuerKey, false, email,
-                "SHA256withECDSA");
+        return issue(dn, key, X500Name.getInstance(issuer.getSubjectX500Principal().getEncoded()),
+                issuerKey, false, email, "SHA256withECDSA");
     }
 
-    static X509Certificate issue(String dn, PublicKey key, String issuerDn, PrivateKey signer,
+    /** A CRL of {@code ca} revoking {@code revoked}. */
+    public static java.security.cert.X509CRL crl(X509Certificate ca, PrivateKey caKey,
+            X509Certificate... revoked) {
+        try {
+            Instant now = Instant.now();
+            var builder = new org.bouncycastle.cert.X509v2CRLBuilder(
+                    X500Name.getInstance(ca.getSubjectX500Principal().getEncoded()),
+                    Date.from(now.minus(Duration.ofMinutes(5))));
+            builder.setNextUpdate(Date.from(now.plus(Duration.ofDays(1))));
+            for (X509Certificate cert : revoked) {
+                builder.addCRLEntry(cert.getSerialNumber(), Date.from(now.minus(Duration.ofMinutes(1))),
+                        org.bouncycastle.asn1.x509.CRLReason.keyCompromise);
+            }
+            var signer = new JcaContentSignerBuilder("SHA256withECDSA").build(caKey);
+            return new org.bouncycastle.cert.jcajce.JcaX509CRLConverter()
+                    .getCRL(builder.build(signer));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static X509Certificate issue(String dn, PublicKey key, X500Name issuerDn, PrivateKey signer,
             boolean ca, String email, String algorithm) {
         try {
             Instant now = Instant.now();
-            var builder = new JcaX509v3CertificateBuilder(new X500Name(issuerDn),
+            var builder = new JcaX509v3CertificateBuilder(issuerDn,
                     BigInteger.valueOf(now.toEpochMilli()).add(BigInteger.valueOf(dn.hashCode())),
                     Date.from(now.minus(Duration.ofHours(1))),
                     Date.from(now.plus(Duration.ofDays(30))), new X500Name(dn), key);
