@@ -84,6 +84,8 @@ public final class RelyingParty {
 
     private static final Logger LOG = LoggerFactory.getLogger(RelyingParty.class);
     private static final String PURPOSE = "login-state";
+    /** Bounds the used-state memory; past it logins fail closed until states age out. */
+    private static final int MAX_USED_STATES = 100_000;
 
     private final Map<String, OidcProvider> providers;
     private final AeadSealer sealer;
@@ -280,6 +282,10 @@ public final class RelyingParty {
 
     private boolean markUsed(String state, Instant now) {
         usedStates.values().removeIf(until -> !now.isBefore(until));
+        if (usedStates.size() >= MAX_USED_STATES) {
+            LOG.warn("login state memory full, refusing logins size={}", usedStates.size());
+            return false;
+        }
         Instant until = now.plus(settings.loginStateLifetime());
         return usedStates.putIfAbsent(state, until) == null;
     }
