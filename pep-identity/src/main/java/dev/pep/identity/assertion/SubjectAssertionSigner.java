@@ -39,6 +39,7 @@ import java.util.UUID;
  * {@code org}, {@code groups}, {@code roles}, {@code email}, {@code amr}, {@code claims}.
  * Thread-safe.
  */
+// LIMITATION(L-208): one assertion key, ES256 only, no rotation with overlap.
 public final class SubjectAssertionSigner {
 
     /** The {@code typ} of assertions, so they are never mistaken for access or ID tokens. */

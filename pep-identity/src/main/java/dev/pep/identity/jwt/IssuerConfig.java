@@ -39,6 +39,7 @@ public record IssuerConfig(
         ClaimMapping claimMapping) {
 
     /** The asymmetric signature algorithms an issuer may be allowed. */
+    // LIMITATION(L-206): EdDSA (Ed25519) is not offered; issuers signing only with it are refused.
     public static final Set<String> ASYMMETRIC_ALGORITHMS = Set.of(
             "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512");
     /** The claims every token must carry whatever the configuration. */

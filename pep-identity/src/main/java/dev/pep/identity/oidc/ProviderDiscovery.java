@@ -15,6 +15,7 @@ import java.util.concurrent.CompletionException;
  * Fetches an OpenID provider's metadata from {@code <issuer>/.well-known/openid-configuration}
  * (OpenID Connect Discovery 1.0) and checks it names the same issuer. Asynchronous; stateless.
  */
+// LIMITATION(L-207): metadata is discovered once at start; changes need a restart or reload.
 public final class ProviderDiscovery {
 
     private static final int MAX_BYTES = 256 * 1024;

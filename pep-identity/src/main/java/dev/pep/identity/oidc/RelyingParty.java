@@ -80,6 +80,7 @@ import org.slf4j.LoggerFactory;
 public final class RelyingParty {
 
     /** The login-state cookie's name. */
+    // LIMITATION(L-204): one login-state cookie per host: a second login tab voids the first.
     public static final String LOGIN_COOKIE = "__Host-pep_login";
 
     private static final Logger LOG = LoggerFactory.getLogger(RelyingParty.class);
@@ -280,6 +281,7 @@ public final class RelyingParty {
         return new Checked(provider, login, code, null);
     }
 
+    // LIMITATION(L-205): used states are remembered per process, not across gateway instances.
     private boolean markUsed(String state, Instant now) {
         usedStates.values().removeIf(until -> !now.isBefore(until));
         if (usedStates.size() >= MAX_USED_STATES) {

@@ -146,6 +146,8 @@ class JwtAuthenticatorTest {
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> config().withAlgorithms(Set.of("none")))
                 .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> config().withAlgorithms(Set.of("EdDSA")))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

@@ -156,6 +156,31 @@ class SessionCookieTest {
     }
 
     @Test
+    void seal_subjectTooLargeForCookie_refused() throws Exception {
+        Set<String> groups = new java.util.HashSet<>();
+        for (int i = 0; i < 400; i++) {
+            groups.add("group-with-a-long-name-" + i);
+        }
+        Subject big = new Subject("alice", "iss", "", groups, Set.of(), "", Map.of(),
+                AuthenticationMethod.OIDC, clock.instant());
+        Session session = Session.start(big, "logistics", HOST, clock.instant(),
+                Duration.ofMinutes(30), Duration.ofHours(8), "", random);
+
+        assertThatThrownBy(() -> codec(dir.resolve("keys")).seal(session))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("too large");
+    }
+
+    @Test
+    void store_newInstance_forgetsRevocations() {
+        Session session = newSession(HOST);
+        store.register(session);
+        store.revoke(session.id(), clock.instant());
+
+        assertThat(new InMemorySessionStore(Duration.ofHours(12))
+                .isRevoked(session.id(), clock.instant())).isFalse();
+    }
+
+    @Test
     void start_everyLogin_freshSessionId() {
         assertThat(newSession(HOST).id()).isNotEqualTo(newSession(HOST).id())
                 .hasSizeGreaterThanOrEqualTo(22);
