@@ -52,12 +52,13 @@ public final class AuditJson {
     /** The canonical JSON line of an event and its chain hash. */
     static Chained chain(AuditEvent event, long seq, String prevHash) {
         Map<String, Object> tree = new LinkedHashMap<>();
+        boolean exact = true;
         for (Map.Entry<String, Object> field : event.fields().entrySet()) {
             if (RESERVED.contains(field.getKey())) {
                 throw new IllegalArgumentException("field uses an envelope key: "
                         + field.getKey());
             }
-            requireJsonValue(field.getKey(), field.getValue());
+            exact &= requireJsonValue(field.getKey(), field.getValue());
             tree.put(field.getKey(), field.getValue());
         }
         tree.put("schema_version", AuditEvent.SCHEMA_VERSION);
@@ -76,10 +77,11 @@ public final class AuditJson {
                 "log_name", "audit",
                 "product", Map.of("name", "pep", "vendor_name", "pep")));
         // LIMITATION(L-307): pep's envelope keys sit at the top level, not under OCSF "unmapped".
-        // LIMITATION(L-308): three serialisations and a parse per event bound the writer's rate.
-        // One parse normalises numbers (a BigDecimal 1.10 becomes 1.1) so a verifier that
-        // parses the line again computes the same canonical text.
-        Map<String, Object> normal = parse(write(tree));
+        // LIMITATION(L-308): the event is serialised twice on the one writer thread.
+        // A number type that does not survive a parse unchanged (a BigDecimal 1.10 reads back
+        // as 1.1) is normalised by one parse, so a verifier that parses the line computes the
+        // same canonical text; strings, booleans, ints, longs and doubles already do.
+        Map<String, Object> normal = exact ? tree : parse(write(tree));
         String hash = hash(prevHash, write(normal));
         normal.put("hash", hash);
         return new Chained(write(normal), hash);
@@ -109,24 +111,40 @@ public final class AuditJson {
         return HexFormat.of().formatHex(AuditEvents.sha256(prevHash + canonicalWithoutHash));
     }
 
-    private static void requireJsonValue(String path, Object value) {
-        if (value instanceof String || value instanceof Number || value instanceof Boolean) {
-            return;
+    /**
+     * Checks that a value is JSON; true when it also reads back unchanged (no number type that
+     * a parse turns into another text).
+     */
+    private static boolean requireJsonValue(String path, Object value) {
+        if (value instanceof String || value instanceof Boolean || value instanceof Integer
+                || value instanceof Long) {
+            return true;
+        }
+        if (value instanceof Double d) {
+            if (!Double.isFinite(d)) {
+                throw new IllegalArgumentException("field " + path + " is not finite: " + d);
+            }
+            return true;
+        }
+        if (value instanceof Number) {
+            return false;
         }
         if (value instanceof List<?> list) {
+            boolean exact = true;
             for (int i = 0; i < list.size(); i++) {
-                requireJsonValue(path + "[" + i + "]", list.get(i));
+                exact &= requireJsonValue(path + "[" + i + "]", list.get(i));
             }
-            return;
+            return exact;
         }
         if (value instanceof Map<?, ?> map) {
+            boolean exact = true;
             for (Map.Entry<?, ?> e : map.entrySet()) {
                 if (!(e.getKey() instanceof String key)) {
                     throw new IllegalArgumentException("non-string key under " + path);
                 }
-                requireJsonValue(path + "." + key, e.getValue());
+                exact &= requireJsonValue(path + "." + key, e.getValue());
             }
-            return;
+            return exact;
         }
         throw new IllegalArgumentException("field " + path + " is not a JSON value: "
                 + (value == null ? "null" : value.getClass().getSimpleName()));

@@ -38,7 +38,7 @@ public final class AuditPipeline implements AuditSink, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AuditPipeline.class);
     private static final int MAX_WRITE_BATCH = 1024;
     private static final long POLL_NANOS = Duration.ofMillis(20).toNanos();
-    private static final CompletableFuture<Void> QUEUED = CompletableFuture.completedFuture(null);
+    private static final CompletionStage<Void> QUEUED = CompletableFuture.completedStage(null);
 
     private enum State { NEW, RUNNING, CLOSING, CLOSED }
 
@@ -48,6 +48,7 @@ public final class AuditPipeline implements AuditSink, AutoCloseable {
     private final BlockingQueue<Pending> queue;
     private final AtomicLong droppedSinceGap = new AtomicLong();
     private final AtomicLong firstDropMillis = new AtomicLong();
+    private final List<Pending> batch = new ArrayList<>();
     private final List<Pending> unsynced = new ArrayList<>();
     private final List<SinkDispatcher> dispatchers = new ArrayList<>();
     private volatile State state = State.NEW;
@@ -77,11 +78,19 @@ public final class AuditPipeline implements AuditSink, AutoCloseable {
         }
         Path dir = config.spoolDirectory();
         lockSpool(dir);
-        spool = Spool.open(dir.resolve("segments"), config.segmentBytes());
-        OffsetStore offsets = new OffsetStore(dir.resolve("offsets"));
-        for (DeliverySink sink : config.sinks()) {
-            dispatchers.add(new SinkDispatcher(sink, spool, offsets, config, metrics,
-                    this::deleteDelivered));
+        try {
+            spool = Spool.open(dir.resolve("segments"), config.segmentBytes());
+            OffsetStore offsets = new OffsetStore(dir.resolve("offsets"));
+            for (DeliverySink sink : config.sinks()) {
+                dispatchers.add(new SinkDispatcher(sink, spool, offsets, config, metrics,
+                        this::deleteDelivered));
+            }
+        } catch (IOException | RuntimeException e) {
+            dispatchers.clear();
+            closeQuietly(spool);
+            closeQuietly(lock);
+            closeQuietly(lockChannel);
+            throw e;
         }
         registerGauges();
         writer = new Thread(this::writeLoop, "pep-audit-spool-writer");
@@ -118,7 +127,7 @@ public final class AuditPipeline implements AuditSink, AutoCloseable {
      */
     @Override
     public synchronized void close() {
-        if (state != State.RUNNING) {
+        if (state == State.NEW || state == State.CLOSED) {
             state = State.CLOSED;
             return;
         }
@@ -172,8 +181,25 @@ public final class AuditPipeline implements AuditSink, AutoCloseable {
                 queue, BlockingQueue::size);
     }
 
+    /** The writer thread: on an unexpected failure it fails closed, refusing further events. */
     private void writeLoop() {
-        List<Pending> batch = new ArrayList<>();
+        try {
+            spoolQueued();
+        } catch (RuntimeException e) {
+            state = State.CLOSING;
+            LOG.error("audit spool writer failed, audit refuses events until restart error={}",
+                    e.toString());
+            RuntimeException failure = rejection("io_error", "audit spool writer failed");
+            batch.forEach(p -> p.done().completeExceptionally(failure));
+            unsynced.forEach(p -> p.done().completeExceptionally(failure));
+            Pending left;
+            while ((left = queue.poll()) != null) {
+                left.done().completeExceptionally(failure);
+            }
+        }
+    }
+
+    private void spoolQueued() {
         long lastSync = System.nanoTime() - config.fsyncInterval().toNanos();
         while (true) {
             Pending first = poll(POLL_NANOS);

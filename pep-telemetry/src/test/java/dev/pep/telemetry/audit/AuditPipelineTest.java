@@ -263,8 +263,30 @@ class AuditPipelineTest {
         }
     }
 
-    @SuppressWarnings("unused")
-    private static Map<String, Object> parse(String line) {
-        return AuditJson.parse(line);
+    @Test
+    void writerFailure_failsTheStageAndRefusesLaterEvents() {
+        List<Object> exploding = new java.util.AbstractList<>() {
+            @Override
+            public Object get(int index) {
+                throw new IllegalStateException("boom");
+            }
+
+            @Override
+            public int size() {
+                return 1;
+            }
+        };
+        AuditEvent bad = new AuditEvent("bad", "admin.action", Fixtures.NOW, "gw-1", "", "",
+                Map.of("x", exploding));
+        try (AuditPipeline pipeline = new AuditPipeline(
+                config(AuditMode.STRICT, new RecordingSink("mem", false)).build(),
+                new SimpleMeterRegistry())) {
+            start(pipeline);
+
+            assertThatThrownBy(() -> pipeline.emit(bad).toCompletableFuture()
+                    .get(5, TimeUnit.SECONDS)).hasMessageContaining("writer failed");
+            assertThatThrownBy(() -> pipeline.emit(event(1)).toCompletableFuture().join())
+                    .hasMessageContaining("not running");
+        }
     }
 }
