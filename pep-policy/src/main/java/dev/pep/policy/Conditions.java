@@ -143,6 +143,7 @@ final class Conditions {
     }
 
     private static Cel environment() {
+        // LIMITATION(L-106): no evaluation cost limit; an admin's costly condition runs in full.
         var builder = CelFactory.standardCelBuilder()
                 .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
                 .setOptions(CelOptions.current()

@@ -130,6 +130,7 @@ final class PolicySet {
             }
         }
         boolean failed = false;
+        // LIMITATION(L-104): the first matching allow decides; others' obligations are not merged.
         for (PolicyFileParser.RuleSpec rule : appRules.allows) {
             Boolean matched = matches(rule, vars, request);
             if (matched == Boolean.TRUE) {
@@ -141,6 +142,7 @@ final class PolicySet {
     }
 
     private Decision allow(PolicyFileParser.RuleSpec rule, App app, AccessRequest request) {
+        // LIMITATION(L-101): the ttl ignores time-dependent conditions (device.age, inWindow).
         Duration ttl = rule.obligations().reevaluate() == null ? DEFAULT_TTL
                 : rule.obligations().reevaluate();
         if (app.expires().isPresent()) {

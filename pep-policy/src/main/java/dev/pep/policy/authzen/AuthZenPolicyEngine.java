@@ -100,6 +100,7 @@ public final class AuthZenPolicyEngine implements PolicyEngine {
         if (cached != null) {
             return CompletableFuture.completedFuture(cached);
         }
+        // LIMITATION(L-105): no credential is sent to the decision point.
         HttpRequest http = HttpRequest.newBuilder(evaluation).timeout(timeout)
                 .header("Content-Type", "application/json")
                 .header("Accept", "application/json")
