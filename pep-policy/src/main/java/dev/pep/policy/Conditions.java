@@ -29,6 +29,8 @@ final class Conditions {
 
     private static final Pattern UNDECLARED =
             Pattern.compile("undeclared reference to '([A-Za-z_][A-Za-z0-9_]*)'.*");
+    /** The most iterations of one comprehension (exists, all, map, filter); more is an error. */
+    static final int MAX_ITERATIONS = 10_000;
     private static final Cel CEL = environment();
     private static final CelUnparser UNPARSER = CelUnparserFactory.newUnparser();
 
@@ -50,7 +52,8 @@ final class Conditions {
     }
 
     /** A type-checked condition and its top-level terms, for explanations. */
-    record Condition(String text, Program program, String operator, List<String> terms) {
+    record Condition(String text, Program program, String operator, List<String> terms,
+            Guard guard) {
 
         /** Evaluates the condition; a non-bool result is an error. */
         boolean evaluate(Map<String, Object> activation) throws CelEvaluationException {
@@ -70,14 +73,17 @@ final class Conditions {
 
     /** Compiles and type-checks one condition. */
     static Result compile(String text) {
-        CelValidationResult checked = CEL.compile(text);
-        if (checked.hasError()) {
-            return new Result(null, issues(checked.getErrors()));
+        CelValidationResult parsing = CEL.parse(text);
+        if (parsing.hasError()) {
+            return new Result(null, issues(parsing.getErrors()));
         }
         try {
-            CelAbstractSyntaxTree ast = checked.getAst();
-            Program program = CEL.createProgram(ast);
-            CelAbstractSyntaxTree parsed = CEL.parse(text).getAst();
+            CelAbstractSyntaxTree parsed = parsing.getAst();
+            CelValidationResult checked = CEL.check(parsed);
+            if (checked.hasError()) {
+                return new Result(null, issues(checked.getErrors()));
+            }
+            Program program = CEL.createProgram(checked.getAst());
             String operator = operatorOf(parsed.getExpr());
             List<String> terms = new ArrayList<>();
             if (operator.isEmpty()) {
@@ -85,7 +91,8 @@ final class Conditions {
             } else {
                 flatten(parsed, parsed.getExpr(), operator, terms);
             }
-            return new Result(new Condition(text, program, operator, terms), List.of());
+            return new Result(new Condition(text, program, operator, terms,
+                    Guard.of(operator, terms)), List.of());
         } catch (CelValidationException | CelEvaluationException e) {
             return new Result(null, List.of(new Issue(1, 0, e.getMessage())));
         }
@@ -143,11 +150,13 @@ final class Conditions {
     }
 
     private static Cel environment() {
+        // LIMITATION(L-106): only comprehensions are bounded; regexes and string work are not.
         var builder = CelFactory.standardCelBuilder()
                 .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
                 .setOptions(CelOptions.current()
                         .evaluateCanonicalTypesToNativeValues(true)
                         .populateMacroCalls(true)
+                        .comprehensionMaxIterations(MAX_ITERATIONS)
                         .build())
                 .addFunctionDeclarations(Helpers.declarations())
                 .addFunctionBindings(Helpers.bindings())

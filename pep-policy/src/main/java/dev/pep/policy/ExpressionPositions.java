@@ -56,6 +56,7 @@ final class ExpressionPositions {
             if (quoted && line == endLine && !text.isEmpty()) {
                 text = text.substring(0, text.length() - 1);
             }
+            // LIMITATION(L-103): a line with escapes does not match its value; no anchor there.
             int at = text.isEmpty() ? -1 : value.indexOf(text, cursor);
             if (at >= 0) {
                 anchors.add(new Anchor(at, text.length(), line + 1, from + 1));

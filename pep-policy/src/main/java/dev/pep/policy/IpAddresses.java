@@ -3,8 +3,11 @@ package dev.pep.policy;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 
-/** Parses IP address literals without ever resolving a name. */
-final class IpAddresses {
+/**
+ * Parses IP address literals without ever resolving a name. Public for the engines of
+ * subpackages; not an API for other modules.
+ */
+public final class IpAddresses {
 
     private IpAddresses() {
     }
@@ -14,7 +17,7 @@ final class IpAddresses {
      *
      * @throws IllegalArgumentException if the text is not an address literal
      */
-    static byte[] parse(String text) {
+    public static byte[] parse(String text) {
         if (text.indexOf(':') >= 0) {
             return parseV6(text);
         }

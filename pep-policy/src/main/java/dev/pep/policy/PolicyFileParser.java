@@ -102,6 +102,7 @@ final class PolicyFileParser {
             options.setMaxAliasesForCollections(20);
             root = new Yaml(options).compose(new StringReader(content));
         } catch (MarkedYAMLException e) {
+            // LIMITATION(L-102): the YAML parser stops at the first syntax error of a file.
             int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
             int column = e.getProblemMark() == null ? 0 : e.getProblemMark().getColumn() + 1;
             errors.add(new PolicyError(file, line, column, "YAML syntax: " + e.getProblem()));

@@ -9,10 +9,12 @@ import dev.pep.core.Effect;
 import dev.pep.core.PolicyVersion;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,12 +58,7 @@ final class PolicySet {
         for (String app : apps.keySet()) {
             List<PolicyFileParser.RuleSpec> own = declared.stream()
                     .filter(r -> r.apps().isEmpty() || r.apps().containsKey(app)).toList();
-            index.put(app, new AppRules(
-                    own.stream().filter(r -> r.effect() == Effect.DENY)
-                            .toArray(PolicyFileParser.RuleSpec[]::new),
-                    own.stream().filter(r -> r.effect() == Effect.ALLOW)
-                            .toArray(PolicyFileParser.RuleSpec[]::new),
-                    own));
+            index.put(app, AppRules.of(own));
         }
         this.rules = Map.copyOf(index);
         this.appList = List.copyOf(apps.values());
@@ -118,7 +115,13 @@ final class PolicySet {
             return Decision.deny(version, EXPIRED);
         }
         Map<String, Object> vars = Activation.of(request, app, version);
+        Set<String> groups = request.subject().groups();
+        Set<String> roles = request.subject().roles();
+        String method = request.request().method();
         for (PolicyFileParser.RuleSpec rule : appRules.denies) {
+            if (!rule.condition().guard().admits(groups, roles, method)) {
+                continue;
+            }
             Boolean matched = matches(rule, vars, request);
             if (matched == null) {
                 // A deny rule that cannot be evaluated might have matched: fail closed.
@@ -130,7 +133,12 @@ final class PolicySet {
             }
         }
         boolean failed = false;
-        for (PolicyFileParser.RuleSpec rule : appRules.allows) {
+        // LIMITATION(L-104): the first matching allow decides; others' obligations are not merged.
+        for (int index : appRules.allowCandidates(groups, roles)) {
+            PolicyFileParser.RuleSpec rule = appRules.allows[index];
+            if (!rule.condition().guard().admits(groups, roles, method)) {
+                continue;
+            }
             Boolean matched = matches(rule, vars, request);
             if (matched == Boolean.TRUE) {
                 return allow(rule, app, request);
@@ -141,6 +149,7 @@ final class PolicySet {
     }
 
     private Decision allow(PolicyFileParser.RuleSpec rule, App app, AccessRequest request) {
+        // LIMITATION(L-101): the ttl ignores time-dependent conditions (device.age, inWindow).
         Duration ttl = rule.obligations().reevaluate() == null ? DEFAULT_TTL
                 : rule.obligations().reevaluate();
         if (app.expires().isPresent()) {
@@ -194,7 +203,91 @@ final class PolicySet {
         }
     }
 
-    private record AppRules(PolicyFileParser.RuleSpec[] denies,
-            PolicyFileParser.RuleSpec[] allows, List<PolicyFileParser.RuleSpec> declared) {
+    /**
+     * The rules of one app: denies, allows in declaration order, and the allows indexed by the
+     * first group (else role) their {@link Guard} requires, so only rules the subject's groups
+     * and roles admit are evaluated.
+     */
+    private static final class AppRules {
+        private static final int[] NONE = new int[0];
+
+        final PolicyFileParser.RuleSpec[] denies;
+        final PolicyFileParser.RuleSpec[] allows;
+        final List<PolicyFileParser.RuleSpec> declared;
+        private final Map<String, int[]> byGroup;
+        private final Map<String, int[]> byRole;
+        private final int[] unindexed;
+
+        private AppRules(PolicyFileParser.RuleSpec[] denies, PolicyFileParser.RuleSpec[] allows,
+                List<PolicyFileParser.RuleSpec> declared, Map<String, int[]> byGroup,
+                Map<String, int[]> byRole, int[] unindexed) {
+            this.denies = denies;
+            this.allows = allows;
+            this.declared = declared;
+            this.byGroup = byGroup;
+            this.byRole = byRole;
+            this.unindexed = unindexed;
+        }
+
+        static AppRules of(List<PolicyFileParser.RuleSpec> declared) {
+            PolicyFileParser.RuleSpec[] allows = declared.stream()
+                    .filter(r -> r.effect() == Effect.ALLOW)
+                    .toArray(PolicyFileParser.RuleSpec[]::new);
+            Map<String, List<Integer>> byGroup = new HashMap<>();
+            Map<String, List<Integer>> byRole = new HashMap<>();
+            List<Integer> unindexed = new ArrayList<>();
+            for (int i = 0; i < allows.length; i++) {
+                Guard guard = allows[i].condition().guard();
+                if (!guard.groups().isEmpty()) {
+                    byGroup.computeIfAbsent(guard.groups().iterator().next(),
+                            k -> new ArrayList<>()).add(i);
+                } else if (!guard.roles().isEmpty()) {
+                    byRole.computeIfAbsent(guard.roles().iterator().next(),
+                            k -> new ArrayList<>()).add(i);
+                } else {
+                    unindexed.add(i);
+                }
+            }
+            return new AppRules(declared.stream().filter(r -> r.effect() == Effect.DENY)
+                    .toArray(PolicyFileParser.RuleSpec[]::new), allows, List.copyOf(declared),
+                    ints(byGroup), ints(byRole), ints(unindexed));
+        }
+
+        /** The allows that the subject's groups and roles admit, in declaration order. */
+        int[] allowCandidates(Set<String> groups, Set<String> roles) {
+            if (byGroup.isEmpty() && byRole.isEmpty()) {
+                return unindexed;
+            }
+            int[] found = unindexed;
+            for (String group : groups) {
+                found = concat(found, byGroup.getOrDefault(group, NONE));
+            }
+            for (String role : roles) {
+                found = concat(found, byRole.getOrDefault(role, NONE));
+            }
+            if (found != unindexed) {
+                Arrays.sort(found);
+            }
+            return found;
+        }
+
+        private static int[] concat(int[] a, int[] b) {
+            if (b.length == 0) {
+                return a;
+            }
+            int[] out = Arrays.copyOf(a, a.length + b.length);
+            System.arraycopy(b, 0, out, a.length, b.length);
+            return out;
+        }
+
+        private static Map<String, int[]> ints(Map<String, List<Integer>> lists) {
+            Map<String, int[]> out = new HashMap<>();
+            lists.forEach((k, v) -> out.put(k, ints(v)));
+            return Map.copyOf(out);
+        }
+
+        private static int[] ints(List<Integer> list) {
+            return list.stream().mapToInt(Integer::intValue).toArray();
+        }
     }
 }

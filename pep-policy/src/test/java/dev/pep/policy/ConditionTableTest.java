@@ -158,7 +158,9 @@ class ConditionTableTest {
                 row("context.time.inWindow(\"8am\", \"18:00\")", Requests.to("a"), false),
                 row("context.time.inWindow(\"08:00\", \"18:00\", \"Mars/Base\")",
                         Requests.to("a"), false),
-                row("1 / (size(subject.groups)) == 1", Requests.to("a"), false));
+                row("1 / (size(subject.groups)) == 1", Requests.to("a"), false),
+                row("subject.claims[\"big\"].exists(x, x == -1)", Requests.to("a").claim("big",
+                        java.util.Collections.nCopies(Conditions.MAX_ITERATIONS + 1, 1)), false));
     }
 
     @ParameterizedTest(name = "[{index}] {0}")

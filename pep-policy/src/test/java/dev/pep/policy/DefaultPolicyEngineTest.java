@@ -78,7 +78,17 @@ class DefaultPolicyEngineTest {
     }
 
     @Test
+    void decide_twoAllowsMatch_firstDeclaredDecidesWithItsObligationsOnly() {
+        // Pins L-104: a-writers also matches; its (absent) obligations are not merged.
+        Decision d = engine().decide(Requests.to("a").groups("writers", "readers").build());
+
+        assertThat(d.ruleId()).contains("a-readers");
+        assertThat(d.obligations()).hasSize(5);
+    }
+
+    @Test
     void decide_allowWithoutReevaluate_usesDefaultTtl() {
+        // Pins L-101: the default ttl applies whatever the condition's time-dependence.
         Decision d = engine().decide(Requests.to("a").groups("writers").build());
 
         assertThat(d.ruleId()).contains("a-writers");

@@ -112,6 +112,19 @@ class LoadErrorsTest {
     }
 
     @Test
+    void load_errorInQuotedScalarWithEscapes_fallsBackToScalarStart() {
+        // Pins L-103: the line is exact, the column is that of the scalar.
+        List<PolicyError> errors = errorsOf("""
+                apps:
+                  a: { hosts: [a.example], upstream: "pep:echo" }
+                rules:
+                  - { id: r, effect: allow, when: "subject.id == \\"x\\" && nosuch" }
+                """);
+
+        assertThat(errors).extracting(e -> e.line() + ":" + e.column()).containsExactly("4:35");
+    }
+
+    @Test
     void load_syntaxErrorInCondition_reportsPosition() {
         List<PolicyError> errors = errorsOf("""
                 apps:

@@ -7,12 +7,12 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** Writes policy files into a temporary directory and loads them. */
-final class PolicyDirs {
+public final class PolicyDirs {
 
     private PolicyDirs() {
     }
 
-    static Path write(Path dir, String file, String content) {
+    public static Path write(Path dir, String file, String content) {
         try {
             Files.writeString(dir.resolve(file), content);
             return dir;
@@ -21,7 +21,7 @@ final class PolicyDirs {
         }
     }
 
-    static DefaultPolicyEngine engine(Path dir) {
+    public static DefaultPolicyEngine engine(Path dir) {
         PolicyLoadResult result = DefaultPolicyEngine.load(dir);
         if (result instanceof PolicyLoadResult.Failed failed) {
             throw new AssertionError("policy did not load: " + failed.errors());
@@ -29,7 +29,7 @@ final class PolicyDirs {
         return ((PolicyLoadResult.Loaded) result).engine();
     }
 
-    static List<PolicyError> errors(Path dir) {
+    public static List<PolicyError> errors(Path dir) {
         PolicyLoadResult result = DefaultPolicyEngine.load(dir);
         if (result instanceof PolicyLoadResult.Failed failed) {
             return failed.errors();
@@ -38,7 +38,7 @@ final class PolicyDirs {
     }
 
     /** Apps a, b (and an episodic c expired at 2026-12-31) with one rule for a. */
-    static String oneRule(String when) {
+    public static String oneRule(String when) {
         return """
                 apps:
                   a: { hosts: [a.example], upstream: "pep:echo", labels: { tier: gold } }

@@ -22,9 +22,9 @@ import java.util.Optional;
 import java.util.Set;
 
 /** A builder of access requests for tests, with sensible defaults. */
-final class Requests {
+public final class Requests {
 
-    static final Instant NOW = Instant.parse("2026-12-03T10:00:00Z");
+    public static final Instant NOW = Instant.parse("2026-12-03T10:00:00Z");
 
     private String app = "a";
     private String subjectId = "alice";
@@ -42,88 +42,88 @@ final class Requests {
     private Set<String> networks = new HashSet<>();
     private Instant time = NOW;
 
-    static Requests to(String app) {
+    public static Requests to(String app) {
         Requests r = new Requests();
         r.app = app;
         return r;
     }
 
-    Requests anonymous() {
+    public Requests anonymous() {
         method = AuthenticationMethod.NONE;
         return this;
     }
 
-    Requests subject(String id) {
+    public Requests subject(String id) {
         subjectId = id;
         return this;
     }
 
-    Requests organisation(String value) {
+    public Requests organisation(String value) {
         organisation = value;
         return this;
     }
 
-    Requests groups(String... values) {
+    public Requests groups(String... values) {
         groups = Set.of(values);
         return this;
     }
 
-    Requests roles(String... values) {
+    public Requests roles(String... values) {
         roles = Set.of(values);
         return this;
     }
 
-    Requests claim(String name, Object value) {
+    public Requests claim(String name, Object value) {
         claims.put(name, value);
         return this;
     }
 
-    Requests method(AuthenticationMethod value) {
+    public Requests method(AuthenticationMethod value) {
         method = value;
         return this;
     }
 
-    Requests authenticatedAgo(Duration ago) {
+    public Requests authenticatedAgo(Duration ago) {
         authenticatedAt = time.minus(ago);
         return this;
     }
 
-    Requests signal(String name, Object value, Duration age) {
+    public Requests signal(String name, Object value, Duration age) {
         signals.put(name, new PostureSignal(name, value, "test", time.minus(age)));
         return this;
     }
 
-    Requests managed(Duration age) {
+    public Requests managed(Duration age) {
         return signal("managed", true, age);
     }
 
-    Requests http(String httpMethod, String path) {
+    public Requests http(String httpMethod, String path) {
         this.httpMethod = httpMethod;
         this.path = path;
         return this;
     }
 
-    Requests header(String name, String value) {
+    public Requests header(String name, String value) {
         headers.put(name, value);
         return this;
     }
 
-    Requests ip(String value) {
+    public Requests ip(String value) {
         ip = value;
         return this;
     }
 
-    Requests networks(String... values) {
+    public Requests networks(String... values) {
         networks = Set.of(values);
         return this;
     }
 
-    Requests at(String instant) {
+    public Requests at(String instant) {
         time = Instant.parse(instant);
         return this;
     }
 
-    AccessRequest build() {
+    public AccessRequest build() {
         Subject subject = method == AuthenticationMethod.NONE ? Subject.anonymous()
                 : new Subject(subjectId, "https://idp.northwind.example", organisation, groups,
                         roles, subjectId + "@northwind.example", claims, method,
