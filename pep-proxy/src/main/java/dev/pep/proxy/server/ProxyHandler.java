@@ -7,6 +7,7 @@ import dev.pep.identity.session.SessionCookieCodec;
 import dev.pep.core.Decision;
 import dev.pep.core.DecisionReason;
 import dev.pep.core.DevicePosture;
+import dev.pep.core.Obligation;
 import dev.pep.core.Source;
 import dev.pep.core.Subject;
 import dev.pep.proxy.http.CanonicalRequest;
@@ -78,6 +79,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE, HttpHeaderNames.TE,
             HttpHeaderNames.TRAILER, HttpHeaderNames.PROXY_AUTHENTICATE);
 
+    private static final Set<String> SAFE_METHODS = Set.of("GET", "HEAD", "OPTIONS");
+
     private enum State { IDLE, ENDPOINT, DECIDING, CONNECTING, FORWARDING, UPGRADED, CLOSING }
 
     private final GatewayContext gw;
@@ -92,6 +95,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     private Route route;
     private String requestId;
     private AccessRequest access;
+    private List<Obligation> obligations = List.of();
     private Credentials credentials;
     private StringBuilder endpointBody;
     private Instant started;
@@ -347,6 +351,10 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             respondError(403, decision.primaryReason().code(), decision.primaryReason().message());
             return;
         }
+        if (!applicable(decision)) {
+            return;
+        }
+        obligations = decision.obligations();
         session().startOnce(requestId, access.subject(), access.app(), access.source(), access.request().protocol());
         if (!gw.strictAudit) {
             connect();
@@ -354,6 +362,17 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         }
         // Strict audit: nothing reaches the app unless its decision is on disk.
         recorded.whenComplete((ok, auditError) -> ctx.executor().execute(() -> afterAudit(auditError)));
+    }
+
+    /** Checks the obligations this exchange can honour; answers 403 and returns false if not. */
+    private boolean applicable(Decision decision) {
+        for (Obligation o : decision.obligations()) {
+            if (o instanceof Obligation.ReadOnly && !SAFE_METHODS.contains(request.method())) {
+                respondError(403, "read_only", "This application is read-only for you.");
+                return false;
+            }
+        }
+        return true;
     }
 
     private void afterAudit(Throwable error) {
@@ -412,6 +431,11 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             headers.set(HttpHeaderNames.COOKIE, String.join("; ", headers.getAll(HttpHeaderNames.COOKIE)));
         }
         stripGatewayCookies(headers);
+        for (Obligation o : obligations) {
+            if (o instanceof Obligation.SetHeader h) {
+                headers.set(h.name(), h.value());
+            }
+        }
         if (!request.webSocketUpgrade() && streamedBody) {
             // A body of unknown length (chunked from the client, or HTTP/2 DATA frames without
             // Content-Length) goes to the app chunked.
@@ -612,6 +636,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         status = 101;
         state = State.UPGRADED;
         ctx.writeAndFlush(head);
+        limitLongLivedSession();
         // From here on both sides carry WebSocket frames: drop the HTTP codecs on the client
         // side (the app side's decoder passes bytes through after a 101).
         ctx.pipeline().remove(Http1Pipeline.ENCODER);
@@ -623,6 +648,28 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
                 up.pipeline().remove("codec");
             }
         });
+    }
+
+    /**
+     * A WebSocket outlives the decision that admitted it. Until live sessions are re-decided, it
+     * ends when its maximum length or its re-evaluation interval comes, whichever is first.
+     */
+    // LIMITATION(L-003): a long-lived session is ended at its re-evaluation time, not re-decided.
+    private void limitLongLivedSession() {
+        Duration limit = null;
+        for (Obligation o : obligations) {
+            Duration d = o instanceof Obligation.MaxSessionLength m ? m.limit()
+                    : o instanceof Obligation.Reevaluate r ? r.interval() : null;
+            if (d != null && (limit == null || d.compareTo(limit) < 0)) {
+                limit = d;
+            }
+        }
+        if (limit != null) {
+            ctx.executor().schedule(() -> {
+                session().endReason("session_limit");
+                closeNow();
+            }, limit.toMillis(), TimeUnit.MILLISECONDS);
+        }
     }
 
     private void relayToUpstream(Object msg) {
@@ -712,6 +759,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         boolean keepGoing = complete && !http2 && clientKeepAlive && !gw.draining.get();
         request = null;
         access = null;
+        obligations = List.of();
         credentials = null;
         endpointBody = null;
         route = null;
