@@ -89,7 +89,7 @@ final class Conditions {
             String operator = operatorOf(parsed.getExpr());
             List<String> terms = new ArrayList<>();
             if (operator.isEmpty()) {
-                terms.add(text.strip());
+                terms.add(UNPARSER.unparse(parsed));
             } else {
                 flatten(parsed, parsed.getExpr(), operator, terms);
             }
