@@ -17,6 +17,7 @@ import dev.cel.runtime.Program;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -62,7 +63,8 @@ final class Conditions {
 
         static boolean evaluate(Program program, Map<String, Object> activation)
                 throws CelEvaluationException {
-            Object result = program.eval(activation);
+            // A resolver looks variables up lazily; eval(Map) would copy the whole activation.
+            Object result = program.eval(name -> Optional.ofNullable(activation.get(name)));
             if (result instanceof Boolean b) {
                 return b;
             }
@@ -87,7 +89,7 @@ final class Conditions {
             String operator = operatorOf(parsed.getExpr());
             List<String> terms = new ArrayList<>();
             if (operator.isEmpty()) {
-                terms.add(text.strip());
+                terms.add(UNPARSER.unparse(parsed));
             } else {
                 flatten(parsed, parsed.getExpr(), operator, terms);
             }
@@ -157,6 +159,7 @@ final class Conditions {
                         .evaluateCanonicalTypesToNativeValues(true)
                         .populateMacroCalls(true)
                         .comprehensionMaxIterations(MAX_ITERATIONS)
+                        .enableCompileTimeOverloadResolution(true)
                         .build())
                 .addFunctionDeclarations(Helpers.declarations())
                 .addFunctionBindings(Helpers.bindings())

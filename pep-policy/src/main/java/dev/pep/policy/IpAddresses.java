@@ -33,10 +33,17 @@ public final class IpAddresses {
     }
 
     private static int octet(String part, String text) {
-        if (part.isEmpty() || part.length() > 3 || !part.chars().allMatch(Character::isDigit)) {
+        if (part.isEmpty() || part.length() > 3) {
             throw new IllegalArgumentException("not an IP address: " + text);
         }
-        int value = Integer.parseInt(part);
+        int value = 0;
+        for (int i = 0; i < part.length(); i++) {
+            char c = part.charAt(i);
+            if (c < '0' || c > '9') {
+                throw new IllegalArgumentException("not an IP address: " + text);
+            }
+            value = value * 10 + (c - '0');
+        }
         if (value > 255) {
             throw new IllegalArgumentException("not an IP address: " + text);
         }

@@ -56,7 +56,7 @@ public class PolicyBenchmark {
     public void load() throws IOException {
         Path dir = Files.createTempDirectory("pep-policy-bench");
         targetRules = layout.equals("fixed") ? Math.min(10, rules) : Math.max(1, rules / APPS);
-        Files.writeString(dir.resolve("bench.yaml"), policy(rules, targetRules));
+        Files.writeString(dir.resolve("bench.yaml"), policyFor(rules, targetRules));
         long start = System.nanoTime();
         PolicyLoadResult result = DefaultPolicyEngine.load(dir);
         long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
@@ -80,7 +80,7 @@ public class PolicyBenchmark {
         return engine.decide(request);
     }
 
-    static String policy(int rules, int targetRules) {
+    public static String policyFor(int rules, int targetRules) {
         StringBuilder yaml = new StringBuilder("apps:\n");
         for (int a = 0; a < APPS; a++) {
             yaml.append("  app-").append(a).append(": { hosts: [app-").append(a)
