@@ -382,6 +382,12 @@ public final class RelyingParty {
                     && claims.getNotBeforeTime().toInstant().isAfter(latest)) {
                 return Optional.empty();
             }
+            // OIDC Core 3.1.3.7: with several audiences, azp must name this client. Nimbus checks
+            // azp only when present, so its absence is refused here.
+            if (claims.getAudience().size() > 1
+                    && !provider.config().clientId().equals(claims.getClaim("azp"))) {
+                return Optional.empty();
+            }
             return Optional.of(claims);
         } catch (BadJOSEException | com.nimbusds.jose.JOSEException | ParseException e) {
             LOG.debug("id token rejected provider={} error={}", provider.name(), e.getMessage());
