@@ -179,6 +179,11 @@ public final class JwksSource implements AutoCloseable {
             if (response.statusCode() != 200) {
                 throw new IOException("status " + response.statusCode());
             }
+            long declared = response.headers().firstValueAsLong("content-length").orElse(-1);
+            if (declared > settings.maxDocumentBytes()) {
+                throw new IOException("key set declared larger than " + settings.maxDocumentBytes());
+            }
+            // LIMITATION(L-209): the timeout covers the response headers, not a trickling body.
             byte[] bytes = body.readNBytes(settings.maxDocumentBytes() + 1);
             if (bytes.length > settings.maxDocumentBytes()) {
                 throw new IOException("key set larger than " + settings.maxDocumentBytes());
