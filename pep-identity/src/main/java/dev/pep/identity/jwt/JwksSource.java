@@ -16,7 +16,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -267,10 +266,5 @@ public final class JwksSource implements AutoCloseable {
     }
 
     private record Snapshot(Map<String, JWK> keys, Instant fetchedAt) {
-    }
-
-    /** For tests: the fetched key ids. */
-    Optional<java.util.Set<String>> keyIds() {
-        return Optional.ofNullable(snapshot.get()).map(s -> s.keys().keySet());
     }
 }
