@@ -2,6 +2,7 @@ package dev.pep.identity;
 
 import dev.pep.core.DecisionReason;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The reason codes of pep-identity: stable lower_snake_case codes, part of the audit schema (never
@@ -115,7 +116,7 @@ public final class IdentityReasons {
     }
 
     /** All codes of this class, for tests and documentation. */
-    public static java.util.Set<String> codes() {
+    public static Set<String> codes() {
         return MESSAGES.keySet();
     }
 }

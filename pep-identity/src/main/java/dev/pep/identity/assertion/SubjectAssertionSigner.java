@@ -83,7 +83,7 @@ public final class SubjectAssertionSigner {
             }
             return new SubjectAssertionSigner(key, issuer, lifetime, clock);
         } catch (ParseException e) {
-            throw new IOException(keyFile + " is not an EC JWK: " + e.getMessage());
+            throw new IOException(keyFile + " is not an EC JWK (content not shown)");
         } catch (JOSEException e) {
             throw new IOException("cannot use the key of " + keyFile, e);
         }

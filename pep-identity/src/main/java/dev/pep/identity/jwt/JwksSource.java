@@ -16,7 +16,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -179,6 +178,11 @@ public final class JwksSource implements AutoCloseable {
             if (response.statusCode() != 200) {
                 throw new IOException("status " + response.statusCode());
             }
+            long declared = response.headers().firstValueAsLong("content-length").orElse(-1);
+            if (declared > settings.maxDocumentBytes()) {
+                throw new IOException("key set declared larger than " + settings.maxDocumentBytes());
+            }
+            // LIMITATION(L-209): the timeout covers the response headers, not a trickling body.
             byte[] bytes = body.readNBytes(settings.maxDocumentBytes() + 1);
             if (bytes.length > settings.maxDocumentBytes()) {
                 throw new IOException("key set larger than " + settings.maxDocumentBytes());
@@ -262,10 +266,5 @@ public final class JwksSource implements AutoCloseable {
     }
 
     private record Snapshot(Map<String, JWK> keys, Instant fetchedAt) {
-    }
-
-    /** For tests: the fetched key ids. */
-    Optional<java.util.Set<String>> keyIds() {
-        return Optional.ofNullable(snapshot.get()).map(s -> s.keys().keySet());
     }
 }

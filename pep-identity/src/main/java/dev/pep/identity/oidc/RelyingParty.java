@@ -1,12 +1,8 @@
 package dev.pep.identity.oidc;
 
-import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.proc.BadJOSEException;
-import com.nimbusds.jose.proc.JWSVerificationKeySelector;
-import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jwt.JWT;
 import com.nimbusds.jwt.JWTClaimsSet;
-import com.nimbusds.jwt.SignedJWT;
 import com.nimbusds.oauth2.sdk.AuthorizationCode;
 import com.nimbusds.oauth2.sdk.AuthorizationCodeGrant;
 import com.nimbusds.oauth2.sdk.ResponseType;
@@ -18,7 +14,6 @@ import com.nimbusds.oauth2.sdk.auth.Secret;
 import com.nimbusds.oauth2.sdk.http.HTTPRequest;
 import com.nimbusds.oauth2.sdk.http.HTTPResponse;
 import com.nimbusds.oauth2.sdk.id.ClientID;
-import com.nimbusds.oauth2.sdk.id.Issuer;
 import com.nimbusds.oauth2.sdk.id.State;
 import com.nimbusds.oauth2.sdk.pkce.CodeChallengeMethod;
 import com.nimbusds.oauth2.sdk.pkce.CodeVerifier;
@@ -32,14 +27,12 @@ import com.nimbusds.openid.connect.sdk.Nonce;
 import com.nimbusds.openid.connect.sdk.OIDCTokenResponse;
 import com.nimbusds.openid.connect.sdk.OIDCTokenResponseParser;
 import com.nimbusds.openid.connect.sdk.claims.LogoutTokenClaimsSet;
-import com.nimbusds.openid.connect.sdk.validators.IDTokenValidator;
 import com.nimbusds.openid.connect.sdk.validators.LogoutTokenValidator;
 import dev.pep.core.App;
 import dev.pep.core.AuthenticationMethod;
 import dev.pep.core.DecisionReason;
 import dev.pep.core.Subject;
 import dev.pep.identity.IdentityReasons;
-import dev.pep.identity.jwt.JwksSource;
 import dev.pep.identity.session.AeadSealer;
 import dev.pep.identity.session.Session;
 import dev.pep.identity.session.SessionCookieCodec;
@@ -199,12 +192,13 @@ public final class RelyingParty {
         Instant now = clock.instant();
         try {
             JWT jwt = com.nimbusds.jwt.JWTParser.parse(logoutToken);
-            String keyProblem = keyProblem(provider, jwt);
+            String keyProblem = ProviderTokens.keyProblem(provider, jwt);
             if (keyProblem != null) {
                 return new BackChannelLogout.Refused(IdentityReasons.of(keyProblem));
             }
-            LogoutTokenValidator validator = new LogoutTokenValidator(issuer(provider),
-                    new ClientID(provider.config().clientId()), false, keySelector(provider), null);
+            LogoutTokenValidator validator = new LogoutTokenValidator(ProviderTokens.issuer(provider),
+                    new ClientID(provider.config().clientId()), false,
+                    ProviderTokens.keySelector(provider), null);
             validator.setMaxClockSkew((int) provider.config().clockSkew().getSeconds());
             LogoutTokenClaimsSet claims = validator.validate(jwt);
             return endSessions(provider, claims, now);
@@ -318,11 +312,12 @@ public final class RelyingParty {
         if (idToken.isEmpty()) {
             return failed(IdentityReasons.TOKEN_EXCHANGE_FAILED, null);
         }
-        String keyProblem = keyProblem(provider, idToken.get());
+        String keyProblem = ProviderTokens.keyProblem(provider, idToken.get());
         if (keyProblem != null) {
             return failed(keyProblem, null);
         }
-        Optional<JWTClaimsSet> claims = validateIdToken(provider, idToken.get(), login);
+        Optional<JWTClaimsSet> claims = ProviderTokens.validateIdToken(provider, idToken.get(),
+                login.nonce(), clock.instant());
         if (claims.isEmpty()) {
             return failed(IdentityReasons.ID_TOKEN_INVALID, null);
         }
@@ -353,42 +348,6 @@ public final class RelyingParty {
         }
     }
 
-    private static String keyProblem(OidcProvider provider, JWT token) {
-        if (!(token instanceof SignedJWT signed)) {
-            return IdentityReasons.TOKEN_ALGORITHM_NOT_ALLOWED;
-        }
-        String kid = signed.getHeader().getKeyID();
-        JwksSource.Lookup lookup = kid == null ? new JwksSource.Unknown()
-                : provider.keys().lookup(kid);
-        if (lookup instanceof JwksSource.Stale) {
-            return IdentityReasons.KEYS_STALE;
-        }
-        if (lookup instanceof JwksSource.Unavailable) {
-            return IdentityReasons.KEYS_UNAVAILABLE;
-        }
-        return lookup instanceof JwksSource.Unknown ? IdentityReasons.UNKNOWN_KEY : null;
-    }
-
-    private Optional<JWTClaimsSet> validateIdToken(OidcProvider provider, JWT idToken,
-            LoginState login) {
-        IDTokenValidator validator = new IDTokenValidator(issuer(provider),
-                new ClientID(provider.config().clientId()), keySelector(provider), null);
-        validator.setMaxClockSkew((int) provider.config().clockSkew().getSeconds());
-        try {
-            validator.validate(idToken, new Nonce(login.nonce()));
-            JWTClaimsSet claims = idToken.getJWTClaimsSet();
-            Instant latest = clock.instant().plus(provider.config().clockSkew());
-            if (claims.getNotBeforeTime() != null
-                    && claims.getNotBeforeTime().toInstant().isAfter(latest)) {
-                return Optional.empty();
-            }
-            return Optional.of(claims);
-        } catch (BadJOSEException | com.nimbusds.jose.JOSEException | ParseException e) {
-            LOG.debug("id token rejected provider={} error={}", provider.name(), e.getMessage());
-            return Optional.empty();
-        }
-    }
-
     private LoginOutcome startSession(OidcProvider provider, LoginState login,
             JWTClaimsSet claims) {
         Instant now = clock.instant();
@@ -406,16 +365,6 @@ public final class RelyingParty {
         LOG.debug("login completed provider={} session={}", provider.name(), session.id());
         return new LoginOutcome.Completed(session, login.returnTo(), List.of(
                 codec.setCookie(session, now), SessionCookieCodec.clearCookie(LOGIN_COOKIE)));
-    }
-
-    private static JWSVerificationKeySelector<SecurityContext> keySelector(OidcProvider provider) {
-        var algorithms = provider.config().algorithms().stream().map(JWSAlgorithm::parse)
-                .collect(Collectors.toUnmodifiableSet());
-        return new JWSVerificationKeySelector<>(algorithms, new CachedKeySource(provider.keys()));
-    }
-
-    private static Issuer issuer(OidcProvider provider) {
-        return new Issuer(provider.config().issuer().toString());
     }
 
     private void requireKnown(OidcProvider provider) {
