@@ -38,6 +38,8 @@ public final class AuditPipeline implements AuditSink, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AuditPipeline.class);
     private static final int MAX_WRITE_BATCH = 1024;
     private static final long POLL_NANOS = Duration.ofMillis(20).toNanos();
+    private static final long GAP_LOG_NANOS = Duration.ofSeconds(1).toNanos();
+    private static final String SPOOL_FULL = "spool_full";
     private static final CompletionStage<Void> QUEUED = CompletableFuture.completedStage(null);
 
     private enum State { NEW, RUNNING, CLOSING, CLOSED }
@@ -53,6 +55,7 @@ public final class AuditPipeline implements AuditSink, AutoCloseable {
     private final List<SinkDispatcher> dispatchers = new ArrayList<>();
     private volatile State state = State.NEW;
     private volatile boolean writerStop;
+    private long lastGapLogNanos = System.nanoTime() - GAP_LOG_NANOS;
     private Spool spool;
     private FileChannel lockChannel;
     private FileLock lock;
@@ -251,33 +254,35 @@ public final class AuditPipeline implements AuditSink, AutoCloseable {
             p.done().completeExceptionally(rejection("invalid_event", e.getMessage()));
             return;
         }
-        if (!append(event, chained)) {
-            if (config.mode() == AuditMode.STRICT) {
-                metrics.rejected("spool_full");
-                p.done().completeExceptionally(rejection("spool_full", "audit spool is full"));
-            } else {
-                recordDrop("spool_full");
+        String failure = append(event, chained);
+        if (failure == null) {
+            unsynced.add(p);
+        } else if (config.mode() == AuditMode.STRICT) {
+            if (failure.equals(SPOOL_FULL)) {
+                metrics.rejected(SPOOL_FULL);
             }
-            return;
+            p.done().completeExceptionally(rejection(failure, "audit spool refused the event: "
+                    + failure));
+        } else {
+            recordDrop(SPOOL_FULL); // best-effort counts a failed write as a lack of room
         }
-        unsynced.add(p);
     }
 
-    /** Appends if the spool has room; false when full or the write failed. */
-    private boolean append(AuditEvent event, AuditJson.Chained chained) {
+    /** Appends if the spool has room; null when done, else {@code spool_full} or {@code io_error}. */
+    private String append(AuditEvent event, AuditJson.Chained chained) {
         if (spool.totalBytes() + Spool.recordSize(event.id(), chained.json())
                 + Spool.HEADER_BYTES > config.maxSpoolBytes()) {
-            return false;
+            return SPOOL_FULL;
         }
         try {
             spool.append(event.id(), event.time().toEpochMilli(), chained.json(),
                     chained.hash());
             metrics.spooled(1);
-            return true;
+            return null;
         } catch (IOException e) {
             metrics.writeError();
             LOG.warn("audit spool write failed id={} error={}", event.id(), e.toString());
-            return false;
+            return "io_error";
         }
     }
 
@@ -305,11 +310,16 @@ public final class AuditPipeline implements AuditSink, AutoCloseable {
             return;
         }
         AuditEvent gap = gapEvents.gap(dropped, Instant.ofEpochMilli(firstDropMillis.get()));
-        if (append(gap, AuditJson.chain(gap, spool.nextSeq(), spool.headHash()))) {
+        if (append(gap, AuditJson.chain(gap, spool.nextSeq(), spool.headHash())) == null) {
             if (droppedSinceGap.addAndGet(-dropped) == 0) {
                 firstDropMillis.set(0);
             }
-            LOG.warn("audit events dropped, gap recorded dropped={}", dropped);
+            long now = System.nanoTime();
+            if (now - lastGapLogNanos > GAP_LOG_NANOS) {
+                // At most one line a second while drops go on; the gap events carry every count.
+                lastGapLogNanos = now;
+                LOG.warn("audit events dropped, gap recorded dropped={}", dropped);
+            }
         }
     }
 
