@@ -268,7 +268,7 @@ public final class AuditPipeline implements AuditSink, AutoCloseable {
         }
     }
 
-    /** Appends if the spool has room; null when done, else {@code spool_full} or {@code io_error}. */
+    /** Appends if the spool has room: null when done, else spool_full or io_error. */
     private String append(AuditEvent event, AuditJson.Chained chained) {
         if (spool.totalBytes() + Spool.recordSize(event.id(), chained.json())
                 + Spool.HEADER_BYTES > config.maxSpoolBytes()) {
