@@ -32,6 +32,10 @@ import org.slf4j.LoggerFactory;
  * it completes once the event is queued, and a dropped event is counted and later reported by
  * an {@code audit.gap} event. Events still queued or undelivered at close stay in the spool and
  * are delivered after the next {@link #start()}.
+ *
+ * <p>Strict stages complete on the pipeline's writer thread: attach continuations with an
+ * executor (for example the channel's event loop, {@code thenRunAsync(r, ctx.executor())}) so
+ * no gateway work runs on, or slows, the writer.
  */
 public final class AuditPipeline implements AuditSink, AutoCloseable {
 
@@ -46,7 +50,7 @@ public final class AuditPipeline implements AuditSink, AutoCloseable {
 
     private final AuditConfig config;
     private final AuditMetrics metrics;
-    private final AuditEvents gapEvents;
+    private final AuditEvents events;
     private final BlockingQueue<Pending> queue;
     private final AtomicLong droppedSinceGap = new AtomicLong();
     private final AtomicLong firstDropMillis = new AtomicLong();
@@ -65,8 +69,13 @@ public final class AuditPipeline implements AuditSink, AutoCloseable {
     public AuditPipeline(AuditConfig config, MeterRegistry registry) {
         this.config = Objects.requireNonNull(config, "config");
         this.metrics = new AuditMetrics(Objects.requireNonNull(registry, "registry"));
-        this.gapEvents = new AuditEvents(config.instance(), config.clock(), config.ids());
+        this.events = new AuditEvents(config.instance(), config.clock(), config.ids());
         this.queue = new ArrayBlockingQueue<>(config.maxQueuedEvents());
+    }
+
+    /** Event factories for this pipeline's instance, clock and id generator. */
+    public AuditEvents events() {
+        return events;
     }
 
     /**
@@ -309,7 +318,7 @@ public final class AuditPipeline implements AuditSink, AutoCloseable {
         if (dropped == 0) {
             return;
         }
-        AuditEvent gap = gapEvents.gap(dropped, Instant.ofEpochMilli(firstDropMillis.get()));
+        AuditEvent gap = events.gap(dropped, Instant.ofEpochMilli(firstDropMillis.get()));
         if (append(gap, AuditJson.chain(gap, spool.nextSeq(), spool.headHash())) == null) {
             if (droppedSinceGap.addAndGet(-dropped) == 0) {
                 firstDropMillis.set(0);
