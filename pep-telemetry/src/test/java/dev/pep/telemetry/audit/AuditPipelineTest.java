@@ -111,21 +111,25 @@ class AuditPipelineTest {
             for (int i = 0; i < 300; i++) {
                 assertThat(pipeline.emit(event(i)).toCompletableFuture()).isCompleted();
             }
+            // Gap events are spooled too, so the sum reaches 300 or a little more.
             Awaitility.await().atMost(WAIT).until(() -> count(registry, "pep.audit.events.spooled")
-                    + count(registry, "pep.audit.events.dropped", "reason", "spool_full") == 300);
-            double dropped = count(registry, "pep.audit.events.dropped", "reason", "spool_full");
+                    + count(registry, "pep.audit.events.dropped", "reason", "spool_full") >= 300);
+            long dropped = (long) count(registry, "pep.audit.events.dropped", "reason",
+                    "spool_full");
             assertThat(dropped).isPositive();
 
             sink.down.set(false);
 
-            Awaitility.await().atMost(WAIT).until(() -> sink.count(AuditEvents.GAP) == 1
-                    && pipelineIdle(registry));
-            assertThat(sink.count(AuditEvents.SESSION_ENDED)).isEqualTo(300 - (long) dropped);
-            String gap = sink.lines().stream().filter(l -> l.contains(AuditEvents.GAP))
-                    .findFirst().orElseThrow();
-            assertThat(AuditJson.parse(gap)).containsEntry("count", (int) dropped);
+            Awaitility.await().atMost(WAIT).until(() -> gapTotal(sink) == dropped
+                    && sink.count(AuditEvents.SESSION_ENDED) == 300 - dropped);
+            assertThat(sink.count(AuditEvents.GAP)).isPositive();
             assertThat(AuditChainVerifier.verifyLines(sink.lines()).intact()).isTrue();
         }
+    }
+
+    private static long gapTotal(RecordingSink sink) {
+        return sink.lines().stream().filter(l -> l.contains("\"type\":\"" + AuditEvents.GAP))
+                .mapToLong(l -> ((Number) AuditJson.parse(l).get("count")).longValue()).sum();
     }
 
     @Test
