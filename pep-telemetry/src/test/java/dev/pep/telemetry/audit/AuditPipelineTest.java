@@ -241,10 +241,6 @@ class AuditPipelineTest {
                 .build()).hasMessageContaining("sink name");
     }
 
-    private static boolean pipelineIdle(MeterRegistry registry) {
-        return registry.get("pep.audit.spool.events").gauge().value() == 0;
-    }
-
     private static void start(AuditPipeline pipeline) {
         try {
             pipeline.start();
