@@ -159,6 +159,25 @@ class AuditPipelineTest {
     }
 
     @Test
+    void close_rightAfterABestEffortBurst_spoolsEveryQueuedEventForTheNextStart() {
+        try (AuditPipeline pipeline = new AuditPipeline(config(AuditMode.BEST_EFFORT,
+                new RecordingSink("mem", true)).build(), new SimpleMeterRegistry())) {
+            start(pipeline);
+            for (int i = 0; i < 200; i++) {
+                pipeline.emit(event(i));
+            }
+        }
+        RecordingSink up = new RecordingSink("mem", false);
+
+        try (AuditPipeline pipeline = new AuditPipeline(config(AuditMode.BEST_EFFORT, up).build(),
+                new SimpleMeterRegistry())) {
+            start(pipeline);
+            Awaitility.await().atMost(WAIT).until(() -> up.received.size() == 200);
+        }
+        assertThat(AuditChainVerifier.verifyLines(up.lines()).intact()).isTrue();
+    }
+
+    @Test
     void delivery_toEverySink_deletesFullyDeliveredSegmentsOnly() throws IOException {
         RecordingSink fast = new RecordingSink("fast", false);
         RecordingSink slow = new RecordingSink("slow", true);
