@@ -118,12 +118,12 @@ public final class AuditConfig {
         return sinks;
     }
 
-    /** The clock of gap events and metrics ages; default UTC system clock. */
+    /** The clock of {@code AuditPipeline.events()}, gap events and ages; default UTC. */
     public Clock clock() {
         return clock;
     }
 
-    /** The ids of gap events; default random UUIDs. */
+    /** The ids of {@code AuditPipeline.events()} and gap events; default random UUIDs. */
     public Supplier<String> ids() {
         return ids;
     }

@@ -3,7 +3,6 @@ package dev.pep.telemetry.audit;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.pep.core.AuditEvent;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -31,8 +30,7 @@ public final class AuditJson {
     static final Set<String> RESERVED = Set.of("schema_version", "id", "type", "time", "time_dt",
             "instance", "session_id", "request_id", "seq", "prev_hash", "hash", "metadata");
 
-    private static final ObjectMapper MAPPER = new ObjectMapper()
-            .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
+    private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final TypeReference<LinkedHashMap<String, Object>> TREE =
             new TypeReference<>() { };
 
@@ -77,14 +75,14 @@ public final class AuditJson {
                 "log_name", "audit",
                 "product", Map.of("name", "pep", "vendor_name", "pep")));
         // LIMITATION(L-307): pep's envelope keys sit at the top level, not under OCSF "unmapped".
-        // LIMITATION(L-308): the event is serialised twice on the one writer thread.
+        // LIMITATION(L-308): events are encoded and hashed on the one writer thread.
         // A number type that does not survive a parse unchanged (a BigDecimal 1.10 reads back
         // as 1.1) is normalised by one parse, so a verifier that parses the line computes the
         // same canonical text; strings, booleans, ints, longs and doubles already do.
         Map<String, Object> normal = exact ? tree : parse(write(tree));
-        String hash = hash(prevHash, write(normal));
-        normal.put("hash", hash);
-        return new Chained(write(normal), hash);
+        CanonicalJson.Text withoutHash = CanonicalJson.write(normal, "hash");
+        String hash = hash(prevHash, withoutHash.json());
+        return new Chained(CanonicalJson.withEntry(withoutHash, "hash", hash), hash);
     }
 
     /** Parses one line into a tree of maps, lists, strings, numbers and booleans. */
@@ -99,11 +97,7 @@ public final class AuditJson {
 
     /** The canonical text of a tree. */
     static String write(Map<String, Object> tree) {
-        try {
-            return MAPPER.writeValueAsString(tree);
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("cannot write audit JSON", e);
-        }
+        return CanonicalJson.write(tree);
     }
 
     /** The chain hash of an event's canonical text without its hash. */

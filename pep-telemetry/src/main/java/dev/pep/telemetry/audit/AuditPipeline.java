@@ -32,19 +32,25 @@ import org.slf4j.LoggerFactory;
  * it completes once the event is queued, and a dropped event is counted and later reported by
  * an {@code audit.gap} event. Events still queued or undelivered at close stay in the spool and
  * are delivered after the next {@link #start()}.
+ *
+ * <p>Strict stages complete on the pipeline's writer thread: attach continuations with an
+ * executor (for example the channel's event loop, {@code thenRunAsync(r, ctx.executor())}) so
+ * no gateway work runs on, or slows, the writer.
  */
 public final class AuditPipeline implements AuditSink, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(AuditPipeline.class);
     private static final int MAX_WRITE_BATCH = 1024;
     private static final long POLL_NANOS = Duration.ofMillis(20).toNanos();
+    private static final long GAP_LOG_NANOS = Duration.ofSeconds(1).toNanos();
+    private static final String SPOOL_FULL = "spool_full";
     private static final CompletionStage<Void> QUEUED = CompletableFuture.completedStage(null);
 
     private enum State { NEW, RUNNING, CLOSING, CLOSED }
 
     private final AuditConfig config;
     private final AuditMetrics metrics;
-    private final AuditEvents gapEvents;
+    private final AuditEvents events;
     private final BlockingQueue<Pending> queue;
     private final AtomicLong droppedSinceGap = new AtomicLong();
     private final AtomicLong firstDropMillis = new AtomicLong();
@@ -53,6 +59,7 @@ public final class AuditPipeline implements AuditSink, AutoCloseable {
     private final List<SinkDispatcher> dispatchers = new ArrayList<>();
     private volatile State state = State.NEW;
     private volatile boolean writerStop;
+    private long lastGapLogNanos = System.nanoTime() - GAP_LOG_NANOS;
     private Spool spool;
     private FileChannel lockChannel;
     private FileLock lock;
@@ -62,8 +69,13 @@ public final class AuditPipeline implements AuditSink, AutoCloseable {
     public AuditPipeline(AuditConfig config, MeterRegistry registry) {
         this.config = Objects.requireNonNull(config, "config");
         this.metrics = new AuditMetrics(Objects.requireNonNull(registry, "registry"));
-        this.gapEvents = new AuditEvents(config.instance(), config.clock(), config.ids());
+        this.events = new AuditEvents(config.instance(), config.clock(), config.ids());
         this.queue = new ArrayBlockingQueue<>(config.maxQueuedEvents());
+    }
+
+    /** Event factories for this pipeline's instance, clock and id generator. */
+    public AuditEvents events() {
+        return events;
     }
 
     /**
@@ -251,33 +263,35 @@ public final class AuditPipeline implements AuditSink, AutoCloseable {
             p.done().completeExceptionally(rejection("invalid_event", e.getMessage()));
             return;
         }
-        if (!append(event, chained)) {
-            if (config.mode() == AuditMode.STRICT) {
-                metrics.rejected("spool_full");
-                p.done().completeExceptionally(rejection("spool_full", "audit spool is full"));
-            } else {
-                recordDrop("spool_full");
+        String failure = append(event, chained);
+        if (failure == null) {
+            unsynced.add(p);
+        } else if (config.mode() == AuditMode.STRICT) {
+            if (failure.equals(SPOOL_FULL)) {
+                metrics.rejected(SPOOL_FULL);
             }
-            return;
+            p.done().completeExceptionally(rejection(failure, "audit spool refused the event: "
+                    + failure));
+        } else {
+            recordDrop(SPOOL_FULL); // best-effort counts a failed write as a lack of room
         }
-        unsynced.add(p);
     }
 
-    /** Appends if the spool has room; false when full or the write failed. */
-    private boolean append(AuditEvent event, AuditJson.Chained chained) {
+    /** Appends if the spool has room: null when done, else spool_full or io_error. */
+    private String append(AuditEvent event, AuditJson.Chained chained) {
         if (spool.totalBytes() + Spool.recordSize(event.id(), chained.json())
                 + Spool.HEADER_BYTES > config.maxSpoolBytes()) {
-            return false;
+            return SPOOL_FULL;
         }
         try {
             spool.append(event.id(), event.time().toEpochMilli(), chained.json(),
                     chained.hash());
             metrics.spooled(1);
-            return true;
+            return null;
         } catch (IOException e) {
             metrics.writeError();
             LOG.warn("audit spool write failed id={} error={}", event.id(), e.toString());
-            return false;
+            return "io_error";
         }
     }
 
@@ -304,12 +318,17 @@ public final class AuditPipeline implements AuditSink, AutoCloseable {
         if (dropped == 0) {
             return;
         }
-        AuditEvent gap = gapEvents.gap(dropped, Instant.ofEpochMilli(firstDropMillis.get()));
-        if (append(gap, AuditJson.chain(gap, spool.nextSeq(), spool.headHash()))) {
+        AuditEvent gap = events.gap(dropped, Instant.ofEpochMilli(firstDropMillis.get()));
+        if (append(gap, AuditJson.chain(gap, spool.nextSeq(), spool.headHash())) == null) {
             if (droppedSinceGap.addAndGet(-dropped) == 0) {
                 firstDropMillis.set(0);
             }
-            LOG.warn("audit events dropped, gap recorded dropped={}", dropped);
+            long now = System.nanoTime();
+            if (now - lastGapLogNanos > GAP_LOG_NANOS) {
+                // At most one line a second while drops go on; the gap events carry every count.
+                lastGapLogNanos = now;
+                LOG.warn("audit events dropped, gap recorded dropped={}", dropped);
+            }
         }
     }
 

@@ -153,8 +153,17 @@ final class SinkDispatcher implements Runnable {
         return !(stopping && System.nanoTime() - stopDeadlineNanos > 0);
     }
 
-    private void commit(long seq, int count) throws IOException {
-        offsets.store(sink.name(), seq);
+    private void commit(long seq, int count) {
+        try {
+            offsets.store(sink.name(), seq);
+        } catch (IOException e) {
+            // The batch is delivered whatever the offset file says: a stale offset only means
+            // a replay after a restart, which sinks de-duplicate. Going on lets segments be
+            // deleted, which is what frees a full disk.
+            errors.increment();
+            LOG.warn("audit sink offset not persisted sink={} seq={} error={}", sink.name(), seq,
+                    e.toString());
+        }
         committed = seq;
         delivered.increment(count);
         onCommit.run();

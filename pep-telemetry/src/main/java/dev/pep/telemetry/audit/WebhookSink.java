@@ -24,6 +24,8 @@ public final class WebhookSink implements DeliverySink {
 
     private final String name;
     private final URI endpoint;
+    /** The endpoint without user info or query, which may hold credentials: for messages. */
+    private final String shown;
     private final Duration timeout;
     private final Map<String, String> headers;
     private final HttpClient client;
@@ -39,9 +41,12 @@ public final class WebhookSink implements DeliverySink {
         this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
         String scheme = endpoint.getScheme();
         if (!"https".equals(scheme) && !"http".equals(scheme)) {
-            throw new IllegalArgumentException("webhook endpoint must be http or https: "
-                    + endpoint);
+            throw new IllegalArgumentException("webhook endpoint must be http or https, not "
+                    + scheme);
         }
+        this.shown = scheme + "://" + endpoint.getHost()
+                + (endpoint.getPort() < 0 ? "" : ":" + endpoint.getPort())
+                + (endpoint.getRawPath() == null ? "" : endpoint.getRawPath());
         this.timeout = Objects.requireNonNull(timeout, "timeout");
         this.headers = Map.copyOf(headers);
         this.client = HttpClient.newBuilder().connectTimeout(timeout)
@@ -71,10 +76,10 @@ public final class WebhookSink implements DeliverySink {
             response = client.send(request.build(), HttpResponse.BodyHandlers.discarding());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IOException("interrupted posting to " + endpoint, e);
+            throw new IOException("interrupted posting to " + shown, e);
         }
         if (response.statusCode() / 100 != 2) {
-            throw new IOException("webhook " + endpoint + " answered " + response.statusCode());
+            throw new IOException("webhook " + shown + " answered " + response.statusCode());
         }
     }
 }

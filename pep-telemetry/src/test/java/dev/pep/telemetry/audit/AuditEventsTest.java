@@ -104,9 +104,15 @@ class AuditEventsTest {
         assertThat(event.sessionId()).isEqualTo("s-1");
     }
 
-    @Test
-    void decision_tokenInQueryCookieAndHeaderObligation_appearsNowhereInTheJson() {
-        AuditEvent event = EVENTS.decision(Fixtures.request(), Fixtures.allow(), "s-1");
+    static Stream<Decision> allowAndDeny() {
+        return Stream.of(Fixtures.allow(), Decision.deny(V1, DecisionReason.of(
+                DecisionReason.RULE_DENIED, "denied")));
+    }
+
+    @ParameterizedTest
+    @MethodSource("allowAndDeny")
+    void decision_tokenInQueryCookieAndHeaderObligation_appearsNowhereInTheJson(Decision d) {
+        AuditEvent event = EVENTS.decision(Fixtures.request(), d, "s-1");
 
         String json = AuditJson.encode(event, 1, AuditJson.GENESIS_HASH);
 

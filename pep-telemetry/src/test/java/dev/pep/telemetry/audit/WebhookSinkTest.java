@@ -115,4 +115,17 @@ class WebhookSinkTest {
                 .count()).isEqualTo(400);
         assertThat(headers).allMatch(h -> h.equals("application/x-ndjson Bearer receiver-secret"));
     }
+
+    @Test
+    void deliver_refused_failsWithAMessageWithoutTheEndpointsCredentials() {
+        WebhookSink sink = new WebhookSink("webhook",
+                URI.create("http://user:pw-s3cr3t@127.0.0.1:" + server.getAddress().getPort()
+                        + "/audit?token=q-s3cr3t"), Duration.ofSeconds(5), Map.of());
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> sink.deliver(List.of(
+                new SpooledEvent(1, "evt-1", 0, Fixtures.chainedLines(1).get(0)))))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("answered 503")
+                .hasMessageNotContaining("s3cr3t");
+    }
 }
