@@ -1,0 +1,433 @@
+package dev.pep.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pep.it.RecordingUpstream.Mode;
+import dev.pep.it.RecordingUpstream.RecordedRequest;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The packaged gateway proxying to real fixture applications, driven by the JDK HttpClient (HTTP/1.1
+ * and HTTP/2), curl and java.net.http.WebSocket. One gateway process for the whole class.
+ */
+class ProxyingIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration HANG_TIMEOUT = Duration.ofSeconds(1);
+
+    @TempDir
+    static Path dir;
+
+    static RecordingUpstream plain;
+    static RecordingUpstream denied;
+    static RecordingUpstream hanging;
+    static RecordingUpstream closing;
+    static RecordingUpstream cutting;
+    static WebSocketEchoServer ws;
+    static GatewayProcess gateway;
+    static HttpClient h1;
+    static HttpClient h2;
+
+    @BeforeAll
+    static void start() throws Exception {
+        plain = RecordingUpstream.start(Mode.ANSWER);
+        denied = RecordingUpstream.start(Mode.ANSWER);
+        hanging = RecordingUpstream.start(Mode.HANG);
+        closing = RecordingUpstream.start(Mode.CLOSE_IMMEDIATELY);
+        cutting = RecordingUpstream.start(Mode.CLOSE_MID_RESPONSE);
+        ws = WebSocketEchoServer.start();
+        gateway = GatewayProcess.start(dir, GatewayProcess.baseConfig("it-proxying") + """
+                apps:
+                  plain:
+                    hosts: [plain.pep.localhost]
+                    upstream: %s
+                    access: public
+                    max-body-size: 64MiB
+                  deny:
+                    hosts: [deny.pep.localhost]
+                    upstream: %s
+                    access: deny
+                  down:
+                    hosts: [down.pep.localhost]
+                    upstream: http://127.0.0.1:%d
+                    access: public
+                    connect-timeout: 2s
+                  hang:
+                    hosts: [hang.pep.localhost]
+                    upstream: %s
+                    access: public
+                    response-timeout: %dms
+                  closing:
+                    hosts: [closing.pep.localhost]
+                    upstream: %s
+                    access: public
+                  cut:
+                    hosts: [cut.pep.localhost]
+                    upstream: %s
+                    access: public
+                  ws:
+                    hosts: [ws.pep.localhost]
+                    upstream: %s
+                    access: public
+                """.formatted(plain.url(), denied.url(), RecordingUpstream.unboundPort(), hanging.url(),
+                HANG_TIMEOUT.toMillis(), closing.url(), cutting.url(), ws.url()));
+        h1 = Clients.http(gateway.devCa(), HttpClient.Version.HTTP_1_1);
+        h2 = Clients.http(gateway.devCa(), HttpClient.Version.HTTP_2);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        try {
+            if (gateway != null && gateway.isAlive()) {
+                assertThat(gateway.stop(Duration.ofSeconds(30))).as("exit code after SIGTERM").isZero();
+            }
+        } finally {
+            if (gateway != null) {
+                gateway.close();
+            }
+            for (AutoCloseable c : new AutoCloseable[] {plain, denied, hanging, closing, cutting, ws}) {
+                if (c != null) {
+                    c.close();
+                }
+            }
+        }
+    }
+
+    @BeforeEach
+    void clear() {
+        for (RecordingUpstream u : List.of(plain, denied, hanging, closing, cutting)) {
+            u.clear();
+        }
+    }
+
+    // ---- proxying ------------------------------------------------------------------------
+
+    @Test
+    void get_upstreamSeesNormalisedPath_andOnlyTheGatewaysForwardingHeaders() throws Exception {
+        ToolResult r = Clients.curl(gateway.devCa(), "plain.pep.localhost", gateway.port(), "--http1.1",
+                "--path-as-is",
+                "-H", "X-Forwarded-For: 203.0.113.9", "-H", "Forwarded: for=203.0.113.9;proto=http",
+                "-H", "X-Real-IP: 203.0.113.9", "-H", "X-Forwarded-Host: evil.example",
+                "-H", "X-Forwarded-Proto: http",
+                url("plain", "/a/./b/../%7Euser/c?q=1"));
+
+        assertThat(statusLine(r)).as(r.toString()).isEqualTo("1.1 200");
+        RecordedRequest seen = onlyRequest(plain);
+        assertThat(seen.requestLine()).isEqualTo("GET /a/~user/c?q=1 HTTP/1.1");
+        assertThat(seen.headerValues("x-forwarded-for")).containsExactly("127.0.0.1");
+        assertThat(seen.headerValues("x-forwarded-proto")).containsExactly("https");
+        assertThat(seen.headerValues("x-forwarded-host")).containsExactly("plain.pep.localhost:" + gateway.port());
+        assertThat(seen.headerValues("forwarded")).isEmpty();
+        assertThat(seen.headerValues("x-real-ip")).isEmpty();
+        assertThat(seen.headText()).doesNotContain("203.0.113.9").doesNotContain("evil.example");
+    }
+
+    @ParameterizedTest
+    @EnumSource(HttpClient.Version.class)
+    void post_multiMegabyteBody_isStreamedBothWays_intact(HttpClient.Version version) throws Exception {
+        byte[] upload = new byte[8 * 1024 * 1024 + 17];
+        new Random(42).nextBytes(upload);
+        int downloadSize = 4 * 1024 * 1024 + 3;
+
+        HttpResponse<byte[]> response = client(version).send(HttpRequest.newBuilder(
+                        URI.create(url("plain", "/upload?size=" + downloadSize)))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(upload)).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.version()).isEqualTo(version);
+        assertThat(response.body()).hasSize(downloadSize);
+        assertThat(RecordingUpstream.sha256(response.body()))
+                .isEqualTo(RecordingUpstream.sha256(RecordingUpstream.pattern(downloadSize)));
+        RecordedRequest seen = onlyRequest(plain);
+        assertThat(seen.method()).isEqualTo("POST");
+        assertThat(seen.body().length).isEqualTo(upload.length);
+        assertThat(RecordingUpstream.sha256(seen.body())).isEqualTo(RecordingUpstream.sha256(upload));
+    }
+
+    @Test
+    void post_chunkedRequestBody_reachesUpstreamChunkedAndComplete() throws Exception {
+        byte[] upload = new byte[300_000];
+        new Random(7).nextBytes(upload);
+
+        // An InputStream publisher has no length, so the JDK client sends it chunked.
+        HttpResponse<String> response = h1.send(HttpRequest.newBuilder(URI.create(url("plain", "/chunked")))
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(upload)))
+                .build(), HttpResponse.BodyHandlers.ofString());
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        RecordedRequest seen = onlyRequest(plain);
+        assertThat(seen.headerValues("transfer-encoding")).containsExactly("chunked");
+        assertThat(seen.headerValues("content-length")).isEmpty();
+        assertThat(RecordingUpstream.sha256(seen.body())).isEqualTo(RecordingUpstream.sha256(upload));
+        assertThat(response.body()).isEqualTo("POST /chunked " + upload.length + " "
+                + RecordingUpstream.sha256(upload) + "\n");
+    }
+
+    @Test
+    void curlHttp2_isNegotiated_andUpstreamGetsHttp11() throws Exception {
+        ToolResult r = Clients.curl(gateway.devCa(), "plain.pep.localhost", gateway.port(), "--http2",
+                "--data-binary", "hello h2", url("plain", "/h2"));
+
+        assertThat(statusLine(r)).as(r.toString()).isEqualTo("2 200");
+        assertThat(body(r)).startsWith("POST /h2 8 ");
+        assertThat(onlyRequest(plain).requestLine()).isEqualTo("POST /h2 HTTP/1.1");
+    }
+
+    @Test
+    void curlHttp2_manyConcurrentStreams_shareOneConnection() throws Exception {
+        int n = 40;
+        List<String> args = new ArrayList<>(List.of("--http2", "--parallel", "--parallel-max", "64",
+                "-w", "\nstream %{num_connects} %{http_version} %{http_code}\n"));
+        for (int i = 0; i < n; i++) {
+            args.add(url("plain", "/stream/" + i));
+        }
+
+        ToolResult r = Clients.curl(gateway.devCa(), "plain.pep.localhost", gateway.port(),
+                args.toArray(String[]::new));
+
+        Matcher m = Pattern.compile("(?m)^stream (\\d+) (\\S+) (\\d{3})$").matcher(r.out());
+        int streams = 0;
+        int connects = 0;
+        while (m.find()) {
+            streams++;
+            connects += Integer.parseInt(m.group(1));
+            assertThat(m.group(2) + " " + m.group(3)).isEqualTo("2 200");
+        }
+        assertThat(streams).as(r.toString()).isEqualTo(n);
+        assertThat(connects).as("TLS connections opened for %d parallel streams", n).isEqualTo(1);
+        assertThat(plain.requests()).extracting(RecordedRequest::target).hasSize(n)
+                .allMatch(t -> t.startsWith("/stream/"));
+    }
+
+    @Test
+    void jdkHttp2_manyConcurrentStreams_allAnswered() throws Exception {
+        h2.send(HttpRequest.newBuilder(URI.create(url("plain", "/warm"))).build(),
+                HttpResponse.BodyHandlers.discarding());
+        List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            calls.add(h2.sendAsync(HttpRequest.newBuilder(URI.create(url("plain", "/many/" + i))).build(),
+                    HttpResponse.BodyHandlers.ofString()));
+        }
+
+        for (int i = 0; i < calls.size(); i++) {
+            HttpResponse<String> response = calls.get(i).get(30, TimeUnit.SECONDS);
+            assertThat(response.version()).isEqualTo(HttpClient.Version.HTTP_2);
+            assertThat(response.statusCode()).isEqualTo(200);
+            assertThat(response.body()).startsWith("GET /many/" + i + " 0 ");
+        }
+    }
+
+    @Test
+    void webSocket_textEchoesThroughGateway() throws Exception {
+        CompletableFuture<String> echoed = new CompletableFuture<>();
+        WebSocket socket = h1.newWebSocketBuilder().buildAsync(
+                URI.create("wss://ws.pep.localhost:" + gateway.port() + WebSocketEchoServer.PATH),
+                new WebSocket.Listener() {
+                    @Override
+                    public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+                        echoed.complete(data.toString());
+                        return null;
+                    }
+
+                    @Override
+                    public void onError(WebSocket webSocket, Throwable error) {
+                        echoed.completeExceptionally(error);
+                    }
+                }).get(20, TimeUnit.SECONDS);
+
+        socket.sendText("hello through pep", true).get(10, TimeUnit.SECONDS);
+
+        assertThat(echoed.get(10, TimeUnit.SECONDS)).isEqualTo("hello through pep");
+        socket.sendClose(WebSocket.NORMAL_CLOSURE, "done").get(10, TimeUnit.SECONDS);
+        assertThat(ws.handshakes()).last().satisfies(h ->
+                assertThat(h.getAll("x-forwarded-for")).containsExactly("127.0.0.1"));
+    }
+
+    // ---- answers from the gateway --------------------------------------------------------
+
+    @Test
+    void unknownHost_404FromGateway_withRequestId() throws Exception {
+        HttpResponse<String> response = h1.send(HttpRequest.newBuilder(URI.create(url("other", "/x"))).build(),
+                HttpResponse.BodyHandlers.ofString());
+
+        JsonNode error = gatewayError(response, 404, "unknown_host");
+        assertThat(response.headers().firstValue("x-request-id")).hasValue(error.get("request_id").asText());
+    }
+
+    @Test
+    void unknownHost_browserGetsHtmlErrorPage() throws Exception {
+        HttpResponse<String> response = h1.send(HttpRequest.newBuilder(URI.create(url("other", "/x")))
+                .header("Accept", "text/html,application/xhtml+xml").build(), HttpResponse.BodyHandlers.ofString());
+
+        assertThat(response.statusCode()).isEqualTo(404);
+        assertThat(response.headers().firstValue("content-type")).hasValueSatisfying(
+                v -> assertThat(v).startsWith("text/html"));
+        assertThat(response.body()).contains("unknown_host")
+                .contains(response.headers().firstValue("x-request-id").orElseThrow());
+    }
+
+    @Test
+    void sniNamesOneApp_hostAnother_421_andNeitherUpstreamSawIt() throws Exception {
+        ToolResult r = Clients.curl(gateway.devCa(), "plain.pep.localhost", gateway.port(), "--http1.1",
+                "-H", "Host: deny.pep.localhost:" + gateway.port(), url("plain", "/misdirected"));
+
+        assertThat(statusLine(r)).as(r.toString()).isEqualTo("1.1 421");
+        assertThat(JSON.readTree(body(r)).get("error").asText()).isEqualTo("sni_host_mismatch");
+        assertThat(plain.requests()).isEmpty();
+        assertThat(denied.requests()).isEmpty();
+    }
+
+    @Test
+    void denyApp_403_andUpstreamSawNothing() throws Exception {
+        HttpResponse<String> response = h1.send(HttpRequest.newBuilder(URI.create(url("deny", "/secret")))
+                .POST(HttpRequest.BodyPublishers.ofString("payload")).build(), HttpResponse.BodyHandlers.ofString());
+
+        gatewayError(response, 403, null);
+        assertThat(denied.requests()).isEmpty();
+        assertThat(denied.connections()).isZero();
+    }
+
+    @Test
+    void upstreamDown_502() throws Exception {
+        HttpResponse<String> response = h1.send(HttpRequest.newBuilder(URI.create(url("down", "/"))).build(),
+                HttpResponse.BodyHandlers.ofString());
+
+        gatewayError(response, 502, "upstream_unreachable");
+    }
+
+    @Test
+    void upstreamHangs_504WithinResponseTimeout() throws Exception {
+        long start = System.nanoTime();
+        HttpResponse<String> response = h1.send(HttpRequest.newBuilder(URI.create(url("hang", "/slow"))).build(),
+                HttpResponse.BodyHandlers.ofString());
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+        gatewayError(response, 504, "upstream_timeout");
+        assertThat(took).isBetween(HANG_TIMEOUT, HANG_TIMEOUT.plusSeconds(4));
+        assertThat(hanging.requests()).extracting(RecordedRequest::target).containsExactly("/slow");
+    }
+
+    @Test
+    void upstreamClosesWithoutAnswering_502() throws Exception {
+        HttpResponse<String> response = h1.send(HttpRequest.newBuilder(URI.create(url("closing", "/"))).build(),
+                HttpResponse.BodyHandlers.ofString());
+
+        gatewayError(response, 502, "upstream_closed");
+        assertThat(closing.requests()).hasSize(1);
+    }
+
+    @Test
+    void upstreamClosesMidResponse_clientSeesTruncatedResponseNotACompleteOne() throws Exception {
+        ToolResult r = Clients.curl(gateway.devCa(), "cut.pep.localhost", gateway.port(), "--http1.1",
+                "-o", dir.resolve("cut.bin").toString(), url("cut", "/download"));
+
+        // curl 18: "transfer closed with outstanding read data remaining".
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(18);
+        assertThat(statusLine(r)).isEqualTo("1.1 200");
+        assertThat(dir.resolve("cut.bin")).satisfies(p -> assertThat(java.nio.file.Files.size(p)).isLessThan(100_000));
+    }
+
+    // ---- admin ---------------------------------------------------------------------------
+
+    @Test
+    void admin_healthzReadyzMetrics() throws Exception {
+        h1.send(HttpRequest.newBuilder(URI.create(url("plain", "/count-me"))).build(),
+                HttpResponse.BodyHandlers.discarding());
+        HttpClient admin = HttpClient.newHttpClient();
+
+        HttpResponse<String> health = admin.send(adminGet("/healthz"), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> ready = admin.send(adminGet("/readyz"), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> metrics = admin.send(adminGet("/metrics"), HttpResponse.BodyHandlers.ofString());
+
+        assertThat(health.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(health.body()).get("status").asText()).isEqualTo("ok");
+        assertThat(ready.statusCode()).isEqualTo(200);
+        JsonNode readiness = JSON.readTree(ready.body());
+        assertThat(readiness.get("status").asText()).isEqualTo("ready");
+        assertThat(readiness.get("policy_version").asText()).isEqualTo(gateway.policyVersion()).isNotBlank();
+        assertThat(metrics.statusCode()).isEqualTo(200);
+        Matcher m = Pattern.compile("(?m)^pep_requests_total\\{app=\"plain\",status=\"2xx\"} (\\S+)$")
+                .matcher(metrics.body());
+        assertThat(m.find()).as(metrics.body()).isTrue();
+        assertThat(Double.parseDouble(m.group(1))).isGreaterThanOrEqualTo(1.0);
+    }
+
+    // ---- helpers -------------------------------------------------------------------------
+
+    private static HttpClient client(HttpClient.Version version) {
+        return version == HttpClient.Version.HTTP_2 ? h2 : h1;
+    }
+
+    private static String url(String app, String pathAndQuery) {
+        return "https://" + app + ".pep.localhost:" + gateway.port() + pathAndQuery;
+    }
+
+    private static HttpRequest adminGet(String path) {
+        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.adminPort() + path)).build();
+    }
+
+    /** The one request the fixture received, waiting for it (the gateway forwards asynchronously). */
+    private static RecordedRequest onlyRequest(RecordingUpstream upstream) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> !upstream.requests().isEmpty());
+        assertThat(upstream.requests()).hasSize(1);
+        return upstream.requests().get(0);
+    }
+
+    /** Checks a JSON error answered by the gateway itself; {@code code} null means any. */
+    private static JsonNode gatewayError(HttpResponse<String> response, int status, String code) throws IOException {
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
+        assertThat(response.headers().firstValue("x-upstream")).as("answered by the app, not the gateway").isEmpty();
+        JsonNode error = JSON.readTree(response.body());
+        assertThat(error.get("status").asInt()).isEqualTo(status);
+        if (code != null) {
+            assertThat(error.get("error").asText()).isEqualTo(code);
+        }
+        assertThat(error.get("message").asText()).isNotBlank();
+        assertThat(error.get("request_id").asText()).isNotBlank();
+        return error;
+    }
+
+    /** The {@code <http_version> <status>} line curl writes last. */
+    static String statusLine(ToolResult r) {
+        String out = r.out();
+        return out.substring(out.lastIndexOf('\n') + 1);
+    }
+
+    /** What curl wrote before its status line. */
+    static String body(ToolResult r) {
+        String out = r.out();
+        return out.substring(0, Math.max(0, out.lastIndexOf('\n')));
+    }
+
+    static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.ISO_8859_1);
+    }
+}
