@@ -1,9 +1,9 @@
 package dev.pep.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,11 +13,12 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * The packaged gateway run as the README runs it: {@code <pep.home>/pep serve --config FILE}, a
  * separate process. Waits for the {@code gateway started} line and reads the ports from it;
- * keeps every stderr line for assertions. Thread-safe for reading; start and stop from one thread.
+ * keeps its stderr in a file for assertions. Thread-safe for reading; start and stop from one thread.
  */
 final class GatewayProcess implements AutoCloseable {
 
@@ -27,16 +28,15 @@ final class GatewayProcess implements AutoCloseable {
 
     private final Process process;
     private final Path configFile;
-    private final List<String> stderr = new ArrayList<>();
-    private final StringBuffer stdout = new StringBuffer();
+    private final Path stderrFile;
     private int port = -1;
     private int adminPort = -1;
     private String policyVersion;
-    private boolean stderrClosed;
 
-    private GatewayProcess(Process process, Path configFile) {
+    private GatewayProcess(Process process, Path configFile, Path stderrFile) {
         this.process = process;
         this.configFile = configFile;
+        this.stderrFile = stderrFile;
     }
 
     /** The repository root, where the {@code pep} launcher lives. */
@@ -81,9 +81,12 @@ final class GatewayProcess implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder(pepHome().resolve("pep").toString(), "serve",
                 "--config", file.toString()).directory(file.getParent().toFile());
         pb.environment().put("JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        GatewayProcess gw = new GatewayProcess(pb.start(), file);
-        gw.pump(gw.process.getInputStream(), false);
-        gw.pump(gw.process.getErrorStream(), true);
+        // Files, not pipes: the JDK closes a pipe under a concurrent reader when the process exits,
+        // which would lose the drain and stop lines.
+        Path stderrFile = file.resolveSibling(file.getFileName() + ".stderr.log");
+        pb.redirectError(stderrFile.toFile())
+                .redirectOutput(file.resolveSibling(file.getFileName() + ".stdout.log").toFile());
+        GatewayProcess gw = new GatewayProcess(pb.start(), file, stderrFile);
         try {
             gw.awaitStarted();
         } catch (RuntimeException | AssertionError e) {
@@ -123,10 +126,12 @@ final class GatewayProcess implements AutoCloseable {
         return configFile.getParent().resolve("dev-ca").resolve("ca.pem");
     }
 
-    /** Every stderr line so far, joined. */
+    /** Everything written to stderr so far. */
     String stderr() {
-        synchronized (stderr) {
-            return String.join("\n", stderr);
+        try {
+            return Files.readString(stderrFile, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "(cannot read " + stderrFile + ": " + e + ")";
         }
     }
 
@@ -158,62 +163,20 @@ final class GatewayProcess implements AutoCloseable {
         }
     }
 
+    /** Polls stderr for the started line; a dead process or the deadline fails with stderr. */
     private void awaitStarted() {
-        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        synchronized (stderr) {
-            while (port < 0) {
-                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-                if (left <= 0 || !process.isAlive() && port < 0 && stderrClosed) {
-                    throw new AssertionError("gateway did not start within " + START_TIMEOUT
-                            + " (alive=" + process.isAlive() + "); stderr:\n" + String.join("\n", stderr));
-                }
-                try {
-                    stderr.wait(Math.min(left, 200));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new AssertionError("interrupted while waiting for the gateway", e);
-                }
-            }
+        try {
+            await().atMost(START_TIMEOUT).pollInterval(Duration.ofMillis(50))
+                    .until(() -> STARTED.matcher(stderr()).find() || !process.isAlive());
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError("gateway did not start within " + START_TIMEOUT + "; stderr:\n" + stderr(), e);
         }
-    }
-
-    private void pump(InputStream in, boolean isStderr) {
-        Thread t = new Thread(() -> {
-            try (var reader = new java.io.BufferedReader(
-                    new java.io.InputStreamReader(in, StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = reader.readLine()) != null) {
-                    if (isStderr) {
-                        onStderr(line);
-                    } else {
-                        stdout.append(line).append('\n');
-                    }
-                }
-            } catch (IOException e) {
-                // The process ended and its pipe was closed under the reader: the end of output.
-            } finally {
-                if (isStderr) {
-                    synchronized (stderr) {
-                        stderrClosed = true;
-                        stderr.notifyAll();
-                    }
-                }
-            }
-        }, "gateway-" + (isStderr ? "stderr" : "stdout"));
-        t.setDaemon(true);
-        t.start();
-    }
-
-    private void onStderr(String line) {
-        synchronized (stderr) {
-            stderr.add(line);
-            Matcher m = STARTED.matcher(line);
-            if (m.find()) {
-                adminPort = m.group(2) == null ? -1 : Integer.parseInt(m.group(2));
-                policyVersion = m.group(3);
-                port = Integer.parseInt(m.group(1));
-            }
-            stderr.notifyAll();
+        Matcher m = STARTED.matcher(stderr());
+        if (!m.find()) {
+            throw new AssertionError("gateway exited before it started; stderr:\n" + stderr());
         }
+        port = Integer.parseInt(m.group(1));
+        adminPort = m.group(2) == null ? -1 : Integer.parseInt(m.group(2));
+        policyVersion = m.group(3);
     }
 }

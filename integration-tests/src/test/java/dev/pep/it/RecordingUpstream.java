@@ -33,8 +33,8 @@ final class RecordingUpstream implements AutoCloseable {
     enum Mode {
         /**
          * 200 with a small text body {@code <method> <target> <bodyLength> <bodySha256>}; the query
-         * parameter {@code size=N} asks for N bytes of {@link #pattern} instead, {@code delay=MS}
-         * waits that long first.
+         * parameter {@code size=N} asks for N bytes of {@link #pattern} instead, {@code chunked}
+         * for a chunked response, {@code delay=MS} waits that long first.
          */
         ANSWER,
         /** Reads the request and never answers (the connection stays open). */
@@ -148,6 +148,11 @@ final class RecordingUpstream implements AutoCloseable {
                     return;
                 }
                 RecordedRequest r = RecordedRequest.parse(head);
+                if (r.header("expect").filter(v -> v.equalsIgnoreCase("100-continue")).isPresent()) {
+                    // RFC 9110 10.1.1: the client waits for this before it sends the body.
+                    out.write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                }
                 RecordedRequest full = r.withBody(readBody(in, r));
                 requests.add(full);
                 if (!answer(full, in, out)) {
@@ -200,6 +205,9 @@ final class RecordingUpstream implements AutoCloseable {
         byte[] body = r.queryParam("size").map(n -> pattern(Integer.parseInt(n)))
                 .orElseGet(() -> (r.method() + " " + r.target() + " " + r.body().length + " "
                         + sha256(r.body()) + "\n").getBytes(StandardCharsets.UTF_8));
+        if (r.queryParam("chunked").isPresent()) {
+            return answerChunked(body, out);
+        }
         boolean close = r.header("connection").map(v -> v.toLowerCase(Locale.ROOT).contains("close"))
                 .orElse(false);
         String head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + body.length
@@ -208,6 +216,22 @@ final class RecordingUpstream implements AutoCloseable {
         out.write(body);
         out.flush();
         return !close;
+    }
+
+    /** The same body in chunks of at most 8000 bytes, with a trailer-less last chunk. */
+    private static boolean answerChunked(byte[] body, OutputStream out) throws IOException {
+        out.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nX-Upstream: recording\r\n\r\n"
+                .getBytes(StandardCharsets.US_ASCII));
+        for (int off = 0; off < body.length; off += 8000) {
+            int n = Math.min(8000, body.length - off);
+            out.write((Integer.toHexString(n) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(body, off, n);
+            out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+        }
+        out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        return true;
     }
 
     /** The head up to and including the empty line, or null at a clean end of stream. */

@@ -1,15 +1,11 @@
 package dev.pep.it;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 
@@ -46,42 +42,32 @@ record ToolResult(int exitCode, byte[] stdout, String stderr, boolean timedOut) 
         Assumptions.assumeTrue(found, tool + " is not installed (not on PATH): test skipped, not passed");
     }
 
-    /** Starts {@code pb}, writes {@code stdin} (then closes it) and waits up to {@code timeout}. */
+    /**
+     * Starts {@code pb}, writes {@code stdin} (then closes it) and waits up to {@code timeout}.
+     * Output goes to temp files, not pipes: the JDK closes a pipe under a concurrent reader when
+     * the process exits, which loses the last lines.
+     */
     static ToolResult run(ProcessBuilder pb, byte[] stdin, Duration timeout)
             throws IOException, InterruptedException {
-        Process p = pb.start();
-        // Own threads, not the common pool: it may have one thread on a small machine.
-        CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()),
-                ToolResult::daemon);
-        CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()),
-                ToolResult::daemon);
-        try (OutputStream in = p.getOutputStream()) {
-            in.write(stdin);
-        } catch (IOException e) {
-            // The tool may exit (or the server may close) before reading all of stdin.
+        Path out = Files.createTempFile("pep-it-tool", ".out");
+        Path err = Files.createTempFile("pep-it-tool", ".err");
+        try {
+            Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+            try (OutputStream in = p.getOutputStream()) {
+                in.write(stdin);
+            } catch (IOException e) {
+                // The tool may exit (or the server may close) before reading all of stdin.
+            }
+            boolean finished = p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            if (!finished) {
+                p.destroyForcibly();
+                p.waitFor(10, TimeUnit.SECONDS);
+            }
+            return new ToolResult(finished ? p.exitValue() : -1, Files.readAllBytes(out),
+                    Files.readString(err, StandardCharsets.UTF_8), !finished);
+        } finally {
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
         }
-        boolean finished = p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        if (!finished) {
-            p.destroyForcibly();
-            p.waitFor(10, TimeUnit.SECONDS);
-        }
-        return new ToolResult(finished ? p.exitValue() : -1, out.join(),
-                new String(err.join(), StandardCharsets.UTF_8), !finished);
-    }
-
-    private static void daemon(Runnable r) {
-        Thread t = new Thread(r, "tool-output");
-        t.setDaemon(true);
-        t.start();
-    }
-
-    private static byte[] readAll(InputStream in) {
-        ByteArrayOutputStream b = new ByteArrayOutputStream();
-        try (in) {
-            in.transferTo(b);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return b.toByteArray();
     }
 }
