@@ -139,6 +139,11 @@ final class GatewayProcess implements AutoCloseable {
         return process.isAlive();
     }
 
+    /** Sends SIGTERM (Process.destroy on Unix) without waiting. */
+    void signalTerm() {
+        process.destroy();
+    }
+
     /** Sends SIGTERM (Process.destroy on Unix) and returns the exit code. */
     int stop(Duration timeout) throws InterruptedException {
         process.destroy();

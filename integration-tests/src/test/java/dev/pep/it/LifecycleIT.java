@@ -51,6 +51,12 @@ class LifecycleIT {
                 HttpResponse.BodyHandlers.ofString());
         await().atMost(Duration.ofSeconds(15)).until(() -> upstream.requests().size() == 1);
 
+        gateway.signalTerm();
+        HttpClient admin = HttpClient.newHttpClient();
+        await().atMost(Duration.ofSeconds(2)).until(() -> admin.send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + gateway.adminPort() + "/readyz")).build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode() == 503);
+        assertThat(inFlight).as("the slow request is still in flight while the gateway drains").isNotDone();
         int exit = gateway.stop(Duration.ofSeconds(30));
 
         HttpResponse<String> response = inFlight.get(10, TimeUnit.SECONDS);

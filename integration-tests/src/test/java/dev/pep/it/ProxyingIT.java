@@ -71,6 +71,11 @@ class ProxyingIT {
                     upstream: %s
                     access: public
                     max-body-size: 64MiB
+                  tiny:
+                    hosts: [tiny.pep.localhost]
+                    upstream: %s
+                    access: public
+                    max-body-size: 1KiB
                   deny:
                     hosts: [deny.pep.localhost]
                     upstream: %s
@@ -97,7 +102,7 @@ class ProxyingIT {
                     hosts: [ws.pep.localhost]
                     upstream: %s
                     access: public
-                """.formatted(plain.url(), denied.url(), RecordingUpstream.unboundPort(), hanging.url(),
+                """.formatted(plain.url(), plain.url(), denied.url(), RecordingUpstream.unboundPort(), hanging.url(),
                 HANG_TIMEOUT.toMillis(), closing.url(), cutting.url(), ws.url()));
         h1 = Clients.http(gateway.devCa(), HttpClient.Version.HTTP_1_1);
         h2 = Clients.http(gateway.devCa(), HttpClient.Version.HTTP_2);
@@ -260,6 +265,56 @@ class ProxyingIT {
     }
 
     @Test
+    void hopByHopFields_namedInConnection_areNotForwarded() throws Exception {
+        ToolResult r = Clients.curl(gateway.devCa(), "plain.pep.localhost", gateway.port(), "--http1.1",
+                "-H", "Connection: keep-alive, X-Internal-Secret", "-H", "X-Internal-Secret: s3cr3t",
+                "-H", "Keep-Alive: timeout=5", "-H", "Proxy-Connection: keep-alive", "-H", "X-Kept: yes",
+                url("plain", "/hop"));
+
+        assertThat(statusLine(r)).as(r.toString()).isEqualTo("1.1 200");
+        RecordedRequest seen = onlyRequest(plain);
+        assertThat(seen.headerValues("x-kept")).containsExactly("yes");
+        assertThat(seen.headerValues("x-internal-secret")).isEmpty();
+        assertThat(seen.headerValues("keep-alive")).isEmpty();
+        assertThat(seen.headerValues("proxy-connection")).isEmpty();
+        assertThat(seen.headText()).doesNotContain("s3cr3t");
+    }
+
+    @ParameterizedTest
+    @EnumSource(HttpClient.Version.class)
+    void bodyLargerThanAppLimit_413_andUpstreamSawNothing(HttpClient.Version version) throws Exception {
+        HttpResponse<String> response = client(version).send(HttpRequest.newBuilder(
+                        URI.create(url("tiny", "/upload")))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(new byte[4096])).build(),
+                HttpResponse.BodyHandlers.ofString());
+
+        gatewayError(response, 413, "body_too_large");
+        assertThat(plain.requests()).isEmpty();
+    }
+
+    @Test
+    void http2_encodedSlashInPath_400_andUpstreamSawNothing() throws Exception {
+        ToolResult r = Clients.curl(gateway.devCa(), "plain.pep.localhost", gateway.port(), "--http2",
+                "--path-as-is", url("plain", "/a%2Fb"));
+
+        assertThat(statusLine(r)).as(r.toString()).isEqualTo("2 400");
+        assertThat(JSON.readTree(body(r)).get("error").asText()).isEqualTo("encoded_slash");
+        assertThat(plain.requests()).isEmpty();
+    }
+
+    @Test
+    void sequentialRequestsOnOneClientConnection_reuseOneUpstreamConnection() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            HttpResponse<String> response = h1.send(HttpRequest.newBuilder(URI.create(url("plain", "/seq/" + i)))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(response.statusCode()).isEqualTo(200);
+        }
+
+        assertThat(plain.requests()).hasSize(3);
+        assertThat(plain.connections()).as("upstream connections opened for 3 sequential requests").isEqualTo(1);
+    }
+
+    @Test
     void curlHttp2_isNegotiated_andUpstreamGetsHttp11() throws Exception {
         ToolResult r = Clients.curl(gateway.devCa(), "plain.pep.localhost", gateway.port(), "--http2",
                 "--data-binary", "hello h2", url("plain", "/h2"));
@@ -341,12 +396,14 @@ class ProxyingIT {
 
     // ---- answers from the gateway --------------------------------------------------------
 
-    @Test
-    void unknownHost_404FromGateway_withRequestId() throws Exception {
-        HttpResponse<String> response = h1.send(HttpRequest.newBuilder(URI.create(url("other", "/x"))).build(),
+    @ParameterizedTest
+    @EnumSource(HttpClient.Version.class)
+    void unknownHost_404FromGateway_withRequestId(HttpClient.Version version) throws Exception {
+        HttpResponse<String> response = client(version).send(HttpRequest.newBuilder(URI.create(url("other", "/x"))).build(),
                 HttpResponse.BodyHandlers.ofString());
 
         JsonNode error = gatewayError(response, 404, "unknown_host");
+        assertThat(response.version()).isEqualTo(version);
         assertThat(response.headers().firstValue("x-request-id")).hasValue(error.get("request_id").asText());
     }
 
@@ -373,9 +430,10 @@ class ProxyingIT {
         assertThat(denied.requests()).isEmpty();
     }
 
-    @Test
-    void denyApp_403_andUpstreamSawNothing() throws Exception {
-        HttpResponse<String> response = h1.send(HttpRequest.newBuilder(URI.create(url("deny", "/secret")))
+    @ParameterizedTest
+    @EnumSource(HttpClient.Version.class)
+    void denyApp_403_andUpstreamSawNothing(HttpClient.Version version) throws Exception {
+        HttpResponse<String> response = client(version).send(HttpRequest.newBuilder(URI.create(url("deny", "/secret")))
                 .POST(HttpRequest.BodyPublishers.ofString("payload")).build(), HttpResponse.BodyHandlers.ofString());
 
         gatewayError(response, 403, null);
