@@ -35,6 +35,7 @@ class RequestRejectionIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(15);
     private static final String HOST = "strict.pep.localhost";
+    private static final Duration HEADER_READ_TIMEOUT = Duration.ofSeconds(2);
 
     @TempDir
     static Path dir;
@@ -47,6 +48,8 @@ class RequestRejectionIT {
     static void start() throws Exception {
         upstream = RecordingUpstream.start(Mode.ANSWER);
         gateway = GatewayProcess.start(dir, GatewayProcess.baseConfig("it-rejection") + """
+                limits:
+                  header-read-timeout: %2$ds
                 apps:
                   strict:
                     hosts: [strict.pep.localhost]
@@ -56,7 +59,7 @@ class RequestRejectionIT {
                     hosts: [strict2.pep.localhost]
                     upstream: %1$s
                     access: public
-                """.formatted(upstream.url()));
+                """.formatted(upstream.url(), HEADER_READ_TIMEOUT.toSeconds()));
         client = Clients.http(gateway.devCa(), HttpClient.Version.HTTP_1_1);
     }
 
@@ -109,7 +112,23 @@ class RequestRejectionIT {
                 Arguments.of("absolute-form disagreeing with Host", 400, "host_mismatch",
                         "GET https://strict2.pep.localhost/x HTTP/1.1\r\n" + h + "\r\n"),
                 Arguments.of("duplicate Host", 400, "duplicate_host",
-                        "GET /x HTTP/1.1\r\n" + h + "Host: strict2.pep.localhost\r\n\r\n"));
+                        "GET /x HTTP/1.1\r\n" + h + "Host: strict2.pep.localhost\r\n\r\n"),
+                Arguments.of("missing Host", 400, "missing_host", "GET /x HTTP/1.1\r\n\r\n"),
+                Arguments.of("two Transfer-Encoding lines", 400, "duplicate_transfer_encoding",
+                        "POST /x HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                + "0\r\n\r\n"),
+                Arguments.of("Transfer-Encoding in HTTP/1.0", 400, "transfer_encoding_in_http10",
+                        "POST /x HTTP/1.0\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+                Arguments.of("unsupported Transfer-Encoding", 501, "unsupported_transfer_encoding",
+                        "POST /x HTTP/1.1\r\n" + h + "Transfer-Encoding: gzip\r\n\r\n"),
+                Arguments.of("CONNECT", 405, "connect_not_supported",
+                        "CONNECT strict.pep.localhost:443 HTTP/1.1\r\nHost: strict.pep.localhost:443\r\n\r\n"),
+                Arguments.of("request line too long", 414, "request_line_too_long",
+                        get("/" + "a".repeat(9000), h)),
+                Arguments.of("too many header lines", 431, "too_many_headers",
+                        "GET /x HTTP/1.1\r\n" + h + "X-N: 1\r\n".repeat(120) + "\r\n"),
+                Arguments.of("header section too large", 431, "header_section_too_large",
+                        "GET /x HTTP/1.1\r\n" + h + "X-Big: " + "b".repeat(40_000) + "\r\n\r\n"));
     }
 
     @ParameterizedTest(name = "{0} -> {1} {2}")
@@ -141,6 +160,20 @@ class RequestRejectionIT {
         assertThat(r.out()).as(r.toString()).startsWith("HTTP/1.1 200 ");
         await().atMost(Duration.ofSeconds(10)).until(() -> upstream.requests().size() == 1);
         assertThat(upstream.requests().get(0).requestLine()).isEqualTo("GET /control HTTP/1.1");
+    }
+
+    @Test
+    void partialHead_connectionClosedAfterHeaderReadTimeout_upstreamSawNothing() throws Exception {
+        String partial = "GET /slowloris HTTP/1.1\r\nHost: " + HOST + "\r\nX-Slow: 1\r\n";
+        long start = System.nanoTime();
+
+        ToolResult r = Clients.openssl(gateway.port(), HOST, partial.getBytes(StandardCharsets.ISO_8859_1),
+                CLOSE_TIMEOUT);
+
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        assertThat(r.timedOut()).as("the gateway closed the idle half-sent request\n%s", r).isFalse();
+        assertThat(took).isBetween(HEADER_READ_TIMEOUT, HEADER_READ_TIMEOUT.plusSeconds(6));
+        assertUpstreamSawOnlyAMarker();
     }
 
     private static String get(String target, String hostLine) {
