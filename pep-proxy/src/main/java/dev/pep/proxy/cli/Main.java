@@ -1,5 +1,6 @@
 package dev.pep.proxy.cli;
 
+import dev.pep.identity.local.UserCommand;
 import dev.pep.policy.PolicyCommand;
 import dev.pep.telemetry.audit.AuditCommand;
 import dev.pep.proxy.config.ConfigException;
@@ -29,6 +30,8 @@ public final class Main {
               version                  print the version
               policy   validate DIR | test DIR | explain --policies DIR --request FILE.json
               audit    verify FILE...          check the hash chain of audit files
+              user     add --file FILE --name NAME [--group G]... [--org ORG] [--email E]
+                                       add a local user; the password is read from standard input
             """;
 
     private Main() {
@@ -51,6 +54,7 @@ public final class Main {
             case "validate" -> validate(rest, out, err);
             case "policy" -> PolicyCommand.run(rest, out, err);
             case "audit" -> AuditCommand.run(rest, out, err);
+            case "user" -> UserCommand.run(rest, out, err);
             case "version", "--version" -> {
                 out.println("pep " + version());
                 yield 0;

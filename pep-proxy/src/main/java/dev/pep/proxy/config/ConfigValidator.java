@@ -35,6 +35,7 @@ final class ConfigValidator {
         checkApps(c);
         checkPolicy(c);
         checkAudit(c);
+        checkIdentity(c);
         return problems;
     }
 
@@ -105,6 +106,30 @@ final class ConfigValidator {
         }
         if (!c.apps().isEmpty()) {
             add("apps", "apps come from the policy files when 'policy' is set; move them there");
+        }
+    }
+
+    private void checkIdentity(GatewayConfig c) {
+        IdentitySettings id = c.identity();
+        if (id == null) {
+            return;
+        }
+        if (id.localUsers() != null && !Files.isReadable(c.resolve(id.localUsers()))) {
+            add("identity.local-users", "cannot read file '" + id.localUsers() + "'");
+        }
+        for (int i = 0; i < id.bearer().size(); i++) {
+            IdentitySettings.BearerIssuer b = id.bearer().get(i);
+            String key = "identity.bearer." + i;
+            if (b.issuer() == null || b.issuer().isBlank()) {
+                add(key + ".issuer", "missing; expected the issuer's exact iss value");
+            }
+            if (b.jwksUri() == null || !"https".equals(b.jwksUri().getScheme())
+                    && !"127.0.0.1".equals(b.jwksUri().getHost()) && !"localhost".equals(b.jwksUri().getHost())) {
+                add(key + ".jwks-uri", "expected an https URL (http only on loopback)");
+            }
+            if (b.audiences().isEmpty()) {
+                add(key + ".audiences", "expected at least one audience");
+            }
         }
     }
 

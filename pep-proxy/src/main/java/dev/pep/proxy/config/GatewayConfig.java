@@ -20,6 +20,7 @@ import java.util.Objects;
  * @param apps applications by name, when no policy directory declares them
  * @param policy the policy engine's files; null for the interim {@code access} modes of apps
  * @param audit the audit trail
+ * @param identity how subjects are authenticated; null when every request is anonymous
  * @param baseDirectory the directory relative paths in the file are resolved against
  */
 public record GatewayConfig(
@@ -33,6 +34,7 @@ public record GatewayConfig(
         Map<String, AppConfig> apps,
         PolicyConfig policy,
         AuditSettings audit,
+        IdentitySettings identity,
         Path baseDirectory) {
 
     /** Applies defaults and copies. */
@@ -52,7 +54,7 @@ public record GatewayConfig(
     /** The same configuration with relative paths resolved against {@code dir}. */
     GatewayConfig withBaseDirectory(Path dir) {
         return new GatewayConfig(instance, listener, tls, limits, http2, admin, drainTimeout, apps,
-                policy, audit, dir);
+                policy, audit, identity, dir);
     }
 
     /** A path from the file, resolved against the file's directory. */

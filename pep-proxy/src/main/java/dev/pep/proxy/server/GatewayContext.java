@@ -33,6 +33,7 @@ final class GatewayContext {
     final AuditSink audit;
     final AuditEvents events;
     final boolean strictAudit;
+    GatewayIdentity identity;
     final AtomicInteger inFlight = new AtomicInteger();
     final AtomicBoolean draining = new AtomicBoolean();
     private final AtomicReference<Router> router;

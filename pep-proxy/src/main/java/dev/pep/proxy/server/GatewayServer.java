@@ -113,6 +113,7 @@ public final class GatewayServer implements AutoCloseable {
         AuditPipeline audit = Audit.start(config, registry);
         AuditEvents events = AuditEvents.create(config.instance());
         var gw = new GatewayContext(config, router, engine, upstreams, metrics, Clock.systemUTC(), audit, events);
+        gw.identity = GatewayIdentity.create(config, audit, events, gw.clock);
         ChannelGroup connections = new DefaultChannelGroup("partners", GlobalEventExecutor.INSTANCE);
         var limiter = new ConnectionLimiter(config.limits().maxConnections(),
                 config.limits().maxConnectionsPerAddress(), registry);
@@ -203,6 +204,7 @@ public final class GatewayServer implements AutoCloseable {
         if (echo != null) {
             echo.close();
         }
+        gw.identity.close();
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         // Last: the connections' session.ended events are in its queue by now.

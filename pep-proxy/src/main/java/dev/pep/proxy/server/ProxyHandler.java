@@ -1,6 +1,9 @@
 package dev.pep.proxy.server;
 
 import dev.pep.core.AccessRequest;
+import dev.pep.core.AuthenticationResult;
+import dev.pep.core.Credentials;
+import dev.pep.identity.session.SessionCookieCodec;
 import dev.pep.core.Decision;
 import dev.pep.core.DecisionReason;
 import dev.pep.core.DevicePosture;
@@ -42,7 +45,16 @@ import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -66,7 +78,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE, HttpHeaderNames.TE,
             HttpHeaderNames.TRAILER, HttpHeaderNames.PROXY_AUTHENTICATE);
 
-    private enum State { IDLE, DECIDING, CONNECTING, FORWARDING, UPGRADED, CLOSING }
+    private enum State { IDLE, ENDPOINT, DECIDING, CONNECTING, FORWARDING, UPGRADED, CLOSING }
 
     private final GatewayContext gw;
     private final boolean http2;
@@ -80,6 +92,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     private Route route;
     private String requestId;
     private AccessRequest access;
+    private Credentials credentials;
+    private StringBuilder endpointBody;
     private Instant started;
     private boolean clientKeepAlive;
     private boolean streamedBody;
@@ -172,7 +186,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             Object msg = inbound.peek();
             boolean head = msg instanceof HttpRequest || msg instanceof Http2StreamBridge.StreamRequest
                     || msg instanceof HttpRejection;
-            if (head && state != State.IDLE || !head && state != State.FORWARDING) {
+            if (head && state != State.IDLE || !head && state != State.FORWARDING && state != State.ENDPOINT) {
                 return;
             }
             inbound.poll();
@@ -229,11 +243,79 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             respondError(413, "body_too_large", "The request body is larger than this application accepts.");
             return;
         }
-        decide();
+        credentials = credentials();
+        if (request.path().startsWith(GatewayIdentity.PREFIX)) {
+            // The gateway's own endpoints (sign-in, sign-out): answered here, never forwarded.
+            state = State.ENDPOINT;
+            endpointBody = new StringBuilder();
+            ctx.channel().config().setAutoRead(true);
+            return;
+        }
+        AuthenticationResult auth = gw.identity.authenticate(credentials);
+        if (auth instanceof AuthenticationResult.Rejected rejected && credentials.header("authorization").size() > 0
+                && SessionCookieCodec.cookieValue(credentials, SessionCookieCodec.COOKIE_NAME).isEmpty()) {
+            respondError(401, rejected.reason().code(), rejected.reason().message());
+            return;
+        }
+        decide(auth instanceof AuthenticationResult.Authenticated ok ? ok.subject() : Subject.anonymous());
     }
 
-    private void decide() {
-        access = new AccessRequest(Subject.anonymous(), DevicePosture.unknown(),
+    private Credentials credentials() {
+        Map<String, List<String>> byName = new LinkedHashMap<>();
+        for (Map.Entry<String, String> h : request.headers()) {
+            byName.computeIfAbsent(h.getKey().toLowerCase(Locale.ROOT), k -> new ArrayList<>()).add(h.getValue());
+        }
+        return new Credentials(request.host(), byName, List.of(), Optional.empty(), source(), gw.clock.instant());
+    }
+
+    private void onEndpointBody(HttpContent content) {
+        int room = gw.identity.maxFormBytes() - endpointBody.length();
+        if (content.content().readableBytes() > room) {
+            content.release();
+            respondError(413, "form_too_large", "The form is larger than the gateway accepts.");
+            return;
+        }
+        endpointBody.append(content.content().toString(StandardCharsets.UTF_8));
+        boolean last = content instanceof LastHttpContent;
+        content.release();
+        if (!last) {
+            return;
+        }
+        ctx.channel().config().setAutoRead(false);
+        var req = new GatewayIdentity.EndpointRequest(request.method(), request.path(), request.query(),
+                endpointBody.toString(), route.app(), request.host(), request.authority(), credentials, requestId);
+        gw.identity.handle(req).whenComplete((res, error) -> ctx.executor().execute(() -> endpointDone(res)));
+    }
+
+    private void endpointDone(GatewayIdentity.EndpointResponse res) {
+        if (state != State.ENDPOINT) {
+            return;
+        }
+        if (res == null || res.errorCode() != null) {
+            respondError(res == null ? 500 : res.status(), res == null ? "identity_error" : res.errorCode(),
+                    res == null ? "The gateway could not complete this step." : res.body());
+            return;
+        }
+        ByteBuf body = ctx.alloc().buffer();
+        body.writeCharSequence(res.body(), StandardCharsets.UTF_8);
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                HttpResponseStatus.valueOf(res.status()), body);
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, res.contentType())
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes())
+                .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE)
+                .set("x-content-type-options", "nosniff")
+                .set("x-frame-options", "DENY")
+                .set("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+                .set("x-request-id", requestId);
+        if (res.location() != null) {
+            r.headers().set(HttpHeaderNames.LOCATION, res.location());
+        }
+        res.cookies().forEach(c -> r.headers().add(HttpHeaderNames.SET_COOKIE, c));
+        respond(r);
+    }
+
+    private void decide(Subject subject) {
+        access = new AccessRequest(subject, DevicePosture.unknown(),
                 route.app(), request.toAttributes(http2 ? "HTTP/2" : "HTTP/1.1"), source(),
                 gw.clock.instant(), requestId);
         gw.engine().decideAsync(access).whenComplete((decision, error) ->
@@ -256,6 +338,12 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
                 decision.effect(), decision.primaryReason().code());
         CompletionStage<Void> recorded = gw.audit.emit(gw.events.decision(access, decision, session().id()));
         if (!decision.allowed()) {
+            if (access.subject().isAnonymous() && html && gw.identity.loginAvailable()
+                    && "GET".equals(request.method())) {
+                // A browser without a session: sign in first, then come back here.
+                respondRedirect(GatewayIdentity.loginRedirect(request.pathAndQuery()));
+                return;
+            }
             respondError(403, decision.primaryReason().code(), decision.primaryReason().message());
             return;
         }
@@ -323,6 +411,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             // HTTP/2 may split Cookie into several fields; HTTP/1.1 wants one (RFC 9113 8.2.3).
             headers.set(HttpHeaderNames.COOKIE, String.join("; ", headers.getAll(HttpHeaderNames.COOKIE)));
         }
+        stripGatewayCookies(headers);
         if (!request.webSocketUpgrade() && streamedBody) {
             // A body of unknown length (chunked from the client, or HTTP/2 DATA frames without
             // Content-Length) goes to the app chunked.
@@ -332,7 +421,28 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
                 request.pathAndQuery(), headers);
     }
 
+    private static void stripGatewayCookies(HttpHeaders headers) {
+        // The gateway's own cookies are its credentials: the app never sees them.
+        List<String> kept = new ArrayList<>();
+        for (String line : headers.getAll(HttpHeaderNames.COOKIE)) {
+            for (String pair : line.split(";")) {
+                String p = pair.trim();
+                if (!p.isEmpty() && !p.startsWith(SessionCookieCodec.COOKIE_NAME + "=") && !p.startsWith("__Host-pep_csrf=")) {
+                    kept.add(p);
+                }
+            }
+        }
+        headers.remove(HttpHeaderNames.COOKIE);
+        if (!kept.isEmpty()) {
+            headers.set(HttpHeaderNames.COOKIE, String.join("; ", kept));
+        }
+    }
+
     private void onBody(HttpContent content) {
+        if (state == State.ENDPOINT) {
+            onEndpointBody(content);
+            return;
+        }
         int n = content.content().readableBytes();
         bodyBytes += n;
         if (bodyBytes > route.settings().maxBodySize().bytes()) {
@@ -545,10 +655,23 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         respondError(r.status(), r.code(), r.detail());
     }
 
+    private void respondRedirect(String location) {
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.FOUND,
+                io.netty.buffer.Unpooled.EMPTY_BUFFER);
+        r.headers().set(HttpHeaderNames.LOCATION, location).setInt(HttpHeaderNames.CONTENT_LENGTH, 0)
+                .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE).set("x-request-id", requestId);
+        respond(r);
+    }
+
     /** Answers from the gateway and closes: a refused request's body is never read. */
     private void respondError(int code, String reason, String message) {
         FullHttpResponse r = ErrorPages.page(ctx.alloc(), code, reason, message,
                 requestId == null ? gw.newRequestId() : requestId, html);
+        respond(r);
+    }
+
+    private void respond(FullHttpResponse r) {
+        int code = r.status().code();
         if (!http2) {
             r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
@@ -589,6 +712,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         boolean keepGoing = complete && !http2 && clientKeepAlive && !gw.draining.get();
         request = null;
         access = null;
+        credentials = null;
+        endpointBody = null;
         route = null;
         requestId = null;
         bodyBytes = 0;

@@ -1,0 +1,358 @@
+package dev.pep.proxy.server;
+
+import dev.pep.core.App;
+import dev.pep.core.AuditSink;
+import dev.pep.core.AuthenticationMethod;
+import dev.pep.core.AuthenticationResult;
+import dev.pep.core.Credentials;
+import dev.pep.identity.ClaimMapping;
+import dev.pep.identity.jwt.IssuerConfig;
+import dev.pep.identity.jwt.JwksSource;
+import dev.pep.identity.jwt.JwtAuthenticator;
+import dev.pep.identity.local.LocalUserDirectory;
+import dev.pep.identity.local.LoginFormRenderer;
+import dev.pep.identity.oidc.ReturnToValidator;
+import dev.pep.identity.session.AeadSealer;
+import dev.pep.identity.session.InMemorySessionStore;
+import dev.pep.identity.session.Session;
+import dev.pep.identity.session.SessionCookieAuthenticator;
+import dev.pep.identity.session.SessionCookieCodec;
+import dev.pep.identity.session.SessionKeyRing;
+import dev.pep.proxy.config.GatewayConfig;
+import dev.pep.proxy.config.IdentitySettings;
+import dev.pep.telemetry.audit.AuditEvents;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.io.IOException;
+import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Who is asking, for the data plane: the gateway's session cookie first, then a bearer JWT; and
+ * the gateway's own endpoints under {@code /.pep/} (login form, logout). Password checks run on
+ * a small pool of their own, never on an event loop (Argon2id costs tens of milliseconds by
+ * design). Thread-safe.
+ */
+final class GatewayIdentity implements AutoCloseable {
+
+    /** The path prefix the gateway keeps for itself on every app host; never forwarded. */
+    static final String PREFIX = "/.pep/";
+    static final String LOGIN_PATH = "/.pep/login";
+    static final String LOGOUT_PATH = "/.pep/logout";
+    private static final Logger LOG = LoggerFactory.getLogger(GatewayIdentity.class);
+    private static final String CSRF_COOKIE = "__Host-pep_csrf";
+    private static final int MAX_FORM_BYTES = 8 * 1024;
+
+    private final IdentitySettings settings;
+    private final SessionCookieCodec codec;
+    private final InMemorySessionStore sessions;
+    private final SessionCookieAuthenticator cookies;
+    private final JwtAuthenticator bearer;
+    private final List<JwksSource> keySources;
+    private final LocalUserDirectory users;
+    private final ExecutorService passwordChecks;
+    private final ScheduledExecutorService keyFetches;
+    private final AuditSink audit;
+    private final AuditEvents events;
+    private final Clock clock;
+    private final SecureRandom random = new SecureRandom();
+
+    private GatewayIdentity(IdentitySettings settings, SessionCookieCodec codec, LocalUserDirectory users,
+            JwtAuthenticator bearer, List<JwksSource> keySources, ScheduledExecutorService keyFetches,
+            AuditSink audit, AuditEvents events, Clock clock) {
+        this.settings = settings;
+        this.codec = codec;
+        this.sessions = new InMemorySessionStore(settings.sessionMaxLength());
+        this.cookies = new SessionCookieAuthenticator(codec, sessions);
+        this.bearer = bearer;
+        this.keySources = keySources;
+        this.users = users;
+        this.keyFetches = keyFetches;
+        this.passwordChecks = Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "pep-password-check");
+            t.setDaemon(true);
+            return t;
+        });
+        this.audit = audit;
+        this.events = events;
+        this.clock = clock;
+    }
+
+    /** Builds what gateway.yaml's {@code identity} section asks for; null settings: nobody signs in. */
+    static GatewayIdentity create(GatewayConfig config, AuditSink audit, AuditEvents events, Clock clock)
+            throws IOException {
+        IdentitySettings s = config.identity() != null ? config.identity()
+                : new IdentitySettings(null, null, null, null, null);
+        SecureRandom random = new SecureRandom();
+        SessionKeyRing keys = SessionKeyRing.loadOrCreate(config.resolve(s.sessionKeys()), clock, random);
+        SessionCookieCodec codec = new SessionCookieCodec(new AeadSealer(keys, random));
+        LocalUserDirectory users = s.localUsers() == null ? null
+                : LocalUserDirectory.load(config.resolve(s.localUsers()));
+        ScheduledExecutorService fetches = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "pep-jwks");
+            t.setDaemon(true);
+            return t;
+        });
+        Map<IssuerConfig, JwksSource> issuers = new LinkedHashMap<>();
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        for (IdentitySettings.BearerIssuer b : s.bearer()) {
+            ClaimMapping mapping = b.organisation() == null ? ClaimMapping.defaults()
+                    : ClaimMapping.defaults().withFixedOrganisation(b.organisation());
+            IssuerConfig ic = IssuerConfig.of(b.issuer(), b.jwksUri(), new HashSet<>(b.audiences()))
+                    .withAlgorithms(new HashSet<>(b.algorithms())).withClaimMapping(mapping);
+            JwksSource source = new JwksSource(b.issuer(), b.jwksUri(), http, fetches, clock,
+                    JwksSource.Settings.defaults());
+            source.start();
+            issuers.put(ic, source);
+        }
+        JwtAuthenticator bearer = issuers.isEmpty() ? null : new JwtAuthenticator(issuers, clock, 10_000);
+        LOG.info("identity ready local_users={} bearer_issuers={} session_keys={}",
+                users == null ? 0 : users.size(), issuers.size(), keys.size());
+        return new GatewayIdentity(s, codec, users, bearer, List.copyOf(issuers.values()), fetches, audit,
+                events, clock);
+    }
+
+    /**
+     * Judges a request's credentials: the session cookie, then a bearer token. A rejected cookie
+     * is reported as such, so a browser can be sent to sign in again.
+     */
+    AuthenticationResult authenticate(Credentials credentials) {
+        AuthenticationResult fromCookie = cookies.authenticate(credentials);
+        if (fromCookie instanceof AuthenticationResult.Authenticated) {
+            return fromCookie;
+        }
+        if (bearer != null && !credentials.header("authorization").isEmpty()) {
+            return bearer.authenticate(credentials);
+        }
+        return fromCookie;
+    }
+
+    /** Whether browsers without a session can sign in here (a login form exists). */
+    boolean loginAvailable() {
+        return users != null;
+    }
+
+    /** Where a browser is sent to sign in before it may see {@code returnTo}. */
+    static String loginRedirect(String returnTo) {
+        return LOGIN_PATH + "?return_to=" + java.net.URLEncoder.encode(returnTo, StandardCharsets.UTF_8);
+    }
+
+    /** The most form bytes a gateway endpoint reads. */
+    int maxFormBytes() {
+        return MAX_FORM_BYTES;
+    }
+
+    /**
+     * Answers a request for one of the gateway's own endpoints. Completes on a pool thread or at
+     * once; never throws.
+     */
+    CompletableFuture<EndpointResponse> handle(EndpointRequest req) {
+        try {
+            return switch (req.method() + " " + req.path()) {
+                case "GET " + LOGIN_PATH -> CompletableFuture.completedFuture(loginForm(req, Optional.empty(), 200));
+                case "POST " + LOGIN_PATH -> login(req);
+                case "GET " + LOGOUT_PATH -> CompletableFuture.completedFuture(logoutForm(req));
+                case "POST " + LOGOUT_PATH -> CompletableFuture.completedFuture(logout(req));
+                default -> CompletableFuture.completedFuture(EndpointResponse.error(404, "not_found",
+                        "No such gateway endpoint."));
+            };
+        } catch (RuntimeException e) {
+            LOG.warn("gateway endpoint failed path={} error={}", req.path(), e.toString());
+            return CompletableFuture.completedFuture(EndpointResponse.error(500, "identity_error",
+                    "The gateway could not complete this step."));
+        }
+    }
+
+    private EndpointResponse loginForm(EndpointRequest req, Optional<String> error, int status) {
+        if (users == null) {
+            return EndpointResponse.error(404, "login_unavailable", "This gateway has no login form.");
+        }
+        String returnTo = ReturnToValidator.validateOrRoot(req.query("return_to"), req.app());
+        String csrf = token();
+        Map<String, String> hidden = new LinkedHashMap<>();
+        hidden.put("csrf", csrf);
+        hidden.put("return_to", returnTo);
+        String html = LoginFormRenderer.render(LOGIN_PATH, req.app().name(), hidden, "", error);
+        return EndpointResponse.html(status, html)
+                .withCookie(SessionCookieCodec.setCookie(CSRF_COOKIE, csrf, Duration.ofMinutes(10))
+                        .replace("SameSite=Lax", "SameSite=Strict"));
+    }
+
+    private CompletableFuture<EndpointResponse> login(EndpointRequest req) {
+        if (users == null) {
+            return CompletableFuture.completedFuture(
+                    EndpointResponse.error(404, "login_unavailable", "This gateway has no login form."));
+        }
+        Map<String, String> form = req.form();
+        Optional<String> cookie = SessionCookieCodec.cookieValue(req.credentials(), CSRF_COOKIE);
+        if (cookie.isEmpty() || !same(cookie.get(), form.getOrDefault("csrf", ""))) {
+            // Login CSRF: the form must come from a page this browser got from the gateway.
+            return CompletableFuture.completedFuture(
+                    EndpointResponse.error(403, "csrf_failed", "The sign-in form expired; open it again."));
+        }
+        String name = form.getOrDefault("username", "");
+        char[] password = form.getOrDefault("password", "").toCharArray();
+        String returnTo = ReturnToValidator.validateOrRoot(form.get("return_to"), req.app());
+        return CompletableFuture.supplyAsync(() -> users.authenticate(name, password, clock.instant()),
+                        passwordChecks)
+                .thenApply(result -> afterPassword(req, result, returnTo))
+                .exceptionally(e -> EndpointResponse.error(500, "identity_error",
+                        "The gateway could not complete this step."));
+    }
+
+    private EndpointResponse afterPassword(EndpointRequest req, AuthenticationResult result, String returnTo) {
+        Instant now = clock.instant();
+        if (!(result instanceof AuthenticationResult.Authenticated ok)) {
+            String code = result instanceof AuthenticationResult.Rejected r ? r.reason().code() : "credentials_invalid";
+            audit.emit(events.loginFailed(req.requestId(), LocalUserDirectory.ISSUER, AuthenticationMethod.LOCAL,
+                    req.credentials().source(), code));
+            EndpointRequest retry = req.withQuery("return_to", returnTo);
+            return loginForm(retry, Optional.of("The user name or password is not right."), 401);
+        }
+        // A fresh session id at every login: a planted cookie is never promoted (fixation).
+        Session session = Session.start(ok.subject(), req.app().name(), req.host(), now,
+                settings.sessionIdleTimeout(), settings.sessionMaxLength(), "", random);
+        sessions.register(session);
+        audit.emit(events.loginSucceeded(session.id(), req.requestId(), ok.subject(), req.credentials().source()));
+        return EndpointResponse.redirect(returnTo)
+                .withCookie(codec.setCookie(session, now))
+                .withCookie(SessionCookieCodec.clearCookie(CSRF_COOKIE));
+    }
+
+    private EndpointResponse logoutForm(EndpointRequest req) {
+        String html = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign out</title></head>"
+                + "<body><form method=\"post\" action=\"" + LOGOUT_PATH + "\"><p>Sign out of "
+                + LoginFormRenderer.escape(req.app().name()) + "?</p><input type=\"submit\" value=\"Sign out\">"
+                + "</form></body></html>\n";
+        return EndpointResponse.html(200, html);
+    }
+
+    private EndpointResponse logout(EndpointRequest req) {
+        if (!sameOrigin(req)) {
+            // Logout CSRF: only a form served by this host may end the session.
+            return EndpointResponse.error(403, "csrf_failed", "Sign out from the application's own page.");
+        }
+        Optional<String> value = SessionCookieCodec.cookieValue(req.credentials(), SessionCookieCodec.COOKIE_NAME);
+        if (value.isPresent()
+                && cookies.openSession(value.get(), req.credentials()) instanceof SessionCookieCodec.Opened.Valid v) {
+            sessions.revoke(v.session().id(), clock.instant());
+            audit.emit(events.logout(v.session().id(), v.session().subject()));
+        }
+        return EndpointResponse.redirect(LOGIN_PATH).withCookie(SessionCookieCodec.clearCookie(SessionCookieCodec.COOKIE_NAME));
+    }
+
+    private static boolean sameOrigin(EndpointRequest req) {
+        List<String> origin = req.credentials().header("origin");
+        if (origin.size() == 1) {
+            String o = origin.get(0);
+            return o.equals("https://" + req.authority());
+        }
+        List<String> site = req.credentials().header("sec-fetch-site");
+        return site.size() == 1 && site.get(0).equals("same-origin");
+    }
+
+    private String token() {
+        byte[] b = new byte[16];
+        random.nextBytes(b);
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+    }
+
+    private static boolean same(String a, String b) {
+        return MessageDigest.isEqual(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public void close() {
+        keySources.forEach(JwksSource::close);
+        keyFetches.shutdownNow();
+        passwordChecks.shutdownNow();
+        try {
+            passwordChecks.awaitTermination(1, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * A request for a gateway endpoint, with its small form body already read.
+     *
+     * @param method upper case
+     * @param path the normalised path
+     * @param rawQuery the query, undecoded
+     * @param body the form body, at most {@link #MAX_FORM_BYTES}
+     * @param app the app whose host it came to
+     * @param host the normalised host
+     * @param authority host and port as the client named them
+     * @param credentials what the request presented
+     * @param requestId the gateway's request id
+     */
+    record EndpointRequest(String method, String path, String rawQuery, String body, App app, String host,
+            String authority, Credentials credentials, String requestId) {
+
+        String query(String name) {
+            List<String> v = new QueryStringDecoder("?" + rawQuery).parameters().get(name);
+            return v == null || v.isEmpty() ? "" : v.get(0);
+        }
+
+        Map<String, String> form() {
+            Map<String, String> out = new LinkedHashMap<>();
+            new QueryStringDecoder("?" + body, StandardCharsets.UTF_8).parameters()
+                    .forEach((k, v) -> out.put(k, v.isEmpty() ? "" : v.get(0)));
+            return out;
+        }
+
+        EndpointRequest withQuery(String name, String value) {
+            String q = name + "=" + java.net.URLEncoder.encode(value, StandardCharsets.UTF_8);
+            return new EndpointRequest(method, path, q, body, app, host, authority, credentials, requestId);
+        }
+    }
+
+    /**
+     * What a gateway endpoint answers.
+     *
+     * @param status the HTTP status
+     * @param contentType the body's type
+     * @param body the body
+     * @param location a redirect target, or null
+     * @param cookies Set-Cookie values
+     * @param errorCode for error answers, the reason code; else null
+     */
+    record EndpointResponse(int status, String contentType, String body, String location, List<String> cookies,
+            String errorCode) {
+
+        static EndpointResponse html(int status, String html) {
+            return new EndpointResponse(status, "text/html; charset=utf-8", html, null, List.of(), null);
+        }
+
+        static EndpointResponse redirect(String location) {
+            return new EndpointResponse(303, "text/plain; charset=utf-8", "", location, List.of(), null);
+        }
+
+        static EndpointResponse error(int status, String code, String message) {
+            return new EndpointResponse(status, null, message, null, List.of(), code);
+        }
+
+        EndpointResponse withCookie(String setCookie) {
+            List<String> c = new java.util.ArrayList<>(cookies);
+            c.add(setCookie);
+            return new EndpointResponse(status, contentType, body, location, c, errorCode);
+        }
+    }
+}
