@@ -1,9 +1,12 @@
 package dev.pep.proxy.cli;
 
+import dev.pep.policy.PolicyCommand;
+import dev.pep.telemetry.audit.AuditCommand;
 import dev.pep.proxy.config.ConfigException;
 import dev.pep.proxy.config.ConfigLoader;
 import dev.pep.proxy.config.GatewayConfig;
 import dev.pep.proxy.server.GatewayServer;
+import dev.pep.proxy.server.PolicyLoadException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -24,6 +27,8 @@ public final class Main {
               serve    --config FILE   run the gateway
               validate --config FILE   check a gateway configuration and exit
               version                  print the version
+              policy   validate DIR | test DIR | explain --policies DIR --request FILE.json
+              audit    verify FILE...          check the hash chain of audit files
             """;
 
     private Main() {
@@ -44,6 +49,8 @@ public final class Main {
         return switch (args[0]) {
             case "serve" -> serve(rest, err);
             case "validate" -> validate(rest, out, err);
+            case "policy" -> PolicyCommand.run(rest, out, err);
+            case "audit" -> AuditCommand.run(rest, out, err);
             case "version", "--version" -> {
                 out.println("pep " + version());
                 yield 0;
@@ -90,6 +97,9 @@ public final class Main {
         GatewayServer server;
         try {
             server = GatewayServer.start(config);
+        } catch (PolicyLoadException e) {
+            err.println("pep: " + e.getMessage());
+            return 1;
         } catch (Exception e) {
             LOG.error("gateway failed to start error={}", e.toString());
             err.println("pep: cannot start: " + e.getMessage());

@@ -39,6 +39,11 @@ public record AppConfig(
         labels = labels == null ? Map.of() : Map.copyOf(labels);
     }
 
+    /** The settings of an app declared by the policy files: every default. */
+    public static AppConfig defaults(java.util.List<String> hosts, String upstream) {
+        return new AppConfig(hosts, upstream, Access.DENY, null, null, null, null, null);
+    }
+
     /** The interim access mode of an app. */
     public enum Access {
         /** Everyone is allowed. */

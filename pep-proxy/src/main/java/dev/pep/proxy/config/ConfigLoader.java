@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.module.SimpleModule;
@@ -56,15 +57,17 @@ public final class ConfigLoader {
             throw problem(name, 0, 0, "", "cannot read: " + e.getMessage());
         }
         Path dir = file.toAbsolutePath().getParent();
-        GatewayConfig config = bind(name, text).withBaseDirectory(dir);
-        List<ConfigProblem> problems = new ConfigValidator(name, KeyLocations.index(text)).check(config);
+        KeyLocations locations = KeyLocations.index(text);
+        GatewayConfig config = bind(name, text, locations).withBaseDirectory(dir);
+        List<ConfigProblem> problems = new ConfigValidator(name, locations).check(config);
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
         return config;
     }
 
-    private static GatewayConfig bind(String name, String text) throws ConfigException {
+    private static GatewayConfig bind(String name, String text, KeyLocations locations)
+            throws ConfigException {
         try {
             GatewayConfig config = MAPPER.readValue(text, GatewayConfig.class);
             if (config == null) {
@@ -74,13 +77,17 @@ public final class ConfigLoader {
         } catch (UnrecognizedPropertyException e) {
             String expected = e.getKnownPropertyIds().stream().map(String::valueOf).sorted()
                     .collect(Collectors.joining(", "));
-            throw located(name, e, "unknown key '" + e.getPropertyName() + "'; expected one of: "
-                    + expected);
+            throw located(name, locations, e, "unknown key '" + e.getPropertyName()
+                    + "'; expected one of: " + expected);
         } catch (InvalidFormatException e) {
-            throw located(name, e, "invalid value '" + e.getValue() + "'; expected "
+            throw located(name, locations, e, "invalid value '" + e.getValue() + "'; expected "
                     + expectedOf(e.getTargetType()));
+        } catch (MismatchedInputException e) {
+            String why = rootMessage(e);
+            throw located(name, locations, e, why.startsWith("Cannot deserialize")
+                    ? "wrong kind of value; expected " + expectedOf(e.getTargetType()) : why);
         } catch (JsonMappingException e) {
-            throw located(name, e, rootMessage(e));
+            throw located(name, locations, e, rootMessage(e));
         } catch (JsonProcessingException e) {
             JsonLocation loc = e.getLocation();
             throw problem(name, loc == null ? 0 : loc.getLineNr(), loc == null ? 0 : loc.getColumnNr(),
@@ -88,13 +95,18 @@ public final class ConfigLoader {
         }
     }
 
-    private static ConfigException located(String name, JsonMappingException e, String message) {
-        JsonLocation loc = e.getLocation();
+    private static ConfigException located(String name, KeyLocations locations,
+            JsonMappingException e, String message) {
         String key = e.getPath().stream()
                 .map(r -> r.getFieldName() != null ? r.getFieldName() : Integer.toString(r.getIndex()))
                 .collect(Collectors.joining("."));
-        return problem(name, loc == null ? 0 : loc.getLineNr(), loc == null ? 0 : loc.getColumnNr(),
-                key, message);
+        // The key's own position reads better than the parser's, which is past the value.
+        int[] pos = locations.exact(key);
+        if (pos == null) {
+            JsonLocation loc = e.getLocation();
+            pos = loc == null ? new int[] {0, 0} : new int[] {loc.getLineNr(), loc.getColumnNr()};
+        }
+        return problem(name, pos[0], pos[1], key, message);
     }
 
     private static String rootMessage(Throwable e) {
@@ -110,6 +122,18 @@ public final class ConfigLoader {
     }
 
     private static String expectedOf(Class<?> type) {
+        if (type == null) {
+            return "another kind of value";
+        }
+        if (type.isRecord() || java.util.Map.class.isAssignableFrom(type)) {
+            return "a mapping (key: value)";
+        }
+        if (java.util.Collection.class.isAssignableFrom(type)) {
+            return "a list";
+        }
+        if (type == String.class) {
+            return "a string";
+        }
         if (type.isEnum()) {
             List<String> values = new ArrayList<>();
             for (Object c : type.getEnumConstants()) {

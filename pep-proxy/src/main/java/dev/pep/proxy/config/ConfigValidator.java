@@ -33,6 +33,8 @@ final class ConfigValidator {
         checkTls(c);
         checkLimits(c);
         checkApps(c);
+        checkPolicy(c);
+        checkAudit(c);
         return problems;
     }
 
@@ -90,6 +92,35 @@ final class ConfigValidator {
             upstream(key + ".upstream", app.upstream());
             positive(key + ".max-connections", app.maxConnections());
         });
+    }
+
+    private void checkPolicy(GatewayConfig c) {
+        if (c.policy() == null) {
+            return;
+        }
+        if (c.policy().directory() == null) {
+            add("policy.directory", "missing; expected the directory of the policy files");
+        } else if (!Files.isDirectory(c.resolve(c.policy().directory()))) {
+            add("policy.directory", "not a directory: '" + c.policy().directory() + "'");
+        }
+        if (!c.apps().isEmpty()) {
+            add("apps", "apps come from the policy files when 'policy' is set; move them there");
+        }
+    }
+
+    private void checkAudit(GatewayConfig c) {
+        for (int i = 0; i < c.audit().sinks().size(); i++) {
+            AuditSettings.Sink sink = c.audit().sinks().get(i);
+            String key = "audit.sinks." + i;
+            if (sink.type() == AuditSettings.SinkType.WEBHOOK && (sink.url() == null
+                    || !("https".equals(sink.url().getScheme()) || "http".equals(sink.url().getScheme())))) {
+                add(key + ".url", "a webhook sink needs an http or https url");
+            }
+        }
+        long names = c.audit().sinks().stream().map(AuditSettings.Sink::name).distinct().count();
+        if (names != c.audit().sinks().size()) {
+            add("audit.sinks", "two sinks have the same name; give each a distinct 'name'");
+        }
     }
 
     private void upstream(String key, String upstream) {

@@ -17,7 +17,9 @@ import java.util.Objects;
  * @param http2 HTTP/2 settings and flood defences
  * @param admin the admin listener (health, readiness, metrics)
  * @param drainTimeout how long SIGTERM waits for in-flight requests
- * @param apps applications by name
+ * @param apps applications by name, when no policy directory declares them
+ * @param policy the policy engine's files; null for the interim {@code access} modes of apps
+ * @param audit the audit trail
  * @param baseDirectory the directory relative paths in the file are resolved against
  */
 public record GatewayConfig(
@@ -29,6 +31,8 @@ public record GatewayConfig(
         AdminConfig admin,
         Duration drainTimeout,
         Map<String, AppConfig> apps,
+        PolicyConfig policy,
+        AuditSettings audit,
         Path baseDirectory) {
 
     /** Applies defaults and copies. */
@@ -41,13 +45,14 @@ public record GatewayConfig(
         admin = admin == null ? AdminConfig.DEFAULT : admin;
         drainTimeout = drainTimeout == null ? Duration.ofSeconds(20) : drainTimeout;
         apps = apps == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(apps));
+        audit = audit == null ? new AuditSettings(null, null, null, null, null) : audit;
         baseDirectory = baseDirectory == null ? Path.of(".") : baseDirectory;
     }
 
     /** The same configuration with relative paths resolved against {@code dir}. */
     GatewayConfig withBaseDirectory(Path dir) {
         return new GatewayConfig(instance, listener, tls, limits, http2, admin, drainTimeout, apps,
-                dir);
+                policy, audit, dir);
     }
 
     /** A path from the file, resolved against the file's directory. */

@@ -33,6 +33,11 @@ final class KeyLocations {
         return new KeyLocations(positions);
     }
 
+    /** The 1-based {line, column} of exactly that key, or null. */
+    int[] exact(String path) {
+        return positions.get(path);
+    }
+
     /** The 1-based {line, column} of a key, or of its nearest indexed parent; {0, 0} if none. */
     int[] of(String path) {
         String p = path;

@@ -39,6 +39,7 @@ record Authority(String host, OptionalInt port) {
                     "userinfo is not allowed in the host"));
         }
         for (int i = 0; i < text.length(); i++) {
+            // LIMITATION(L-404): Unicode host names are refused, not converted to A-labels.
             if (text.charAt(i) > 0x7e) {
                 throw new RequestRejectedException(HttpRejection.badRequest("host_non_ascii",
                         "host must be ASCII (send IDNA A-labels)"));
@@ -134,6 +135,7 @@ record Authority(String host, OptionalInt port) {
         }
         for (int i = 0; i < label.length(); i++) {
             char c = label.charAt(i);
+            // LIMITATION(L-400): host names with underscores are refused, not routed.
             if (!(c >= 'a' && c <= 'z') && !HttpChars.isDigit(c) && c != '-') {
                 throw invalid("host name may hold only letters, digits, hyphens and dots");
             }

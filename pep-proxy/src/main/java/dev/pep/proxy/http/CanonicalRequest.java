@@ -85,8 +85,8 @@ public record CanonicalRequest(
      *
      * @param protocol {@code HTTP/1.1}, {@code HTTP/2} or {@code TCP}
      */
-    // LIMITATION(L-402): policy cannot see cookies, because Cookie also carries the session.
     public RequestAttributes toAttributes(String protocol) {
+        // LIMITATION(L-402): policy cannot see cookies, because Cookie also carries the session.
         Map<String, String> byName = new LinkedHashMap<>();
         for (Map.Entry<String, String> field : headers) {
             String name = HttpChars.toLowerAscii(field.getKey());

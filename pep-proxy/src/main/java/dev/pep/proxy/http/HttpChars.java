@@ -26,11 +26,6 @@ final class HttpChars {
         return true;
     }
 
-    /** Whether {@code c} may appear in a field value: VCHAR, obs-text, SP or HTAB. */
-    static boolean isFieldValueChar(int c) {
-        return c == ' ' || c == '\t' || (c > 0x20 && c != 0x7f && c <= 0xff);
-    }
-
     /** Whether {@code c} is a control character (including DEL). */
     static boolean isCtl(int c) {
         return c < 0x20 || c == 0x7f;

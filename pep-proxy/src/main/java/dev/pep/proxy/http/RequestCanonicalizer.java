@@ -303,6 +303,7 @@ public final class RequestCanonicalizer {
 
         /** The query is forwarded raw, so its escapes must at least be well formed. */
         private static void checkQuery(String query) {
+            // LIMITATION(L-405): the query is validated but not normalised.
             for (int i = query.indexOf('%'); i >= 0; i = query.indexOf('%', i + 1)) {
                 PathNormalizer.escapeValue(query, i);
             }

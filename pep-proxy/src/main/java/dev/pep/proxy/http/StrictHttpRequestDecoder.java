@@ -101,20 +101,27 @@ public final class StrictHttpRequestDecoder extends ByteToMessageDecoder {
 
     /**
      * Resumes decoding HTTP/1.1 after the handler answered an upgrade request without switching
-     * protocols. Bytes that arrived meanwhile are decoded now. Call on the channel's event loop;
-     * does nothing unless the decoder is paused for an upgrade.
+     * protocols. Bytes that arrived meanwhile are decoded in a task on the channel's event loop,
+     * so this may be called from inside a {@code channelRead} of this pipeline. Does nothing
+     * unless the decoder is paused for an upgrade. Call on the channel's event loop.
      */
     public void resumeAfterRefusedUpgrade() {
         if (state != State.UPGRADE_PENDING) {
             return;
         }
         state = State.REQUEST_LINE;
-        ByteBuf buffered = internalBuffer();
-        if (ctx == null || !buffered.isReadable()) {
+        if (ctx != null) {
+            ctx.executor().execute(this::decodeBuffered);
+        }
+    }
+
+    /** Runs decode() over bytes that arrived while paused; a new read would do the same. */
+    private void decodeBuffered() {
+        if (ctx.isRemoved() || !internalBuffer().isReadable()) {
             return;
         }
         try {
-            // An empty read makes ByteToMessageDecoder run decode() over what it already holds.
+            // An empty read makes ByteToMessageDecoder decode what it already holds.
             channelRead(ctx, Unpooled.EMPTY_BUFFER);
             channelReadComplete(ctx);
         } catch (Exception e) {
@@ -263,6 +270,11 @@ public final class StrictHttpRequestDecoder extends ByteToMessageDecoder {
         if (!HttpChars.isToken(name)) {
             throw rejected("header_name_invalid", "field name is not a token");
         }
+        if (trailers && name.indexOf('_') >= 0) {
+            // The canonicaliser never sees trailers, so its underscore rule is applied here.
+            throw rejected("header_name_underscore", "underscore in trailer field name");
+        }
+        // LIMITATION(L-403): other trailer fields pass on without being seen by policy.
         if (trailers && isForbiddenTrailer(name)) {
             throw rejected("trailer_field_forbidden", "field not allowed in trailers: "
                     + name.toLowerCase(Locale.ROOT));

@@ -1,6 +1,9 @@
 package dev.pep.proxy.server;
 
+import dev.pep.core.AuditSink;
 import dev.pep.core.PolicyEngine;
+import dev.pep.proxy.config.AuditSettings;
+import dev.pep.telemetry.audit.AuditEvents;
 import dev.pep.proxy.config.GatewayConfig;
 import dev.pep.proxy.http.Http1Limits;
 import dev.pep.proxy.route.Router;
@@ -27,6 +30,9 @@ final class GatewayContext {
     final Upstreams upstreams;
     final GatewayMetrics metrics;
     final Clock clock;
+    final AuditSink audit;
+    final AuditEvents events;
+    final boolean strictAudit;
     final AtomicInteger inFlight = new AtomicInteger();
     final AtomicBoolean draining = new AtomicBoolean();
     private final AtomicReference<Router> router;
@@ -34,7 +40,7 @@ final class GatewayContext {
     private final SecureRandom random = new SecureRandom();
 
     GatewayContext(GatewayConfig config, Router router, PolicyEngine engine, Upstreams upstreams,
-            GatewayMetrics metrics, Clock clock) {
+            GatewayMetrics metrics, Clock clock, AuditSink audit, AuditEvents events) {
         this.config = config;
         this.http1Limits = new Http1Limits(config.limits().maxRequestLine().intValue(),
                 config.limits().maxHeaderSize().intValue(), config.limits().maxHeaders(), 64 * 1024);
@@ -43,6 +49,9 @@ final class GatewayContext {
         this.upstreams = upstreams;
         this.metrics = metrics;
         this.clock = clock;
+        this.audit = audit;
+        this.events = events;
+        this.strictAudit = config.audit().mode() == AuditSettings.Mode.STRICT;
     }
 
     Router router() {

@@ -4,6 +4,10 @@ import dev.pep.core.App;
 import dev.pep.core.AppProtocol;
 import dev.pep.core.PolicyEngine;
 import dev.pep.core.PolicyVersion;
+import dev.pep.policy.DefaultPolicyEngine;
+import dev.pep.policy.PolicyError;
+import dev.pep.policy.PolicyListener;
+import dev.pep.policy.PolicyLoadResult;
 import dev.pep.proxy.config.AppConfig;
 import dev.pep.proxy.config.GatewayConfig;
 import dev.pep.proxy.config.TlsConfig;
@@ -15,6 +19,8 @@ import dev.pep.proxy.tls.DevelopmentCa;
 import dev.pep.proxy.tls.TlsContexts;
 import dev.pep.proxy.upstream.EchoApp;
 import dev.pep.proxy.upstream.Upstreams;
+import dev.pep.telemetry.audit.AuditEvents;
+import dev.pep.telemetry.audit.AuditPipeline;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
@@ -26,6 +32,7 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -58,9 +65,12 @@ public final class GatewayServer implements AutoCloseable {
     private final AdminServer admin;
     private final EchoApp echo;
     private final ChannelGroup connections;
+    private final DefaultPolicyEngine policy;
+    private final AuditPipeline audit;
 
     private GatewayServer(GatewayContext gw, EventLoopGroup boss, EventLoopGroup workers, Channel listener,
-            AdminServer admin, EchoApp echo, ChannelGroup connections) {
+            AdminServer admin, EchoApp echo, ChannelGroup connections, DefaultPolicyEngine policy,
+            AuditPipeline audit) {
         this.gw = gw;
         this.boss = boss;
         this.workers = workers;
@@ -68,6 +78,8 @@ public final class GatewayServer implements AutoCloseable {
         this.admin = admin;
         this.echo = echo;
         this.connections = connections;
+        this.policy = policy;
+        this.audit = audit;
     }
 
     /** Starts the gateway on that configuration; throws when a port or certificate fails. */
@@ -88,14 +100,19 @@ public final class GatewayServer implements AutoCloseable {
 
     private static GatewayServer start(GatewayConfig config, Transport transport, CertificateStore certificates,
             EventLoopGroup boss, EventLoopGroup workers) throws Exception {
-        boolean needsEcho = config.apps().values().stream().anyMatch(a -> ECHO.equals(a.upstream()));
-        EchoApp echo = needsEcho ? EchoApp.start(workers, transport.serverChannel()) : null;
-        Router router = new Router(routes(config, echo));
-        PolicyEngine engine = new ConfiguredAccessEngine(accessModes(config), configVersion(config));
+        DefaultPolicyEngine policy = config.policy() == null ? null : loadPolicy(config);
+        List<App> apps = policy == null ? interimApps(config) : policy.apps();
+        EchoApp echo = policy != null || apps.stream().anyMatch(a -> ECHO.equals(a.upstream().toString()))
+                ? EchoApp.start(workers, transport.serverChannel()) : null;
+        Router router = new Router(routes(config, apps, echo));
+        PolicyEngine engine = policy != null ? policy
+                : new ConfiguredAccessEngine(accessModes(config), configVersion(config));
         var registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         var metrics = new GatewayMetrics(registry);
         var upstreams = new Upstreams(transport.socketChannel(), TlsContexts.client());
-        var gw = new GatewayContext(config, router, engine, upstreams, metrics, Clock.systemUTC());
+        AuditPipeline audit = Audit.start(config, registry);
+        AuditEvents events = AuditEvents.create(config.instance());
+        var gw = new GatewayContext(config, router, engine, upstreams, metrics, Clock.systemUTC(), audit, events);
         ChannelGroup connections = new DefaultChannelGroup("partners", GlobalEventExecutor.INSTANCE);
         var limiter = new ConnectionLimiter(config.limits().maxConnections(),
                 config.limits().maxConnectionsPerAddress(), registry);
@@ -111,7 +128,27 @@ public final class GatewayServer implements AutoCloseable {
                 ? AdminServer.start(boss, transport.serverChannel(), config.admin().address(), config.admin().port(),
                         registry, () -> new AdminServer.Readiness(!gw.draining.get(), gw.engine().version().id()))
                 : null;
-        var server = new GatewayServer(gw, boss, workers, listener, admin, echo, connections);
+        if (policy != null) {
+            // A new policy version can add, move or remove apps: route by the new set from now on.
+            policy.addListener(new PolicyListener() {
+                @Override
+                public void versionChanged(PolicyVersion previous, PolicyVersion current) {
+                    gw.swap(new Router(routes(config, policy.apps(), echo)), policy);
+                    audit.emit(events.policyLoaded(current, -1, List.of(config.policy().directory())));
+                }
+
+                @Override
+                public void reloadRefused(PolicyVersion running, List<PolicyError> errors) {
+                    errors.forEach(e -> LOG.warn("policy error, running version kept version={} error={}", running, e));
+                    audit.emit(events.policyRefused(running, List.of(config.policy().directory()),
+                            errors.get(0).toString()));
+                }
+            });
+            policy.startWatching(config.policy().reloadInterval());
+        }
+        audit.emit(events.policyLoaded(engine.version(), -1,
+                List.of(config.policy() == null ? "gateway.yaml" : config.policy().directory())));
+        var server = new GatewayServer(gw, boss, workers, listener, admin, echo, connections, policy, audit);
         LOG.info("gateway started listener={}:{} admin={} apps={} policy_version={}", config.listener().address(),
                 server.port(), admin == null ? "off" : config.admin().address() + ":" + admin.port(),
                 router.routes().size(), engine.version());
@@ -155,6 +192,9 @@ public final class GatewayServer implements AutoCloseable {
 
     @Override
     public void close() {
+        if (policy != null) {
+            policy.close();
+        }
         listener.close().syncUninterruptibly();
         connections.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         if (admin != null) {
@@ -165,6 +205,8 @@ public final class GatewayServer implements AutoCloseable {
         }
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        // Last: the connections' session.ended events are in its queue by now.
+        audit.close();
         LOG.info("gateway stopped");
     }
 
@@ -184,14 +226,35 @@ public final class GatewayServer implements AutoCloseable {
         return entries;
     }
 
-    private static List<Route> routes(GatewayConfig config, EchoApp echo) {
+    private static DefaultPolicyEngine loadPolicy(GatewayConfig config) throws PolicyLoadException {
+        Path dir = config.resolve(config.policy().directory());
+        PolicyLoadResult result = DefaultPolicyEngine.load(dir);
+        if (result instanceof PolicyLoadResult.Failed failed) {
+            throw new PolicyLoadException(failed.errors());
+        }
+        return ((PolicyLoadResult.Loaded) result).engine();
+    }
+
+    private static List<App> interimApps(GatewayConfig config) {
+        List<App> apps = new ArrayList<>();
+        config.apps().forEach((name, a) -> apps.add(new App(name, lower(a.hosts()), AppProtocol.HTTP,
+                URI.create(a.upstream()), a.labels(), false, Optional.empty())));
+        return apps;
+    }
+
+    private static List<Route> routes(GatewayConfig config, List<App> apps, EchoApp echo) {
         List<Route> routes = new ArrayList<>();
-        config.apps().forEach((name, a) -> {
-            URI upstream = URI.create(a.upstream());
-            URI target = ECHO.equals(a.upstream()) ? echo.uri() : upstream;
-            App app = new App(name, lower(a.hosts()), AppProtocol.HTTP, upstream, a.labels(), false, Optional.empty());
-            routes.add(new Route(app, a, target));
-        });
+        for (App app : apps) {
+            if (app.protocol() != AppProtocol.HTTP) {
+                // LIMITATION(L-001): TCP apps are not routed yet; they get no route (404 by SNI).
+                LOG.warn("app not routed, protocol not supported yet app={} protocol={}", app.name(), app.protocol());
+                continue;
+            }
+            String upstream = app.upstream().toString();
+            AppConfig settings = config.apps().getOrDefault(app.name(), AppConfig.defaults(app.hosts(), upstream));
+            URI target = ECHO.equals(upstream) ? echo.uri() : app.upstream();
+            routes.add(new Route(app, settings, target));
+        }
         return routes;
     }
 

@@ -45,6 +45,9 @@ final class PartnerChannelInitializer extends ChannelInitializer<SocketChannel> 
     @Override
     protected void initChannel(SocketChannel ch) {
         connections.add(ch);
+        PartnerSession session = new PartnerSession(gw, gw.newRequestId(), gw.clock.instant());
+        ch.attr(PartnerSession.KEY).set(session);
+        ch.pipeline().addLast("session", session);
         long handshakeMs = gw.config.limits().handshakeTimeout().toMillis();
         ch.pipeline().addLast("limit", limiter);
         ch.pipeline().addLast("sni", new GatewaySniHandler(certificates, handshakeMs));

@@ -44,6 +44,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Set;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,6 +79,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     private CanonicalRequest request;
     private Route route;
     private String requestId;
+    private AccessRequest access;
     private Instant started;
     private boolean clientKeepAlive;
     private boolean streamedBody;
@@ -231,7 +233,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     }
 
     private void decide() {
-        AccessRequest access = new AccessRequest(Subject.anonymous(), DevicePosture.unknown(),
+        access = new AccessRequest(Subject.anonymous(), DevicePosture.unknown(),
                 route.app(), request.toAttributes(http2 ? "HTTP/2" : "HTTP/1.1"), source(),
                 gw.clock.instant(), requestId);
         gw.engine().decideAsync(access).whenComplete((decision, error) ->
@@ -252,10 +254,33 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
                 decision.primaryReason().code());
         LOG.debug("decided request={} app={} effect={} reason={}", requestId, route.name(),
                 decision.effect(), decision.primaryReason().code());
+        CompletionStage<Void> recorded = gw.audit.emit(gw.events.decision(access, decision, session().id()));
         if (!decision.allowed()) {
             respondError(403, decision.primaryReason().code(), decision.primaryReason().message());
             return;
         }
+        session().startOnce(requestId, access.subject(), access.app(), access.source(), access.request().protocol());
+        if (!gw.strictAudit) {
+            connect();
+            return;
+        }
+        // Strict audit: nothing reaches the app unless its decision is on disk.
+        recorded.whenComplete((ok, auditError) -> ctx.executor().execute(() -> afterAudit(auditError)));
+    }
+
+    private void afterAudit(Throwable error) {
+        if (state != State.DECIDING) {
+            return;
+        }
+        if (error != null) {
+            LOG.warn("audit refused, request not forwarded request={} error={}", requestId, error.toString());
+            respondError(503, "audit_unavailable", "The gateway cannot record this access right now; try again shortly.");
+            return;
+        }
+        connect();
+    }
+
+    private void connect() {
         state = State.CONNECTING;
         Future<Channel> f = gw.upstreams.acquire(ctx.channel().eventLoop(), route, this);
         if (f.isDone()) {
@@ -294,6 +319,10 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         HttpHeaders headers = request.headers();
         ForwardHeaders.applyForwarding(headers, source().address().getHostAddress(), request.authority());
         headers.set("x-request-id", requestId);
+        if (http2 && headers.getAll(HttpHeaderNames.COOKIE).size() > 1) {
+            // HTTP/2 may split Cookie into several fields; HTTP/1.1 wants one (RFC 9113 8.2.3).
+            headers.set(HttpHeaderNames.COOKIE, String.join("; ", headers.getAll(HttpHeaderNames.COOKIE)));
+        }
         if (!request.webSocketUpgrade() && streamedBody) {
             // A body of unknown length (chunked from the client, or HTTP/2 DATA frames without
             // Content-Length) goes to the app chunked.
@@ -559,6 +588,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         cancelTimers();
         boolean keepGoing = complete && !http2 && clientKeepAlive && !gw.draining.get();
         request = null;
+        access = null;
         route = null;
         requestId = null;
         bodyBytes = 0;
@@ -636,6 +666,10 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
 
     private String sni() {
         return connection().attr(GatewayContext.SNI).get();
+    }
+
+    private PartnerSession session() {
+        return connection().attr(PartnerSession.KEY).get();
     }
 
     private Source source() {

@@ -1,0 +1,66 @@
+package dev.pep.identity.testing;
+
+import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** A JWKS endpoint on 127.0.0.1, port 0, whose keys and availability tests change. */
+public final class KeyServer implements AutoCloseable {
+
+    /** How the server answers. */
+    public enum Mode { ANSWER, FAIL }
+
+    private final HttpServer server;
+    private final AtomicInteger requests = new AtomicInteger();
+    private volatile List<JWK> keys;
+    private volatile Mode mode = Mode.ANSWER;
+
+    public KeyServer(List<JWK> keys) throws IOException {
+        this.keys = List.copyOf(keys);
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/jwks", exchange -> {
+            requests.incrementAndGet();
+            if (mode == Mode.FAIL) {
+                exchange.sendResponseHeaders(503, -1);
+                exchange.close();
+                return;
+            }
+            byte[] body = new JWKSet(this.keys).toString(true).getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().add("Content-Type", "application/json");
+            exchange.sendResponseHeaders(200, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        server.start();
+    }
+
+    public URI uri() {
+        return URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/jwks");
+    }
+
+    public void setKeys(List<JWK> newKeys) {
+        keys = List.copyOf(newKeys);
+    }
+
+    public void setMode(Mode newMode) {
+        mode = newMode;
+    }
+
+    public int requests() {
+        return requests.get();
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+    }
+}

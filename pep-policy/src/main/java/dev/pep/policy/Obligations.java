@@ -1,0 +1,37 @@
+package dev.pep.policy;
+
+import dev.pep.core.AccessRequest;
+import dev.pep.core.Obligation;
+import dev.pep.core.PolicyVersion;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The obligations an allow rule declares, rendered into {@link Obligation}s per decision. */
+record Obligations(boolean readOnly, Duration maxSession, Duration reevaluate,
+        List<HeaderTemplate> headers) {
+
+    static final Obligations NONE = new Obligations(false, null, null, List.of());
+
+    Obligations {
+        headers = List.copyOf(headers);
+    }
+
+    /** The obligations for one decision, in a fixed order. */
+    List<Obligation> render(AccessRequest request, PolicyVersion version) {
+        List<Obligation> out = new ArrayList<>(3 + headers.size());
+        if (readOnly) {
+            out.add(new Obligation.ReadOnly());
+        }
+        if (maxSession != null) {
+            out.add(new Obligation.MaxSessionLength(maxSession));
+        }
+        if (reevaluate != null) {
+            out.add(new Obligation.Reevaluate(reevaluate));
+        }
+        for (HeaderTemplate header : headers) {
+            out.add(header.render(request, version));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,83 @@
+package dev.pep.proxy.server;
+
+import dev.pep.core.App;
+import dev.pep.core.Source;
+import dev.pep.core.Subject;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufHolder;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.util.AttributeKey;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * A partner connection as audit sees it: one session from the first allowed request to the close,
+ * with the bytes that crossed the wire each way. Also the handler that counts those bytes, first
+ * in the pipeline (so TLS records are counted as sent). Used on the connection's event loop only;
+ * HTTP/2 streams of the connection share it.
+ */
+final class PartnerSession extends ChannelDuplexHandler {
+
+    static final AttributeKey<PartnerSession> KEY = AttributeKey.valueOf("pep.session");
+
+    private final GatewayContext gw;
+    private final String id;
+    private final Instant opened;
+    private long bytesIn;
+    private long bytesOut;
+    private boolean started;
+    private String endReason = "closed";
+
+    PartnerSession(GatewayContext gw, String id, Instant opened) {
+        this.gw = gw;
+        this.id = id;
+        this.opened = opened;
+    }
+
+    String id() {
+        return id;
+    }
+
+    /** Records the session's start at its first allowed request; later calls do nothing. */
+    void startOnce(String requestId, Subject subject, App app, Source source, String protocol) {
+        if (!started) {
+            started = true;
+            gw.audit.emit(gw.events.sessionStarted(id, requestId, subject, app, source, protocol));
+        }
+    }
+
+    /** Why the session is ending, when the gateway ends it (idle, drain, error). */
+    void endReason(String reason) {
+        endReason = reason;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        bytesIn += size(msg);
+        ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        bytesOut += size(msg);
+        ctx.write(msg, promise);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (started) {
+            gw.audit.emit(gw.events.sessionEnded(id, bytesIn, bytesOut,
+                    Duration.between(opened, gw.clock.instant()), endReason));
+        }
+        ctx.fireChannelInactive();
+    }
+
+    private static long size(Object msg) {
+        if (msg instanceof ByteBuf b) {
+            return b.readableBytes();
+        }
+        return msg instanceof ByteBufHolder h ? h.content().readableBytes() : 0;
+    }
+}

@@ -1,0 +1,178 @@
+package dev.pep.proxy.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void load_quickstart_isValid() throws Exception {
+        GatewayConfig c = ConfigLoader.load(Path.of("../config/quickstart.yaml"));
+
+        assertThat(c.apps()).containsKeys("demo", "closed");
+        assertThat(c.apps().get("demo").access()).isEqualTo(AppConfig.Access.PUBLIC);
+        assertThat(c.apps().get("closed").access()).isEqualTo(AppConfig.Access.DENY);
+        assertThat(c.listener().port()).isEqualTo(8443);
+    }
+
+    @Test
+    void load_exampleGatewayConfig_isValid() throws Exception {
+        GatewayConfig c = ConfigLoader.load(Path.of("../config/gateway.yaml"));
+
+        assertThat(c.apps()).isNotEmpty();
+    }
+
+    @Test
+    void load_defaults_areExplicit() throws Exception {
+        GatewayConfig c = load("tls: { development-ca: {} }\n");
+
+        assertThat(c.limits().headerReadTimeout()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(c.limits().maxHeaderSize().bytes()).isEqualTo(32 * 1024);
+        assertThat(c.http2().maxConcurrentStreams()).isEqualTo(100);
+        assertThat(c.drainTimeout()).isEqualTo(Duration.ofSeconds(20));
+    }
+
+    @Test
+    void load_unknownKey_namesLineColumnKeyAndExpected() throws IOException {
+        ConfigProblem p = problem("""
+                tls:
+                  development-ca: {}
+                apps:
+                  demo:
+                    hosts: [demo.example]
+                    upsteam: pep:echo
+                """);
+
+        assertThat(p.line()).isEqualTo(6);
+        assertThat(p.column()).isEqualTo(5);
+        assertThat(p.key()).isEqualTo("apps.demo.upsteam");
+        assertThat(p.message()).contains("unknown key 'upsteam'").contains("upstream");
+    }
+
+    @Test
+    void load_badDuration_saysWhatWasExpected() throws IOException {
+        ConfigProblem p = problem("""
+                tls: { development-ca: {} }
+                limits:
+                  idle-timeout: ten seconds
+                """);
+
+        assertThat(p.line()).isEqualTo(3);
+        assertThat(p.key()).isEqualTo("limits.idle-timeout");
+        assertThat(p.message()).contains("expected a duration").contains("ten seconds");
+    }
+
+    @Test
+    void load_badEnum_listsTheChoices() throws IOException {
+        ConfigProblem p = problem("""
+                tls: { development-ca: {} }
+                apps:
+                  demo: { hosts: [a.example], upstream: pep:echo, access: maybe }
+                """);
+
+        assertThat(p.line()).isEqualTo(3);
+        assertThat(p.message()).contains("'maybe'").contains("public").contains("deny");
+    }
+
+    @Test
+    void load_hostServedTwice_pointsAtTheSecondApp() throws IOException {
+        ConfigProblem p = problem("""
+                tls: { development-ca: {} }
+                apps:
+                  a:
+                    hosts: [x.example]
+                    upstream: pep:echo
+                  b:
+                    hosts: [x.example]
+                    upstream: pep:echo
+                """);
+
+        assertThat(p.key()).isEqualTo("apps.b.hosts");
+        assertThat(p.line()).isEqualTo(7);
+        assertThat(p.message()).contains("already served by app 'a'");
+    }
+
+    @Test
+    void load_missingCertificateFile_namesTheKey() throws IOException {
+        ConfigProblem p = problem("""
+                tls:
+                  certificates:
+                    - hosts: [a.example]
+                      certificate: nope.pem
+                      key: nope-key.pem
+                """);
+
+        assertThat(p.key()).isEqualTo("tls.certificates.0.certificate");
+        assertThat(p.line()).isEqualTo(4);
+        assertThat(p.message()).contains("nope.pem");
+    }
+
+    @Test
+    void load_upstreamWithPath_isRefused() throws IOException {
+        ConfigProblem p = problem("""
+                tls: { development-ca: {} }
+                apps:
+                  a: { hosts: [a.example], upstream: "http://10.0.0.1:8080/base" }
+                """);
+
+        assertThat(p.key()).isEqualTo("apps.a.upstream");
+        assertThat(p.message()).contains("without path");
+    }
+
+    @Test
+    void load_yamlSyntaxError_hasPosition() throws IOException {
+        ConfigProblem p = problem("tls:\n  development-ca: {}\n apps: [\n");
+
+        assertThat(p.line()).isPositive();
+        assertThat(p.message()).contains("not valid YAML");
+    }
+
+    @Test
+    void load_listWhereMappingExpected_saysMapping() throws IOException {
+        ConfigProblem p = problem("tls: [a, b]\n");
+
+        assertThat(p.key()).isEqualTo("tls");
+        assertThat(p.message()).contains("expected a mapping");
+    }
+
+    @Test
+    void load_noCertificate_isRefused() throws IOException {
+        ConfigProblem p = problem("tls: {}\n");
+
+        assertThat(p.key()).isEqualTo("tls");
+        assertThat(p.message()).contains("no certificate");
+    }
+
+    @Test
+    void load_missingFile_saysSo() {
+        ConfigException e = catchThrowableOfType(ConfigException.class,
+                () -> ConfigLoader.load(dir.resolve("absent.yaml")));
+
+        assertThat(e.getMessage()).contains("absent.yaml").contains("no such file");
+    }
+
+    private GatewayConfig load(String yaml) throws Exception {
+        Path f = dir.resolve("gateway.yaml");
+        Files.writeString(f, yaml);
+        return ConfigLoader.load(f);
+    }
+
+    private ConfigProblem problem(String yaml) throws IOException {
+        Path f = dir.resolve("gateway.yaml");
+        Files.writeString(f, yaml);
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(f));
+        assertThat(e).as("expected the configuration to be refused").isNotNull();
+        assertThat(e.getMessage()).startsWith(f.toString());
+        return e.problems().get(0);
+    }
+}

@@ -1,0 +1,292 @@
+package dev.pep.telemetry.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.pep.core.AuditEvent;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AuditPipelineTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(20);
+
+    @TempDir
+    Path dir;
+
+    private final AuditEvents events = AuditEvents.create("gw-1");
+
+    private AuditConfig.Builder config(AuditMode mode, DeliverySink... sinks) {
+        AuditConfig.Builder b = AuditConfig.builder(dir.resolve("spool"), "gw-1").mode(mode)
+                .retryBackoff(Duration.ofMillis(10), Duration.ofMillis(50))
+                .closeTimeout(Duration.ofMillis(500));
+        for (DeliverySink s : sinks) {
+            b.sink(s);
+        }
+        return b;
+    }
+
+    private AuditEvent event(int i) {
+        return events.sessionEnded("s-" + i, i, i, Duration.ofMillis(i), "closed");
+    }
+
+    private static double count(MeterRegistry registry, String name, String... tags) {
+        return registry.get(name).tags(tags).counter().count();
+    }
+
+    @Test
+    void strict_burst_everyStageCompletesAndTheFileSinkHoldsAnIntactChain() throws Exception {
+        Path out = dir.resolve("audit");
+        MeterRegistry registry = new SimpleMeterRegistry();
+        try (AuditPipeline pipeline = new AuditPipeline(
+                config(AuditMode.STRICT, new FileSink("file", out, 4096)).build(), registry)) {
+            pipeline.start();
+            List<CompletableFuture<Void>> stages = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                stages.add(pipeline.emit(event(i)).toCompletableFuture());
+            }
+            CompletableFuture.allOf(stages.toArray(CompletableFuture[]::new))
+                    .get(10, TimeUnit.SECONDS);
+
+            Awaitility.await().atMost(WAIT).until(() -> count(registry,
+                    "pep.audit.sink.delivered", "sink", "file") == 50);
+            assertThat(registry.get("pep.audit.sink.lag").tag("sink", "file").gauge().value())
+                    .isZero();
+        }
+        List<Path> files = files(out);
+        assertThat(files).hasSizeGreaterThan(1); // rotated by size
+        assertThat(AuditChainVerifier.verify(files).events()).isEqualTo(50);
+        assertThat(AuditCommand.run(Stream.concat(Stream.of("verify"),
+                files.stream().map(Path::toString)).toArray(String[]::new), System.out,
+                System.err)).isZero();
+        assertThat(count(registry, "pep.audit.events.emitted")).isEqualTo(50);
+    }
+
+    @Test
+    void strict_spoolFull_failsTheStageWithSpoolFull() {
+        RecordingSink sink = new RecordingSink("mem", true);
+        MeterRegistry registry = new SimpleMeterRegistry();
+        try (AuditPipeline pipeline = new AuditPipeline(config(AuditMode.STRICT, sink)
+                .segmentBytes(4096).maxSpoolBytes(8192).build(), registry)) {
+            start(pipeline);
+            Throwable failure = null;
+            for (int i = 0; i < 500 && failure == null; i++) {
+                try {
+                    pipeline.emit(event(i)).toCompletableFuture().join();
+                } catch (CompletionException e) {
+                    failure = e.getCause();
+                }
+            }
+
+            assertThat(failure).isInstanceOf(AuditRejectedException.class);
+            assertThat(((AuditRejectedException) failure).reason()).isEqualTo("spool_full");
+            assertThat(count(registry, "pep.audit.events.rejected", "reason", "spool_full"))
+                    .isEqualTo(1);
+        }
+    }
+
+    @Test
+    void bestEffort_spoolFull_dropsWithCounterThenRecordsAGapOnceTheSinkIsBack() {
+        RecordingSink sink = new RecordingSink("mem", true);
+        MeterRegistry registry = new SimpleMeterRegistry();
+        try (AuditPipeline pipeline = new AuditPipeline(config(AuditMode.BEST_EFFORT, sink)
+                .segmentBytes(4096).maxSpoolBytes(8192).build(), registry)) {
+            start(pipeline);
+            for (int i = 0; i < 300; i++) {
+                assertThat(pipeline.emit(event(i)).toCompletableFuture()).isCompleted();
+            }
+            Awaitility.await().atMost(WAIT).until(() -> count(registry, "pep.audit.events.spooled")
+                    + count(registry, "pep.audit.events.dropped", "reason", "spool_full") == 300);
+            double dropped = count(registry, "pep.audit.events.dropped", "reason", "spool_full");
+            assertThat(dropped).isPositive();
+
+            sink.down.set(false);
+
+            Awaitility.await().atMost(WAIT).until(() -> sink.count(AuditEvents.GAP) == 1
+                    && pipelineIdle(registry));
+            assertThat(sink.count(AuditEvents.SESSION_ENDED)).isEqualTo(300 - (long) dropped);
+            String gap = sink.lines().stream().filter(l -> l.contains(AuditEvents.GAP))
+                    .findFirst().orElseThrow();
+            assertThat(AuditJson.parse(gap)).containsEntry("count", (int) dropped);
+            assertThat(AuditChainVerifier.verifyLines(sink.lines()).intact()).isTrue();
+        }
+    }
+
+    @Test
+    void closeThenStart_undeliveredEventsAreDeliveredOnceAndTheChainContinues()
+            throws Exception {
+        RecordingSink down = new RecordingSink("mem", true);
+        try (AuditPipeline pipeline = new AuditPipeline(config(AuditMode.STRICT, down).build(),
+                new SimpleMeterRegistry())) {
+            start(pipeline);
+            for (int i = 0; i < 10; i++) {
+                pipeline.emit(event(i)).toCompletableFuture().get(5, TimeUnit.SECONDS);
+            }
+        }
+        RecordingSink up = new RecordingSink("mem", false);
+
+        try (AuditPipeline pipeline = new AuditPipeline(config(AuditMode.STRICT, up).build(),
+                new SimpleMeterRegistry())) {
+            start(pipeline);
+            pipeline.emit(event(10)).toCompletableFuture().get(5, TimeUnit.SECONDS);
+            Awaitility.await().atMost(WAIT).until(() -> up.received.size() == 11);
+        }
+
+        assertThat(up.received).extracting(SpooledEvent::seq)
+                .containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L);
+        assertThat(AuditChainVerifier.verifyLines(up.lines()).intact()).isTrue();
+        assertThat(down.received).isEmpty();
+    }
+
+    @Test
+    void delivery_toEverySink_deletesFullyDeliveredSegmentsOnly() throws IOException {
+        RecordingSink fast = new RecordingSink("fast", false);
+        RecordingSink slow = new RecordingSink("slow", true);
+        Path segments = dir.resolve("spool").resolve("segments");
+        try (AuditPipeline pipeline = new AuditPipeline(config(AuditMode.STRICT, fast, slow)
+                .segmentBytes(4096).maxSpoolBytes(1 << 20).build(), new SimpleMeterRegistry())) {
+            start(pipeline);
+            for (int i = 0; i < 100; i++) {
+                pipeline.emit(event(i));
+            }
+            Awaitility.await().atMost(WAIT).until(() -> fast.received.size() == 100);
+            assertThat(segmentCount(segments)).isGreaterThan(3);
+
+            slow.down.set(false);
+
+            Awaitility.await().atMost(WAIT).until(() -> slow.received.size() == 100
+                    && segmentCount(segments) == 1);
+        }
+    }
+
+    @Test
+    void emit_beforeStartOrAfterClose_failsNotRunning() {
+        AuditPipeline pipeline = new AuditPipeline(
+                config(AuditMode.STRICT, new RecordingSink("mem", false)).build(),
+                new SimpleMeterRegistry());
+
+        assertThatThrownBy(() -> pipeline.emit(event(1)).toCompletableFuture().join())
+                .hasCauseInstanceOf(AuditRejectedException.class);
+        start(pipeline);
+        pipeline.close();
+        assertThatThrownBy(() -> pipeline.emit(event(1)).toCompletableFuture().join())
+                .hasMessageContaining("not running");
+    }
+
+    @Test
+    void start_spoolHeldByAnotherPipeline_isRefused() {
+        try (AuditPipeline first = new AuditPipeline(
+                config(AuditMode.STRICT, new RecordingSink("mem", false)).build(),
+                new SimpleMeterRegistry())) {
+            start(first);
+            AuditPipeline second = new AuditPipeline(
+                    config(AuditMode.STRICT, new RecordingSink("mem", false)).build(),
+                    new SimpleMeterRegistry());
+
+            assertThatThrownBy(second::start).isInstanceOf(IOException.class)
+                    .hasMessageContaining("in use");
+        }
+    }
+
+    @Test
+    void metrics_prometheusScrape_usesConventionalNamesAndBoundedLabels() throws Exception {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        RecordingSink sink = new RecordingSink("mem", false);
+        try (AuditPipeline pipeline = new AuditPipeline(config(AuditMode.STRICT, sink).build(),
+                registry)) {
+            start(pipeline);
+            pipeline.emit(event(1)).toCompletableFuture().get(5, TimeUnit.SECONDS);
+            Awaitility.await().atMost(WAIT).until(() -> sink.received.size() == 1);
+
+            String scrape = registry.scrape();
+
+            assertThat(scrape).contains("pep_audit_events_emitted_total 1.0",
+                    "pep_audit_events_dropped_total{reason=\"queue_full\"}",
+                    "pep_audit_spool_bytes ", "pep_audit_spool_events ",
+                    "pep_audit_spool_oldest_age_seconds ",
+                    "pep_audit_sink_delivered_total{sink=\"mem\"}",
+                    "pep_audit_sink_errors_total{sink=\"mem\"}",
+                    "pep_audit_sink_lag_events{sink=\"mem\"}",
+                    "pep_audit_sink_lag_age_seconds{sink=\"mem\"}");
+        }
+    }
+
+    @Test
+    void config_duplicateSinkNamesOrNoSink_isRefused() {
+        assertThatThrownBy(() -> config(AuditMode.STRICT, new RecordingSink("a", false),
+                new RecordingSink("a", false)).build()).hasMessageContaining("two sinks");
+        assertThatThrownBy(() -> config(AuditMode.STRICT).build())
+                .hasMessageContaining("at least one sink");
+        assertThatThrownBy(() -> config(AuditMode.STRICT, new RecordingSink("A/..", false))
+                .build()).hasMessageContaining("sink name");
+    }
+
+    private static boolean pipelineIdle(MeterRegistry registry) {
+        return registry.get("pep.audit.spool.events").gauge().value() == 0;
+    }
+
+    private static void start(AuditPipeline pipeline) {
+        try {
+            pipeline.start();
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static long segmentCount(Path segments) throws IOException {
+        try (Stream<Path> s = Files.list(segments)) {
+            return s.filter(p -> p.toString().endsWith(".seg")).count();
+        }
+    }
+
+    static List<Path> files(Path out) throws IOException {
+        try (Stream<Path> s = Files.list(out)) {
+            return s.sorted((a, b) -> a.getFileName().toString().equals(FileSink.CURRENT) ? 1
+                    : b.getFileName().toString().equals(FileSink.CURRENT) ? -1
+                    : a.compareTo(b)).toList();
+        }
+    }
+
+    @Test
+    void writerFailure_failsTheStageAndRefusesLaterEvents() {
+        List<Object> exploding = new java.util.AbstractList<>() {
+            @Override
+            public Object get(int index) {
+                throw new IllegalStateException("boom");
+            }
+
+            @Override
+            public int size() {
+                return 1;
+            }
+        };
+        AuditEvent bad = new AuditEvent("bad", "admin.action", Fixtures.NOW, "gw-1", "", "",
+                Map.of("x", exploding));
+        try (AuditPipeline pipeline = new AuditPipeline(
+                config(AuditMode.STRICT, new RecordingSink("mem", false)).build(),
+                new SimpleMeterRegistry())) {
+            start(pipeline);
+
+            assertThatThrownBy(() -> pipeline.emit(bad).toCompletableFuture()
+                    .get(5, TimeUnit.SECONDS)).hasMessageContaining("writer failed");
+            assertThatThrownBy(() -> pipeline.emit(event(1)).toCompletableFuture().join())
+                    .hasMessageContaining("not running");
+        }
+    }
+}
