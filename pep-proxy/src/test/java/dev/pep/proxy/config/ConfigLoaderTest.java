@@ -19,9 +19,11 @@ class ConfigLoaderTest {
     void load_quickstart_isValid() throws Exception {
         GatewayConfig c = ConfigLoader.load(Path.of("../config/quickstart.yaml"));
 
-        assertThat(c.apps()).containsKeys("demo", "closed");
-        assertThat(c.apps().get("demo").access()).isEqualTo(AppConfig.Access.PUBLIC);
-        assertThat(c.apps().get("closed").access()).isEqualTo(AppConfig.Access.DENY);
+        // The quickstart takes its apps from the policy directory and signs users in locally.
+        assertThat(c.apps()).isEmpty();
+        assertThat(c.policy().directory()).isEqualTo("policies");
+        assertThat(c.resolve(c.policy().directory()).resolve("demo.yaml")).isRegularFile();
+        assertThat(c.resolve(c.identity().localUsers())).isRegularFile();
         assertThat(c.listener().port()).isEqualTo(8443);
     }
 
