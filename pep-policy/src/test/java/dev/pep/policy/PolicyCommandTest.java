@@ -38,7 +38,7 @@ class PolicyCommandTest {
     @Test
     void validate_shippedPolicies_exitsZero() {
         assertThat(run("validate", CONFIG.resolve("policies").toString())).isZero();
-        assertThat(out()).startsWith("valid: 4 apps, version sha256:");
+        assertThat(out()).startsWith("valid: 5 apps, version sha256:");
     }
 
     @Test

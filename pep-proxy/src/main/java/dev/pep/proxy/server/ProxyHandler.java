@@ -27,6 +27,8 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -78,6 +80,9 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE, "proxy-connection",
             HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE, HttpHeaderNames.TE,
             HttpHeaderNames.TRAILER, HttpHeaderNames.PROXY_AUTHENTICATE);
+
+    /** How long a connection answered early still reads what its client sends before closing. */
+    private static final Duration LINGER = Duration.ofSeconds(2);
 
     private static final Set<String> SAFE_METHODS = Set.of("GET", "HEAD", "OPTIONS");
 
@@ -546,9 +551,13 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
 
     private void onResponseContent(HttpContent content) {
         if (interimResponse) {
-            // The end of a 1xx response: the real response follows.
+            // The end of a 1xx response: the real response follows. HTTP/1.1's encoder needs the
+            // end marker to start the next response head.
             content.release();
             interimResponse = false;
+            if (!http2) {
+                ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+            }
             return;
         }
         boolean last = content instanceof LastHttpContent;
@@ -725,8 +734,40 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         status = code;
         state = State.CLOSING;
         releaseInbound();
-        ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+        if (http2) {
+            ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            ctx.writeAndFlush(r).addListener(f -> lingerClose());
+        }
         endExchange(false);
+    }
+
+    /**
+     * Half-closes after an answer given before the request was read to its end, then reads and
+     * drops what the client still sends for a bounded time. Closing at once with unread bytes
+     * makes the close a TCP reset that can destroy the answer on its way (RFC 9112 section 9.6).
+     */
+    private void lingerClose() {
+        Channel channel = ctx.channel();
+        if (!channel.isActive()) {
+            return;
+        }
+        ctx.executor().schedule(() -> channel.close(), LINGER.toMillis(), TimeUnit.MILLISECONDS);
+        channel.config().setAutoRead(true);
+        SslHandler tls = ctx.pipeline().get(SslHandler.class);
+        if (tls == null) {
+            shutdownOutput(channel);
+        } else {
+            tls.closeOutbound().addListener(f -> shutdownOutput(channel));
+        }
+    }
+
+    private static void shutdownOutput(Channel channel) {
+        if (channel instanceof DuplexChannel duplex) {
+            duplex.shutdownOutput();
+        } else {
+            channel.close();
+        }
     }
 
     /** The one failure path: answers if nothing was answered yet, else cuts the exchange. */
