@@ -72,7 +72,7 @@ public final class SessionKeyRing {
         return load(file);
     }
 
-    /** Appends a fresh key to the file (creating it owner-only); the new key seals from now. */
+    /** Appends a fresh key to the file (made owner-only, directories too); the new key seals from now. */
     public static void addKey(Path file, Clock clock, SecureRandom random) throws IOException {
         byte[] bytes = new byte[KEY_BYTES];
         random.nextBytes(bytes);
@@ -81,7 +81,8 @@ public final class SessionKeyRing {
         String line = "k-" + HexFormat.of().formatHex(idBytes) + " " + clock.instant() + " "
                 + Base64.getEncoder().encodeToString(bytes) + "\n";
         String existing = Files.exists(file) ? Files.readString(file) : "";
-        Path temp = Files.createTempFile(file.toAbsolutePath().getParent(), ".keys", ".tmp");
+        Path dir = Files.createDirectories(file.toAbsolutePath().getParent());
+        Path temp = Files.createTempFile(dir, ".keys", ".tmp");
         restrictToOwner(temp);
         Files.writeString(temp, existing + line, StandardCharsets.UTF_8);
         Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

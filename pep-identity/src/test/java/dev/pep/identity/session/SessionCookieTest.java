@@ -214,6 +214,18 @@ class SessionCookieTest {
     }
 
     @Test
+    void loadOrCreate_missingDirectory_createdWithAnOwnerOnlyKeyFile() throws Exception {
+        Path keys = dir.resolve("not/yet/there/keys");
+
+        SessionKeyRing ring = SessionKeyRing.loadOrCreate(keys, clock, random);
+
+        assertThat(ring.sealingKey()).isNotNull();
+        assertThat(Files.getPosixFilePermissions(keys)).containsExactlyInAnyOrder(
+                java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+    }
+
+    @Test
     void sealer_valueSealedForLoginState_doesNotOpenAsSession() throws Exception {
         AeadSealer sealer = new AeadSealer(
                 SessionKeyRing.loadOrCreate(dir.resolve("keys"), clock, random), random);

@@ -1,5 +1,7 @@
 package dev.pep.proxy.server;
 
+import dev.pep.proxy.admin.AdminApi;
+import dev.pep.proxy.admin.AdminResponse;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
@@ -26,11 +28,13 @@ import io.netty.handler.timeout.ReadTimeoutHandler;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 
 /**
  * The admin listener: {@code /healthz} (the process runs), {@code /readyz} (it accepts traffic,
- * with the policy version), {@code /metrics} (Prometheus). Plain HTTP on loopback by default.
+ * with the policy version), {@code /metrics} (Prometheus), and the authenticated admin API under
+ * {@code /api/} ({@link AdminApi}). Plain HTTP on loopback by default.
  */
 final class AdminServer implements AutoCloseable {
 
@@ -41,14 +45,15 @@ final class AdminServer implements AutoCloseable {
     }
 
     static AdminServer start(EventLoopGroup group, Class<? extends ServerChannel> channelClass,
-            String address, int port, PrometheusMeterRegistry registry, Supplier<Readiness> readiness)
+            String address, int port, PrometheusMeterRegistry registry, Supplier<Readiness> readiness,
+            AdminApi api)
             throws InterruptedException {
         Channel ch = new ServerBootstrap().group(group).channel(channelClass)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel c) {
                         c.pipeline().addLast(new ReadTimeoutHandler(30), new HttpServerCodec(8192, 16384, 8192),
-                                new HttpObjectAggregator(64 * 1024), new AdminHandler(registry, readiness));
+                                new HttpObjectAggregator(64 * 1024), new AdminHandler(registry, readiness, api));
                     }
                 })
                 .bind(address, port).sync().channel();
@@ -77,15 +82,27 @@ final class AdminServer implements AutoCloseable {
     private static final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         private final PrometheusMeterRegistry registry;
         private final Supplier<Readiness> readiness;
+        private final AdminApi api;
 
-        AdminHandler(PrometheusMeterRegistry registry, Supplier<Readiness> readiness) {
+        AdminHandler(PrometheusMeterRegistry registry, Supplier<Readiness> readiness, AdminApi api) {
             this.registry = registry;
             this.readiness = readiness;
+            this.api = api;
         }
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-            String path = new QueryStringDecoder(req.uri()).path();
+            QueryStringDecoder uri = new QueryStringDecoder(req.uri());
+            String path = uri.path();
+            boolean keepAlive = HttpUtil.isKeepAlive(req);
+            if (path.startsWith(AdminApi.PREFIX)) {
+                CompletionStage<AdminResponse> answer = api.handle(req.method().name(), path, uri.parameters(),
+                        req.headers().get(HttpHeaderNames.AUTHORIZATION), req.content().toString(StandardCharsets.UTF_8));
+                answer.whenComplete((r, e) -> ctx.executor().execute(() -> send(ctx,
+                        apiResponse(ctx, e == null ? r : AdminResponse.error(500, "admin_internal_error",
+                                "The operation failed inside the gateway; see its log.")), keepAlive)));
+                return;
+            }
             FullHttpResponse res;
             if (!req.method().equals(HttpMethod.GET) && !req.method().equals(HttpMethod.HEAD)) {
                 res = text(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, "text/plain", "method not allowed\n");
@@ -98,11 +115,22 @@ final class AdminServer implements AutoCloseable {
                     default -> text(ctx, HttpResponseStatus.NOT_FOUND, "text/plain", "not found\n");
                 };
             }
-            boolean keepAlive = HttpUtil.isKeepAlive(req);
+            send(ctx, res, keepAlive);
+        }
+
+        private static void send(ChannelHandlerContext ctx, FullHttpResponse res, boolean keepAlive) {
             var f = ctx.writeAndFlush(res);
             if (!keepAlive) {
                 f.addListener(ChannelFutureListener.CLOSE);
             }
+        }
+
+        private static FullHttpResponse apiResponse(ChannelHandlerContext ctx, AdminResponse r) {
+            FullHttpResponse res = text(ctx, HttpResponseStatus.valueOf(r.status()), "application/json", r.json());
+            if (r.status() == 401) {
+                res.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"pep-admin\"");
+            }
+            return res;
         }
 
         private FullHttpResponse ready(ChannelHandlerContext ctx) {

@@ -8,6 +8,10 @@ import dev.pep.policy.DefaultPolicyEngine;
 import dev.pep.policy.PolicyError;
 import dev.pep.policy.PolicyListener;
 import dev.pep.policy.PolicyLoadResult;
+import dev.pep.proxy.admin.AdminApi;
+import dev.pep.proxy.admin.AdminRequest;
+import dev.pep.proxy.admin.AdminResponse;
+import dev.pep.proxy.admin.AdminTokens;
 import dev.pep.proxy.config.AppConfig;
 import dev.pep.proxy.config.GatewayConfig;
 import dev.pep.proxy.config.TlsConfig;
@@ -30,6 +34,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Path;
@@ -38,12 +43,15 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,10 +75,11 @@ public final class GatewayServer implements AutoCloseable {
     private final ChannelGroup connections;
     private final DefaultPolicyEngine policy;
     private final AuditPipeline audit;
+    private final AdminApi api;
 
     private GatewayServer(GatewayContext gw, EventLoopGroup boss, EventLoopGroup workers, Channel listener,
             AdminServer admin, EchoApp echo, ChannelGroup connections, DefaultPolicyEngine policy,
-            AuditPipeline audit) {
+            AuditPipeline audit, AdminApi api) {
         this.gw = gw;
         this.boss = boss;
         this.workers = workers;
@@ -80,6 +89,7 @@ public final class GatewayServer implements AutoCloseable {
         this.connections = connections;
         this.policy = policy;
         this.audit = audit;
+        this.api = api;
     }
 
     /** Starts the gateway on that configuration; throws when a port or certificate fails. */
@@ -125,9 +135,12 @@ public final class GatewayServer implements AutoCloseable {
                 .bind(config.listener().address(), config.listener().port()).sync().channel();
         long reloadMs = config.tls().reloadInterval().toMillis();
         boss.scheduleWithFixedDelay(certificates::reloadIfChanged, reloadMs, reloadMs, TimeUnit.MILLISECONDS);
+        AdminApi api = adminApi(config, audit, events);
+        api.register("GET", "/api/v1/policy", r -> CompletableFuture.completedFuture(policyView(gw)));
         AdminServer admin = config.admin().enabled()
                 ? AdminServer.start(boss, transport.serverChannel(), config.admin().address(), config.admin().port(),
-                        registry, () -> new AdminServer.Readiness(!gw.draining.get(), gw.engine().version().id()))
+                        registry, () -> new AdminServer.Readiness(!gw.draining.get(), gw.engine().version().id()),
+                        api)
                 : null;
         if (policy != null) {
             // A new policy version can add, move or remove apps: route by the new set from now on.
@@ -149,11 +162,17 @@ public final class GatewayServer implements AutoCloseable {
         }
         audit.emit(events.policyLoaded(engine.version(), -1,
                 List.of(config.policy() == null ? "gateway.yaml" : config.policy().directory())));
-        var server = new GatewayServer(gw, boss, workers, listener, admin, echo, connections, policy, audit);
+        var server = new GatewayServer(gw, boss, workers, listener, admin, echo, connections, policy, audit,
+                api);
         LOG.info("gateway started listener={}:{} admin={} apps={} policy_version={}", config.listener().address(),
                 server.port(), admin == null ? "off" : config.admin().address() + ":" + admin.port(),
                 router.routes().size(), engine.version());
         return server;
+    }
+
+    /** The admin API, where the parts of the gateway register their operations. */
+    public AdminApi adminApi() {
+        return api;
     }
 
     /** The partner listener's port. */
@@ -235,6 +254,47 @@ public final class GatewayServer implements AutoCloseable {
             throw new PolicyLoadException(failed.errors());
         }
         return ((PolicyLoadResult.Loaded) result).engine();
+    }
+
+    private static AdminApi adminApi(GatewayConfig config, AuditPipeline audit, AuditEvents events)
+            throws IOException {
+        String file = config.admin().tokenFile();
+        AdminTokens tokens = file == null ? null : AdminTokens.read(config.resolve(file));
+        return new AdminApi(tokens, (request, response) -> audit.emit(events.adminAction(request.operator(),
+                operation(request), request.rest().isEmpty() ? request.path() : request.rest(),
+                response.status() < 400)));
+    }
+
+    /** The audit operation of an admin call: its verb, then the path after the API version. */
+    private static String operation(AdminRequest request) {
+        String verb = switch (request.method()) {
+            case "GET", "HEAD" -> "read";
+            case "POST" -> "create";
+            case "PUT", "PATCH" -> "update";
+            case "DELETE" -> "delete";
+            default -> request.method().toLowerCase(Locale.ROOT);
+        };
+        String what = request.path().substring(AdminApi.PREFIX.length()).replaceFirst("^v\\d+/", "");
+        String resource = what.contains("/") ? what.substring(0, what.indexOf('/')) : what;
+        return verb + "-" + resource;
+    }
+
+    private static AdminResponse policyView(GatewayContext gw) {
+        List<Map<String, Object>> apps = new ArrayList<>();
+        for (Route route : gw.router().routes()) {
+            App app = route.app();
+            Map<String, Object> a = new LinkedHashMap<>();
+            a.put("name", app.name());
+            a.put("hosts", app.hosts());
+            a.put("protocol", app.protocol().name().toLowerCase(Locale.ROOT));
+            a.put("lifecycle", app.episodic() ? "episodic" : "permanent");
+            a.put("expires", app.expires().map(Instant::toString).orElse(null));
+            apps.add(a);
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("policy_version", gw.engine().version().id());
+        body.put("apps", apps);
+        return AdminResponse.ok(body);
     }
 
     private static List<App> interimApps(GatewayConfig config) {
