@@ -69,6 +69,12 @@ class QuickstartIT {
                 .contains("trust_ca=" + ca.toRealPath());
     }
 
+    /** Pins L-001: the shipped TCP app is not routed, and the log says so at start. */
+    @Test
+    void tcpApp_isNotRouted_andTheLogSaysSo() {
+        assertThat(gateway.stderr()).contains("app not routed, protocol not supported yet app=telemetry-feed");
+    }
+
     @Test
     void browserWithoutSession_isSentToTheLoginForm() throws Exception {
         ToolResult r = demo("-i", "-H", "Accept: text/html", url("/hello"));
