@@ -5,8 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -113,19 +111,6 @@ class AdminApiIT {
     }
 
     private static Stream<String> auditLines() {
-        try (Stream<Path> files = Files.walk(dir.resolve("audit"))) {
-            return files.filter(Files::isRegularFile).filter(f -> f.toString().endsWith(".jsonl"))
-                    .flatMap(AdminApiIT::lines).toList().stream();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static Stream<String> lines(Path file) {
-        try {
-            return Files.readAllLines(file).stream();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return AuditFiles.lines(dir.resolve("audit"));
     }
 }

@@ -112,6 +112,11 @@ final class GatewayProcess implements AutoCloseable {
     }
 
     /** The admin (plain HTTP) port. */
+    /** The configuration file the gateway runs on. */
+    Path configFile() {
+        return configFile;
+    }
+
     int adminPort() {
         return adminPort;
     }

@@ -46,6 +46,7 @@ public final class AuthZenPolicyEngine implements PolicyEngine {
     private final Clock clock;
     private final Map<String, Cached> cache;
     private final PolicyVersion ownVersion;
+    private final String bearerToken;
     private volatile PolicyVersion lastVersion;
 
     /**
@@ -56,9 +57,10 @@ public final class AuthZenPolicyEngine implements PolicyEngine {
      * @param cacheSize the most decisions kept; 0 for none
      * @param client the HTTP client (shared, so its connections are reused)
      * @param clock the clock that ages cached decisions
+     * @param bearerToken sent as {@code Authorization: Bearer} with every evaluation; null for none
      */
     public AuthZenPolicyEngine(URI base, Duration timeout, int cacheSize, HttpClient client,
-            Clock clock) {
+            Clock clock, String bearerToken) {
         Objects.requireNonNull(base, "base");
         this.evaluation = URI.create(base.toString().replaceAll("/+$", "")
                 + AuthZenEndpoint.PATH);
@@ -72,12 +74,20 @@ public final class AuthZenPolicyEngine implements PolicyEngine {
         this.cache = lru(cacheSize);
         this.ownVersion = new PolicyVersion("authzen:" + base);
         this.lastVersion = ownVersion;
+        this.bearerToken = bearerToken;
     }
 
-    /** An engine with a new HTTP client and the system clock. */
+    /** An engine with a new HTTP client and the system clock, sending no credential. */
     public static AuthZenPolicyEngine create(URI base, Duration timeout, int cacheSize) {
+        return create(base, timeout, cacheSize, null);
+    }
+
+    /** An engine with a new HTTP client and the system clock, sending that bearer token. */
+    public static AuthZenPolicyEngine create(URI base, Duration timeout, int cacheSize,
+            String bearerToken) {
         HttpClient client = HttpClient.newBuilder().connectTimeout(timeout).build();
-        return new AuthZenPolicyEngine(base, timeout, cacheSize, client, Clock.systemUTC());
+        return new AuthZenPolicyEngine(base, timeout, cacheSize, client, Clock.systemUTC(),
+                bearerToken);
     }
 
     /** Blocks up to the timeout: the gateway's event loops call {@link #decideAsync} only. */
@@ -100,12 +110,15 @@ public final class AuthZenPolicyEngine implements PolicyEngine {
         if (cached != null) {
             return CompletableFuture.completedFuture(cached);
         }
-        // LIMITATION(L-105): no credential is sent to the decision point.
-        HttpRequest http = HttpRequest.newBuilder(evaluation).timeout(timeout)
+        // LIMITATION(L-105): a bearer token, but no client certificate, towards the decision point.
+        HttpRequest.Builder http = HttpRequest.newBuilder(evaluation).timeout(timeout)
                 .header("Content-Type", "application/json")
                 .header("Accept", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build();
-        return client.sendAsync(http, HttpResponse.BodyHandlers.ofString())
+                .POST(HttpRequest.BodyPublishers.ofString(body.toString()));
+        if (bearerToken != null) {
+            http.header("Authorization", "Bearer " + bearerToken);
+        }
+        return client.sendAsync(http.build(), HttpResponse.BodyHandlers.ofString())
                 .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
                 .thenApply(this::read)
                 .thenApply(decision -> remember(key, decision))

@@ -45,6 +45,7 @@ class AuthZenTest {
     private HttpServer server;
     private final AtomicReference<Mode> mode = new AtomicReference<>(Mode.ANSWER);
     private final AtomicInteger calls = new AtomicInteger();
+    private final AtomicReference<String> authorization = new AtomicReference<>();
     private final CountDownLatch release = new CountDownLatch(1);
     private final MutableClock clock = new MutableClock(Requests.NOW);
 
@@ -65,6 +66,7 @@ class AuthZenTest {
 
     private void serve(HttpExchange exchange, AuthZenEndpoint endpoint) throws IOException {
         calls.incrementAndGet();
+        authorization.set(exchange.getRequestHeaders().getFirst("Authorization"));
         String request = new String(exchange.getRequestBody().readAllBytes(),
                 StandardCharsets.UTF_8);
         byte[] answer = switch (mode.get()) {
@@ -89,7 +91,20 @@ class AuthZenTest {
     private AuthZenPolicyEngine client(int cacheSize, Duration timeout) {
         URI base = URI.create("http://127.0.0.1:" + server.getAddress().getPort());
         return new AuthZenPolicyEngine(base, timeout, cacheSize, HttpClient.newHttpClient(),
-                clock);
+                clock, null);
+    }
+
+    @Test
+    void decide_withBearerToken_sendsItWithTheEvaluation_withoutItSendsNone() {
+        URI base = URI.create("http://127.0.0.1:" + server.getAddress().getPort());
+        AccessRequest request = Requests.to("demo").subject("alice").build();
+
+        AuthZenPolicyEngine.create(base, Duration.ofSeconds(5), 0, "s3cret-token").decide(request);
+        String sent = authorization.get();
+        client(0).decide(request);
+
+        assertThat(sent).isEqualTo("Bearer s3cret-token");
+        assertThat(authorization.get()).isNull();
     }
 
     static Stream<Requests> requests() {

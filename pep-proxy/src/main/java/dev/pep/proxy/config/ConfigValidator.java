@@ -30,6 +30,9 @@ final class ConfigValidator {
     List<ConfigProblem> check(GatewayConfig c) {
         port("listener.port", c.listener().port(), false);
         port("admin.port", c.admin().port(), true);
+        if (c.admin().tokenFile() != null && !Files.isReadable(c.resolve(c.admin().tokenFile()))) {
+            add("admin.token-file", "cannot read file '" + c.admin().tokenFile() + "'");
+        }
         checkTls(c);
         checkLimits(c);
         checkApps(c);
@@ -106,6 +109,23 @@ final class ConfigValidator {
         }
         if (!c.apps().isEmpty()) {
             add("apps", "apps come from the policy files when 'policy' is set; move them there");
+        }
+        PolicyConfig.DecisionPoint dp = c.policy().decisionPoint();
+        if (dp != null) {
+            String key = "policy.decision-point";
+            if (dp.url() == null || dp.url().getHost() == null
+                    || !List.of("http", "https").contains(String.valueOf(dp.url().getScheme()))) {
+                add(key + ".url", "expected an http or https URL of the decision point, got '" + dp.url() + "'");
+            }
+            if (dp.tokenFile() != null && !Files.isReadable(c.resolve(dp.tokenFile()))) {
+                add(key + ".token-file", "cannot read file '" + dp.tokenFile() + "'");
+            }
+            if (dp.timeout().isNegative() || dp.timeout().isZero()) {
+                add(key + ".timeout", "expected a positive duration, got " + dp.timeout());
+            }
+            if (dp.cacheSize() < 0) {
+                add(key + ".cache-size", "expected 0 or more, got " + dp.cacheSize());
+            }
         }
     }
 

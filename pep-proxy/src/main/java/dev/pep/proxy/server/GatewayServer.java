@@ -8,12 +8,15 @@ import dev.pep.policy.DefaultPolicyEngine;
 import dev.pep.policy.PolicyError;
 import dev.pep.policy.PolicyListener;
 import dev.pep.policy.PolicyLoadResult;
+import dev.pep.policy.authzen.AuthZenEndpoint;
+import dev.pep.policy.authzen.AuthZenPolicyEngine;
 import dev.pep.proxy.admin.AdminApi;
 import dev.pep.proxy.admin.AdminRequest;
 import dev.pep.proxy.admin.AdminResponse;
 import dev.pep.proxy.admin.AdminTokens;
 import dev.pep.proxy.config.AppConfig;
 import dev.pep.proxy.config.GatewayConfig;
+import dev.pep.proxy.config.PolicyConfig;
 import dev.pep.proxy.config.TlsConfig;
 import dev.pep.proxy.route.ConfiguredAccessEngine;
 import dev.pep.proxy.route.Route;
@@ -37,6 +40,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -115,7 +119,8 @@ public final class GatewayServer implements AutoCloseable {
         EchoApp echo = policy != null || apps.stream().anyMatch(a -> ECHO.equals(a.upstream().toString()))
                 ? EchoApp.start(workers, transport.serverChannel()) : null;
         Router router = new Router(routes(config, apps, echo));
-        PolicyEngine engine = policy != null ? policy
+        PolicyEngine decisionPoint = decisionPoint(config);
+        PolicyEngine engine = decisionPoint != null ? decisionPoint : policy != null ? policy
                 : new ConfiguredAccessEngine(accessModes(config), configVersion(config));
         var registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         var metrics = new GatewayMetrics(registry);
@@ -137,6 +142,12 @@ public final class GatewayServer implements AutoCloseable {
         boss.scheduleWithFixedDelay(certificates::reloadIfChanged, reloadMs, reloadMs, TimeUnit.MILLISECONDS);
         AdminApi api = adminApi(config, audit, events);
         api.register("GET", "/api/v1/policy", r -> CompletableFuture.completedFuture(policyView(gw)));
+        if (policy != null) {
+            // This gateway's built-in engine as another gateway's decision point (AuthZEN).
+            AuthZenEndpoint authzen = AuthZenEndpoint.over(policy);
+            api.register("POST", "/api" + AuthZenEndpoint.PATH,
+                    r -> CompletableFuture.completedFuture(new AdminResponse(200, authzen.evaluate(r.body()))));
+        }
         AdminServer admin = config.admin().enabled()
                 ? AdminServer.start(boss, transport.serverChannel(), config.admin().address(), config.admin().port(),
                         registry, () -> new AdminServer.Readiness(!gw.draining.get(), gw.engine().version().id()),
@@ -147,7 +158,8 @@ public final class GatewayServer implements AutoCloseable {
             policy.addListener(new PolicyListener() {
                 @Override
                 public void versionChanged(PolicyVersion previous, PolicyVersion current) {
-                    gw.swap(new Router(routes(config, policy.apps(), echo)), policy);
+                    gw.swap(new Router(routes(config, policy.apps(), echo)),
+                            decisionPoint != null ? decisionPoint : policy);
                     audit.emit(events.policyLoaded(current, -1, List.of(config.policy().directory())));
                 }
 
@@ -254,6 +266,18 @@ public final class GatewayServer implements AutoCloseable {
             throw new PolicyLoadException(failed.errors());
         }
         return ((PolicyLoadResult.Loaded) result).engine();
+    }
+
+    /** The external AuthZEN decision point the configuration names, or null. */
+    private static PolicyEngine decisionPoint(GatewayConfig config) throws IOException {
+        PolicyConfig.DecisionPoint dp = config.policy() == null ? null : config.policy().decisionPoint();
+        if (dp == null) {
+            return null;
+        }
+        String token = dp.tokenFile() == null ? null : Files.readString(config.resolve(dp.tokenFile())).strip();
+        LOG.info("decisions asked of an external decision point url={} timeout={} cache_size={}", dp.url(),
+                dp.timeout(), dp.cacheSize());
+        return AuthZenPolicyEngine.create(dp.url(), dp.timeout(), dp.cacheSize(), token);
     }
 
     private static AdminApi adminApi(GatewayConfig config, AuditPipeline audit, AuditEvents events)

@@ -35,6 +35,22 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void load_decisionPointWithoutHttpUrl_namesTheKey() throws IOException {
+        Files.createDirectories(dir.resolve("policies"));
+        ConfigProblem p = problem("""
+                tls: { development-ca: {} }
+                policy:
+                  directory: policies
+                  decision-point:
+                    url: ftp://pdp.example/
+                """);
+
+        assertThat(p.key()).isEqualTo("policy.decision-point.url");
+        assertThat(p.line()).isEqualTo(5);
+        assertThat(p.message()).contains("expected an http or https URL");
+    }
+
+    @Test
     void load_defaults_areExplicit() throws Exception {
         GatewayConfig c = load("tls: { development-ca: {} }\n");
 
