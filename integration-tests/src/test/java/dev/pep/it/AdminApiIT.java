@@ -54,10 +54,8 @@ class AdminApiIT {
     }
 
     @AfterAll
-    static void stop() {
-        if (gateway != null) {
-            gateway.close();
-        }
+    static void stop() throws Exception {
+        GatewayProcess.stopAll(gateway);
     }
 
     @Test

@@ -79,13 +79,11 @@ class DecisionPointIT {
 
     @AfterAll
     static void stop() throws Exception {
-        for (GatewayProcess g : new GatewayProcess[] {front, wrongToken, decider}) {
-            if (g != null) {
-                g.close();
-            }
-        }
-        if (ledger != null) {
-            ledger.close();
+        try {
+            GatewayProcess.stopAll(front);
+            GatewayProcess.stopAll(wrongToken);
+        } finally {
+            GatewayProcess.stopAll(decider, ledger);
         }
     }
 

@@ -96,6 +96,28 @@ final class GatewayProcess implements AutoCloseable {
         return gw;
     }
 
+    /**
+     * Stops a gateway with SIGTERM and expects exit code 0, then closes the test's fixtures,
+     * whatever failed before. Null arguments are skipped.
+     */
+    static void stopAll(GatewayProcess gateway, AutoCloseable... fixtures) throws Exception {
+        try {
+            if (gateway != null && gateway.isAlive()) {
+                assertThat(gateway.stop(Duration.ofSeconds(30))).as("exit code after SIGTERM; stderr:%n%s",
+                        gateway.stderr()).isZero();
+            }
+        } finally {
+            if (gateway != null) {
+                gateway.close();
+            }
+            for (AutoCloseable c : fixtures) {
+                if (c != null) {
+                    c.close();
+                }
+            }
+        }
+    }
+
     /** Runs a {@code pep} command to its end, e.g. {@code validate --config FILE}. */
     static ToolResult run(Duration timeout, String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();

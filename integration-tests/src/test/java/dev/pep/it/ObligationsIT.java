@@ -76,12 +76,7 @@ class ObligationsIT {
 
     @AfterAll
     static void stop() throws Exception {
-        if (gateway != null) {
-            gateway.close();
-        }
-        if (files != null) {
-            files.close();
-        }
+        GatewayProcess.stopAll(gateway, files, ws);
     }
 
     @BeforeEach

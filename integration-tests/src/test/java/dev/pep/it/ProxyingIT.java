@@ -111,20 +111,7 @@ class ProxyingIT {
 
     @AfterAll
     static void stop() throws Exception {
-        try {
-            if (gateway != null && gateway.isAlive()) {
-                assertThat(gateway.stop(Duration.ofSeconds(30))).as("exit code after SIGTERM").isZero();
-            }
-        } finally {
-            if (gateway != null) {
-                gateway.close();
-            }
-            for (AutoCloseable c : new AutoCloseable[] {plain, denied, hanging, closing, cutting, ws}) {
-                if (c != null) {
-                    c.close();
-                }
-            }
-        }
+        GatewayProcess.stopAll(gateway, plain, denied, hanging, closing, cutting, ws);
     }
 
     @BeforeEach

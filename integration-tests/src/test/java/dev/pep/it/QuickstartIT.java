@@ -51,15 +51,7 @@ class QuickstartIT {
 
     @AfterAll
     static void stop() throws Exception {
-        try {
-            if (gateway != null && gateway.isAlive()) {
-                assertThat(gateway.stop(Duration.ofSeconds(30))).as(gateway.stderr()).isZero();
-            }
-        } finally {
-            if (gateway != null) {
-                gateway.close();
-            }
-        }
+        GatewayProcess.stopAll(gateway);
     }
 
     @Test

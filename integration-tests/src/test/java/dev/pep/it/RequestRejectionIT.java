@@ -65,18 +65,7 @@ class RequestRejectionIT {
 
     @AfterAll
     static void stop() throws Exception {
-        try {
-            if (gateway != null && gateway.isAlive()) {
-                assertThat(gateway.stop(Duration.ofSeconds(30))).as("exit code after SIGTERM").isZero();
-            }
-        } finally {
-            if (gateway != null) {
-                gateway.close();
-            }
-            if (upstream != null) {
-                upstream.close();
-            }
-        }
+        GatewayProcess.stopAll(gateway, upstream);
     }
 
     @BeforeEach
