@@ -102,11 +102,13 @@ class DecisionPointIT {
     }
 
     @Test
-    void deniedByTheDecider_403_andTheAppSeesNothing() throws Exception {
+    void notAllowedByTheDecider_anonymous401_andTheAppSeesNothing() throws Exception {
         HttpResponse<String> r = send(front, "DELETE", "/books");
 
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(403);
-        assertThat(JSON.readTree(r.body()).get("request_id").asText()).isNotBlank();
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(401);
+        JsonNode error = JSON.readTree(r.body());
+        assertThat(error.get("error").asText()).isEqualTo("authentication_required");
+        assertThat(error.get("request_id").asText()).isNotBlank();
         assertThat(ledger.heads()).isEmpty();
     }
 

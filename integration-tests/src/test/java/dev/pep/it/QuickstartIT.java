@@ -94,34 +94,55 @@ class QuickstartIT {
     }
 
     @Test
-    void closedHost_answers403WithReasonAndRequestId_asTheReadmeSays() throws Exception {
-        ToolResult r = Clients.curl(ca, "closed.pep.localhost", gateway.port(),
+    void closedHost_anonymousApiClient_401AuthenticationRequired() throws Exception {
+        ToolResult r = Clients.curl(ca, "closed.pep.localhost", gateway.port(), "-i",
+                "https://closed.pep.localhost:" + gateway.port() + "/");
+
+        assertThat(ProxyingIT.statusLine(r)).as(r.toString()).endsWith(" 401");
+        String out = ProxyingIT.body(r);
+        assertThat(out.toLowerCase()).contains("www-authenticate: bearer");
+        JsonNode error = JSON.readTree(out.substring(out.indexOf("\r\n\r\n") + 4));
+        assertThat(error.get("error").asText()).isEqualTo("authentication_required");
+        assertThat(error.get("request_id").asText()).isNotBlank();
+    }
+
+    @Test
+    void closedHost_signedIn_403WithTheReasonAndRequestId_asTheReadmeSays() throws Exception {
+        Path jar = signIn("closed");
+        ToolResult r = Clients.curl(ca, "closed.pep.localhost", gateway.port(), "-b", jar.toString(),
                 "https://closed.pep.localhost:" + gateway.port() + "/");
 
         assertThat(ProxyingIT.statusLine(r)).as(r.toString()).endsWith(" 403");
         JsonNode error = JSON.readTree(ProxyingIT.body(r));
-        assertThat(error.get("error").asText()).isNotBlank();
+        assertThat(error.get("error").asText()).isEqualTo("no_matching_rule");
         assertThat(error.get("request_id").asText()).isNotBlank();
     }
 
     /** Signs in as the quickstart's demo user with a cookie jar, then GETs {@code path}. */
     private static JsonNode signedInEcho(String path) throws Exception {
+        Path jar = signIn("demo");
+        ToolResult echo = demo("-b", jar.toString(), url(path));
+        assertThat(ProxyingIT.statusLine(echo)).as(echo.toString()).endsWith(" 200");
+        return JSON.readTree(ProxyingIT.body(echo));
+    }
+
+    /** Signs in as the demo user through the login form of {@code app}.pep.localhost; the cookie jar. */
+    private static Path signIn(String app) throws Exception {
+        String host = app + ".pep.localhost";
+        String base = "https://" + host + ":" + gateway.port();
         Path jar = Files.createTempFile(dir, "cookies", ".txt");
-        ToolResult form = demo("-c", jar.toString(), "-b", jar.toString(),
-                url("/.pep/login?return_to=%2F"));
+        ToolResult form = Clients.curl(ca, host, gateway.port(), "-c", jar.toString(), "-b", jar.toString(),
+                base + "/.pep/login?return_to=%2F");
         assertThat(ProxyingIT.statusLine(form)).as(form.toString()).endsWith(" 200");
         Matcher csrf = CSRF.matcher(form.out());
         assertThat(csrf.find()).as(form.out()).isTrue();
 
-        ToolResult login = demo("-c", jar.toString(), "-b", jar.toString(),
+        ToolResult login = Clients.curl(ca, host, gateway.port(), "-c", jar.toString(), "-b", jar.toString(),
                 "--data-urlencode", "csrf=" + csrf.group(1), "--data-urlencode", "return_to=/",
                 "--data-urlencode", "username=demo", "--data-urlencode", "password=demo-password",
-                url("/.pep/login"));
+                base + "/.pep/login");
         assertThat(ProxyingIT.statusLine(login)).as(login.toString()).endsWith(" 303");
-
-        ToolResult echo = demo("-b", jar.toString(), url(path));
-        assertThat(ProxyingIT.statusLine(echo)).as(echo.toString()).endsWith(" 200");
-        return JSON.readTree(ProxyingIT.body(echo));
+        return jar;
     }
 
     private static List<String> header(JsonNode echo, String name) {

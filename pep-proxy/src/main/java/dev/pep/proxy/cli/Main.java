@@ -29,7 +29,7 @@ public final class Main {
               validate --config FILE   check a gateway configuration and exit
               version                  print the version
               policy   validate DIR | test DIR | explain --policies DIR --request FILE.json
-              audit    verify FILE...          check the hash chain of audit files
+              audit    verify FILE|DIR...     check the hash chain of audit files
               user     add --file FILE --name NAME [--group G]... [--org ORG] [--email E]
                                        add a local user; the password is read from standard input
             """;

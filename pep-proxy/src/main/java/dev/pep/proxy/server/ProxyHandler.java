@@ -353,6 +353,12 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
                 respondRedirect(GatewayIdentity.loginRedirect(request.pathAndQuery()));
                 return;
             }
+            if (access.subject().isAnonymous()
+                    && DecisionReason.NO_MATCHING_RULE.equals(decision.primaryReason().code())) {
+                // Nothing allows an anonymous subject, and a signed-in one might be allowed.
+                respondUnauthenticated();
+                return;
+            }
             respondError(403, decision.primaryReason().code(), decision.primaryReason().message());
             return;
         }
@@ -716,6 +722,13 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
                 io.netty.buffer.Unpooled.EMPTY_BUFFER);
         r.headers().set(HttpHeaderNames.LOCATION, location).setInt(HttpHeaderNames.CONTENT_LENGTH, 0)
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE).set("x-request-id", requestId);
+        respond(r);
+    }
+
+    private void respondUnauthenticated() {
+        FullHttpResponse r = ErrorPages.page(ctx.alloc(), 401, "authentication_required",
+                "Sign in, or present a bearer token, to use this application.", requestId, html);
+        r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"pep\"");
         respond(r);
     }
 

@@ -94,6 +94,34 @@ class AuditChainVerifierTest {
     }
 
     @Test
+    void command_directory_verifiesRotatedFilesBySeqThenTheCurrentOne() throws Exception {
+        List<String> lines = Fixtures.chainedLines(6);
+        Files.write(dir.resolve(String.format("audit-%020d.jsonl", 3)), lines.subList(2, 4));
+        Files.write(dir.resolve(String.format("audit-%020d.jsonl", 1)), lines.subList(0, 2));
+        Files.write(dir.resolve("audit.jsonl"), lines.subList(4, 6));
+        Files.writeString(dir.resolve("notes.txt"), "not an audit file");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+
+        int status = AuditCommand.run(new String[] {"verify", dir.toString()},
+                new PrintStream(out, true, StandardCharsets.UTF_8), System.err);
+
+        assertThat(status).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("chain intact: 6 events");
+    }
+
+    @Test
+    void command_directoryWithAMissingRotatedFile_exitsOne() throws Exception {
+        List<String> lines = Fixtures.chainedLines(6);
+        Files.write(dir.resolve(String.format("audit-%020d.jsonl", 1)), lines.subList(0, 2));
+        Files.write(dir.resolve("audit.jsonl"), lines.subList(4, 6));
+
+        int status = AuditCommand.run(new String[] {"verify", dir.toString()},
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), System.err);
+
+        assertThat(status).isEqualTo(1);
+    }
+
+    @Test
     void command_removedEvent_exitsOneAndNamesIt() throws Exception {
         List<String> lines = new ArrayList<>(Fixtures.chainedLines(4));
         lines.remove(2);
