@@ -20,6 +20,7 @@ import java.util.Optional;
  *
  * <p>Thread-safe.
  */
+// LIMITATION(L-504): bindings and assertion owners live in one process; instances do not share them.
 public final class DeviceBindings {
 
     private final SessionKeys sessionKeys;

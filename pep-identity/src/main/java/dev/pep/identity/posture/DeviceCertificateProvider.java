@@ -75,6 +75,7 @@ public final class DeviceCertificateProvider implements PostureProvider {
      * @param clock the time chains are judged at
      * @param executor where chains are validated (CPU work kept off the caller's thread)
      */
+    // LIMITATION(L-502): the CAs and CRLs are those of the config given here; files are not re-read.
     public DeviceCertificateProvider(Config config, Clock clock, Executor executor) {
         this.config = Objects.requireNonNull(config, "config");
         this.clock = Objects.requireNonNull(clock, "clock");

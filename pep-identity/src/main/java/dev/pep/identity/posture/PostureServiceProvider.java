@@ -6,12 +6,13 @@ import dev.pep.core.PostureProvider;
 import dev.pep.core.PostureSignal;
 import dev.pep.core.Subject;
 import java.io.IOException;
-import java.io.InputStream;
+import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.text.ParseException;
 import java.time.Clock;
@@ -29,6 +30,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -151,27 +154,31 @@ public final class PostureServiceProvider implements PostureProvider {
                 .header("Accept", "application/json")
                 .GET();
         config.token().get().ifPresent(t -> request.header("Authorization", "Bearer " + t));
-        return http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofInputStream())
-                .orTimeout(config.timeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+        // The body is collected without blocking and bounded, so the timeout covers the whole
+        // answer: a service that trickles its body is as unavailable as one that never answers.
+        CompletableFuture<HttpResponse<byte[]>> call = http.sendAsync(request.build(),
+                info -> new BoundedBody(MAX_BODY_BYTES));
+        return call.copy()
+                .orTimeout(config.timeout().toMillis(), TimeUnit.MILLISECONDS)
+                .whenComplete((response, error) -> {
+                    if (error != null) {
+                        call.cancel(true);
+                    }
+                })
                 .thenApplyAsync(response -> read(deviceId, response), executor);
     }
 
-    private Answer read(String deviceId, HttpResponse<InputStream> response) {
+    private Answer read(String deviceId, HttpResponse<byte[]> response) {
         Instant now = clock.instant();
-        try (InputStream body = response.body()) {
+        try {
             if (response.statusCode() == 404) {
                 return Answer.status(PostureSignals.UNKNOWN_DEVICE, now).cached();
             }
             if (response.statusCode() != 200) {
                 return failed(deviceId, new IOException("status " + response.statusCode()));
             }
-            // LIMITATION(L-503): the timeout covers the answer's headers, not a trickling body.
-            byte[] bytes = body.readNBytes(MAX_BODY_BYTES + 1);
-            if (bytes.length > MAX_BODY_BYTES) {
-                return failed(deviceId, new IOException("answer larger than " + MAX_BODY_BYTES));
-            }
-            return parse(deviceId, new String(bytes, StandardCharsets.UTF_8), now);
-        } catch (IOException | ParseException | RuntimeException e) {
+            return parse(deviceId, new String(response.body(), StandardCharsets.UTF_8), now);
+        } catch (ParseException | RuntimeException e) {
             return failed(deviceId, e);
         }
     }
@@ -239,6 +246,53 @@ public final class PostureServiceProvider implements PostureProvider {
                     answer.assessedAt())));
         }
         return out;
+    }
+
+    /** Collects a body of at most {@code max} bytes; a larger one fails the call. */
+    private static final class BoundedBody implements HttpResponse.BodySubscriber<byte[]> {
+        private final CompletableFuture<byte[]> result = new CompletableFuture<>();
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        private final int max;
+        private Flow.Subscription subscription;
+
+        BoundedBody(int max) {
+            this.max = max;
+        }
+
+        @Override
+        public CompletionStage<byte[]> getBody() {
+            return result;
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            subscription = s;
+            s.request(Long.MAX_VALUE);
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> items) {
+            for (ByteBuffer b : items) {
+                if (bytes.size() + b.remaining() > max) {
+                    subscription.cancel();
+                    result.completeExceptionally(new IOException("answer larger than " + max));
+                    return;
+                }
+                byte[] chunk = new byte[b.remaining()];
+                b.get(chunk);
+                bytes.writeBytes(chunk);
+            }
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            result.completeExceptionally(error);
+        }
+
+        @Override
+        public void onComplete() {
+            result.complete(bytes.toByteArray());
+        }
     }
 
     /** One answer of the service, as cached. */

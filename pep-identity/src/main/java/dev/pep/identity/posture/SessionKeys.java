@@ -18,6 +18,7 @@ public interface SessionKeys {
      * Without the gateway's own session: the subject on its TLS connection (peer address and
      * port), or the connection alone for an anonymous subject.
      */
+    // LIMITATION(L-505): without the gateway's session, bindings last as long as the TLS connection.
     static SessionKeys perConnection() {
         return (subject, credentials) -> {
             String connection = credentials.source().address().getHostAddress() + " "

@@ -44,6 +44,7 @@ public final class TlsContextProvider implements PostureProvider {
         return name;
     }
 
+    // LIMITATION(L-506): no built-in check that the fingerprint fits the browser the agent names.
     @Override
     public CompletionStage<List<PostureSignal>> assess(Subject subject, Credentials credentials) {
         Instant now = credentials.time();

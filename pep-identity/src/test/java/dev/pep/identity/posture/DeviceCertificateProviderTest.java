@@ -157,6 +157,23 @@ class DeviceCertificateProviderTest {
     }
 
     @Test
+    void assess_crlFileRewrittenAfterStart_notReread() throws Exception {
+        // Pins L-502: revoking in the CRL file takes a restart.
+        X509Certificate laptop = PKI.device("laptop-40");
+        Path bundle = dir.resolve("device-ca.pem");
+        Path crl = dir.resolve("device-ca.crl");
+        Files.writeString(bundle, TestPki.pem("CERTIFICATE", PKI.ca.getEncoded()));
+        Files.writeString(crl, TestPki.pem("X509 CRL", PKI.crl().getEncoded()));
+        var provider = new DeviceCertificateProvider(new DeviceCertificateProvider.Config("d",
+                TrustBundle.load(bundle, List.of(crl)), DeviceCertificateProvider.DeviceIdField.SERIAL,
+                Map.of()), Clock.systemUTC(), Runnable::run);
+
+        Files.writeString(crl, TestPki.pem("X509 CRL", PKI.crl(laptop).getEncoded()));
+
+        assertThat(assess(provider, laptop).managed()).isTrue();
+    }
+
+    @Test
     void config_badExtensionOid_refusedNamingIt() {
         org.assertj.core.api.Assertions.assertThatThrownBy(() ->
                 new DeviceCertificateProvider.Config("d", TrustBundle.of(List.of(PKI.ca), List.of()),

@@ -314,6 +314,40 @@ class PostureAssertionProviderTest {
     }
 
     @Test
+    void assess_replayAtAnotherGatewayInstance_notDetected() {
+        // Pins L-504: the first use of an assertion is remembered by one process only.
+        String token = sign(claims("laptop-17").build(), MDM_KEY);
+        assess(user("alice"), withHeader(token));
+        bindings = new DeviceBindings(SessionKeys.perConnection(), List.of(), clock,
+                Duration.ofHours(8), 1000);
+        provider = provider(PostureAssertionProvider.Config.of("northwind-mdm", ISSUER, keys(),
+                Set.of(AUDIENCE), Set.of("ES256")));
+
+        assertThat(assess(user("mallory"), request(41000, Map.of("x-device-posture",
+                List.of(token)))).managed()).isTrue();
+    }
+
+    @Test
+    void assess_otherDeviceOnANewConnectionWithoutSession_boundAfresh() {
+        // Pins L-505: without the gateway's session the binding is per TLS connection.
+        assess(user("alice"), request(40010, Map.of("x-device-posture",
+                List.of(sign(claims("laptop-17").build(), MDM_KEY)))));
+
+        DevicePosture other = assess(user("alice"), request(40011, Map.of("x-device-posture",
+                List.of(sign(claims("phone-2").build(), MDM_KEY)))));
+
+        assertThat(other.managed()).isTrue();
+    }
+
+    AssertionKeys keys() {
+        try {
+            return AssertionKeys.load(dir.resolve("mdm.jwks.json"));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
     void assess_twoAssertionHeaders_invalid() {
         String token = sign(claims("laptop-17").build(), MDM_KEY);
         Credentials c = request(40003, Map.of("x-device-posture", List.of(token, token)));

@@ -40,7 +40,7 @@ class PostureServiceProviderTest {
     static final X509Certificate LAPTOP = PKI.device("laptop-17");
     static final String TOKEN = "fleet-token-0b5e";
 
-    enum Mode { ANSWER, UNKNOWN, FAIL, HANG, GARBAGE, OTHER_DEVICE }
+    enum Mode { ANSWER, UNKNOWN, FAIL, HANG, GARBAGE, OTHER_DEVICE, TRICKLE, HUGE }
 
     final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
     final Map<String, String> authorizations = new ConcurrentHashMap<>();
@@ -87,6 +87,10 @@ class PostureServiceProviderTest {
             case GARBAGE -> "<html>oops</html>";
             default -> "";
         };
+        if (mode == Mode.TRICKLE || mode == Mode.HUGE) {
+            sendSlowly(exchange, mode == Mode.HUGE ? 70 * 1024 : 4096);
+            return;
+        }
         if (mode == Mode.HANG) {
             try {
                 release.await(10, TimeUnit.SECONDS);
@@ -105,6 +109,26 @@ class PostureServiceProviderTest {
             exchange.getResponseBody().write(bytes);
         }
         exchange.close();
+    }
+
+    /** Headers at once, then the body a few bytes at a time (or a body too large to take). */
+    private void sendSlowly(HttpExchange exchange, int size) throws IOException {
+        exchange.sendResponseHeaders(200, size);
+        try (var out = exchange.getResponseBody()) {
+            byte[] chunk = new byte[size > 4096 ? 8192 : 16];
+            java.util.Arrays.fill(chunk, (byte) ' ');
+            for (int sent = 0; sent < size; sent += chunk.length) {
+                out.write(chunk, 0, Math.min(chunk.length, size - sent));
+                out.flush();
+                if (size <= 4096 && release.await(50, TimeUnit.MILLISECONDS)) {
+                    return;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException e) {
+            // The gateway gave up and closed the connection.
+        }
     }
 
     PostureServiceProvider provider(String base, Duration timeout) {
@@ -248,6 +272,25 @@ class PostureServiceProviderTest {
 
         assertThat(value(posture, "service.status")).isEqualTo("unavailable");
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
+    }
+
+    @Test
+    void assess_bodyTrickles_unavailableWithinTimeout() {
+        mode = Mode.TRICKLE;
+        long start = System.nanoTime();
+
+        DevicePosture posture = assess(provider("http://127.0.0.1:" + server.getAddress().getPort(),
+                Duration.ofMillis(300)), withLaptop());
+
+        assertThat(value(posture, "service.status")).isEqualTo("unavailable");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+    }
+
+    @Test
+    void assess_answerLargerThanLimit_unavailable() {
+        mode = Mode.HUGE;
+
+        assertThat(value(assess(provider(), withLaptop()), "service.status")).isEqualTo("unavailable");
     }
 
     @Test

@@ -67,6 +67,15 @@ class TlsContextProviderTest {
     }
 
     @Test
+    void assess_agentNamesChromeOverCurlsHello_takenAtItsWord() {
+        // Pins L-506: the agent's family is reported even when the hello is not that browser's.
+        DevicePosture p = assess(request(CURL_FP, CHROME_UA));
+
+        assertThat(value(p, "browser.family")).isEqualTo("chrome");
+        assertThat(value(p, "tls.fingerprint")).isEqualTo(CURL_FP);
+    }
+
+    @Test
     void assess_noFingerprintNoAgent_noSignals() {
         assertThat(assess(request(null, null)).signals()).isEmpty();
     }
