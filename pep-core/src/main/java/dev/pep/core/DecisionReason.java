@@ -30,6 +30,12 @@ public record DecisionReason(String code, String message) {
     public static final String APP_PUBLIC = "app_public";
     /** The app admits no-one (interim access mode of the gateway configuration). */
     public static final String APP_DENIED = "app_denied";
+    /** No rule allowed the request, and one would have but for the device not being managed. */
+    public static final String DEVICE_NOT_MANAGED = "device_not_managed";
+    /** No rule allowed the request, and one would have but for device posture being too old. */
+    public static final String DEVICE_POSTURE_STALE = "device_posture_stale";
+    /** No rule allowed the request, and one would have but for another device requirement. */
+    public static final String DEVICE_REQUIREMENT_NOT_MET = "device_requirement_not_met";
 
     /** Validates. */
     public DecisionReason {

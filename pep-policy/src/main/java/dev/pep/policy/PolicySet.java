@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,6 +44,17 @@ final class PolicySet {
             DecisionReason.of(DecisionReason.APP_EXPIRED, "this application has expired");
     private static final DecisionReason UNKNOWN =
             DecisionReason.of(PolicyReasons.UNKNOWN_APP, "this application is not known");
+    private static final DecisionReason NOT_MANAGED = DecisionReason.of(
+            DecisionReason.DEVICE_NOT_MANAGED, "this application requires a managed device");
+    private static final DecisionReason POSTURE_STALE = DecisionReason.of(
+            DecisionReason.DEVICE_POSTURE_STALE,
+            "this application requires a recent check of your device");
+    private static final DecisionReason REQUIREMENT_NOT_MET = DecisionReason.of(
+            DecisionReason.DEVICE_REQUIREMENT_NOT_MET,
+            "this application requires a device that meets its security requirements");
+    /** A term that reads the device and nothing else. */
+    private static final Pattern DEVICE_ONLY = Pattern.compile(
+            "(?s)(?!.*\\b(?:subject|request|source|app|context)\\.).*\\bdevice\\..*");
 
     private final PolicyVersion version;
     private final Map<String, App> apps;
@@ -145,7 +157,57 @@ final class PolicySet {
             }
             failed |= matched == null;
         }
-        return Decision.deny(version, failed ? FAILED : NO_MATCH);
+        if (failed) {
+            return Decision.deny(version, FAILED);
+        }
+        Optional<DecisionReason> device = deviceShortfall(appRules, vars, groups, roles, method);
+        return device.isEmpty() ? Decision.deny(version, NO_MATCH)
+                : new Decision(Effect.DENY, Optional.empty(), version,
+                        List.of(NO_MATCH, device.get()), List.of(), Duration.ZERO);
+    }
+
+    /**
+     * Why the device kept an allow rule from matching: the first allow rule (that the subject's
+     * groups, roles and method admit) whose top-level terms all hold except terms about the
+     * device alone. Only looked for when nothing allowed, so allowed requests pay nothing.
+     */
+    private Optional<DecisionReason> deviceShortfall(AppRules appRules, Map<String, Object> vars,
+            Set<String> groups, Set<String> roles, String method) {
+        for (int index : appRules.allowCandidates(groups, roles)) {
+            PolicyFileParser.RuleSpec rule = appRules.allows[index];
+            if (rule.condition().guard().admits(groups, roles, method)) {
+                Optional<DecisionReason> reason = deviceShortfall(rule.condition(), vars);
+                if (reason.isPresent()) {
+                    return reason;
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    private Optional<DecisionReason> deviceShortfall(Conditions.Condition condition,
+            Map<String, Object> vars) {
+        if (condition.operator().equals("||")) {
+            return Optional.empty();
+        }
+        List<String> failing = new ArrayList<>();
+        for (String term : condition.terms()) {
+            Boolean holds = termValue(term, vars);
+            if (holds == null || !holds && !DEVICE_ONLY.matcher(term).matches()) {
+                return Optional.empty();
+            }
+            if (!holds) {
+                failing.add(term);
+            }
+        }
+        if (failing.isEmpty()) {
+            return Optional.empty();
+        }
+        if (failing.stream().anyMatch(t -> t.contains("device.managed"))) {
+            return Optional.of(NOT_MANAGED);
+        }
+        return Optional.of(failing.stream().anyMatch(t -> t.contains("age")) ? POSTURE_STALE
+                : REQUIREMENT_NOT_MET);
     }
 
     private Decision allow(PolicyFileParser.RuleSpec rule, App app, AccessRequest request) {
@@ -192,15 +254,28 @@ final class PolicySet {
 
     private String termResult(String term, Map<String, Object> vars) {
         try {
-            Program program = termPrograms.get(term);
-            if (program == null) {
-                program = Conditions.compileTerm(term);
-                termPrograms.put(term, program);
-            }
-            return String.valueOf(Conditions.Condition.evaluate(program, vars));
+            return String.valueOf(Conditions.Condition.evaluate(termProgram(term), vars));
         } catch (Exception e) {
             return "error: " + e.getMessage();
         }
+    }
+
+    /** A term's value; null when it cannot be evaluated. */
+    private Boolean termValue(String term, Map<String, Object> vars) {
+        try {
+            return Conditions.Condition.evaluate(termProgram(term), vars);
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    private Program termProgram(String term) throws Exception {
+        Program program = termPrograms.get(term);
+        if (program == null) {
+            program = Conditions.compileTerm(term);
+            termPrograms.put(term, program);
+        }
+        return program;
     }
 
     /**

@@ -39,6 +39,7 @@ final class ConfigValidator {
         checkPolicy(c);
         checkAudit(c);
         checkIdentity(c);
+        new PostureValidator(this::add, path -> Files.isReadable(c.resolve(path))).check(c.posture());
         return problems;
     }
 
@@ -219,7 +220,7 @@ final class ConfigValidator {
         }
     }
 
-    private void add(String key, String message) {
+    void add(String key, String message) {
         int[] pos = locations.of(key);
         problems.add(new ConfigProblem(file, pos[0], pos[1], key, message));
     }

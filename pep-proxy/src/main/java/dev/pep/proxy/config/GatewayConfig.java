@@ -21,6 +21,7 @@ import java.util.Objects;
  * @param policy the policy engine's files; null for the interim {@code access} modes of apps
  * @param audit the audit trail
  * @param identity how subjects are authenticated; null when every request is anonymous
+ * @param posture how devices are assessed; null when no device is (every device unknown)
  * @param baseDirectory the directory relative paths in the file are resolved against
  */
 public record GatewayConfig(
@@ -35,6 +36,7 @@ public record GatewayConfig(
         PolicyConfig policy,
         AuditSettings audit,
         IdentitySettings identity,
+        PostureSettings posture,
         Path baseDirectory) {
 
     /** Applies defaults and copies. */
@@ -54,7 +56,7 @@ public record GatewayConfig(
     /** The same configuration with relative paths resolved against {@code dir}. */
     GatewayConfig withBaseDirectory(Path dir) {
         return new GatewayConfig(instance, listener, tls, limits, http2, admin, drainTimeout, apps,
-                policy, audit, identity, dir);
+                policy, audit, identity, posture, dir);
     }
 
     /** A path from the file, resolved against the file's directory. */

@@ -10,8 +10,10 @@ import dev.pep.proxy.route.Router;
 import dev.pep.proxy.upstream.Upstreams;
 import io.netty.util.AttributeKey;
 import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -24,6 +26,9 @@ final class GatewayContext {
 
     /** The SNI name the client sent, on the connection channel; absent when it sent none. */
     static final AttributeKey<String> SNI = AttributeKey.valueOf("pep.sni");
+    /** The client's TLS certificate chain, leaf first, on the connection channel; absent: none. */
+    static final AttributeKey<List<X509Certificate>> PEER_CERTIFICATES =
+            AttributeKey.valueOf("pep.peer-certificates");
 
     final GatewayConfig config;
     final Http1Limits http1Limits;
@@ -34,6 +39,8 @@ final class GatewayContext {
     final AuditEvents events;
     final boolean strictAudit;
     GatewayIdentity identity;
+    /** The posture providers; null when gateway.yaml configures none (every device unknown). */
+    GatewayPosture posture;
     final AtomicInteger inFlight = new AtomicInteger();
     final AtomicBoolean draining = new AtomicBoolean();
     private final AtomicReference<Router> router;

@@ -144,6 +144,14 @@ final class GatewayIdentity implements AutoCloseable {
         return fromCookie;
     }
 
+    /** The id of the live gateway session the request's cookie opens, if it opens one. */
+    Optional<String> sessionId(Credentials credentials) {
+        return SessionCookieCodec.cookieValue(credentials, SessionCookieCodec.COOKIE_NAME)
+                .map(value -> cookies.openSession(value, credentials))
+                .filter(SessionCookieCodec.Opened.Valid.class::isInstance)
+                .map(opened -> ((SessionCookieCodec.Opened.Valid) opened).session().id());
+    }
+
     /** Whether browsers without a session can sign in here (a login form exists). */
     boolean loginAvailable() {
         return users != null;

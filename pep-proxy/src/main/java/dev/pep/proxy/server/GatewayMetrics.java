@@ -16,6 +16,7 @@ final class GatewayMetrics {
     private final ConcurrentHashMap<String, AppMeters> apps = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> rejections = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> decisions = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Counter> posture = new ConcurrentHashMap<>();
 
     GatewayMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -40,6 +41,12 @@ final class GatewayMetrics {
     void decision(String app, String effect, String reason) {
         decisions.computeIfAbsent(app + '|' + effect + '|' + reason, k -> Counter.builder("pep.decisions")
                 .tag("app", app).tag("effect", effect).tag("reason", reason).register(registry)).increment();
+    }
+
+    /** A posture provider answered ({@code ok}), was late ({@code timeout}) or failed. */
+    void posture(String provider, String outcome) {
+        posture.computeIfAbsent(provider + '|' + outcome, k -> Counter.builder("pep.posture.assessments")
+                .tag("provider", provider).tag("outcome", outcome).register(registry)).increment();
     }
 
     private AppMeters meters(String app) {

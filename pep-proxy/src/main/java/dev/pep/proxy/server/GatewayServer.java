@@ -4,6 +4,7 @@ import dev.pep.core.App;
 import dev.pep.core.AppProtocol;
 import dev.pep.core.PolicyEngine;
 import dev.pep.core.PolicyVersion;
+import dev.pep.identity.posture.SessionKeys;
 import dev.pep.policy.DefaultPolicyEngine;
 import dev.pep.policy.PolicyError;
 import dev.pep.policy.PolicyListener;
@@ -100,7 +101,8 @@ public final class GatewayServer implements AutoCloseable {
     public static GatewayServer start(GatewayConfig config) throws Exception {
         Transport transport = Transport.best();
         LOG.info("gateway starting instance={} {} {}", config.instance(), transport.describe(), TlsContexts.describe());
-        CertificateStore certificates = new CertificateStore(certificateEntries(config), config.tls().profile());
+        CertificateStore certificates = new CertificateStore(certificateEntries(config), config.tls().profile(),
+                GatewayPosture.clientIssuers(config));
         EventLoopGroup boss = transport.group(1, "pep-accept");
         EventLoopGroup workers = transport.group(0, "pep-io");
         try {
@@ -129,6 +131,13 @@ public final class GatewayServer implements AutoCloseable {
         AuditEvents events = AuditEvents.create(config.instance());
         var gw = new GatewayContext(config, router, engine, upstreams, metrics, Clock.systemUTC(), audit, events);
         gw.identity = GatewayIdentity.create(config, audit, events, gw.clock);
+        if (config.posture() != null) {
+            // The gateway's session when the cookie opens one, else the subject on its connection.
+            SessionKeys perConnection = SessionKeys.perConnection();
+            gw.posture = GatewayPosture.create(config, gw.clock, (subject, credentials) -> gw.identity
+                    .sessionId(credentials).map(id -> "session " + id)
+                    .orElseGet(() -> perConnection.of(subject, credentials)));
+        }
         ChannelGroup connections = new DefaultChannelGroup("partners", GlobalEventExecutor.INSTANCE);
         var limiter = new ConnectionLimiter(config.limits().maxConnections(),
                 config.limits().maxConnectionsPerAddress(), registry);
@@ -236,6 +245,9 @@ public final class GatewayServer implements AutoCloseable {
             echo.close();
         }
         gw.identity.close();
+        if (gw.posture != null) {
+            gw.posture.close();
+        }
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         // Last: the connections' session.ended events are in its queue by now.

@@ -2,6 +2,7 @@ package dev.pep.proxy.server;
 
 import dev.pep.proxy.config.Http2Config;
 import dev.pep.proxy.tls.CertificateStore;
+import dev.pep.proxy.tls.ClientHelloCapture;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
@@ -17,13 +18,18 @@ import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import javax.net.ssl.SSLPeerUnverifiedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sets up a partner connection: connection limits, then TLS with the certificate chosen by SNI,
- * then HTTP/1.1 or HTTP/2 as ALPN decided.
+ * Sets up a partner connection: connection limits, the ClientHello fingerprint when posture asks
+ * for it, then TLS with the certificate chosen by SNI, then HTTP/1.1 or HTTP/2 as ALPN decided.
  */
 final class PartnerChannelInitializer extends ChannelInitializer<SocketChannel> {
 
@@ -50,6 +56,9 @@ final class PartnerChannelInitializer extends ChannelInitializer<SocketChannel> 
         ch.pipeline().addLast("session", session);
         long handshakeMs = gw.config.limits().handshakeTimeout().toMillis();
         ch.pipeline().addLast("limit", limiter);
+        if (gw.posture != null && gw.posture.fingerprints()) {
+            ch.pipeline().addLast("client-hello", new ClientHelloCapture());
+        }
         ch.pipeline().addLast("sni", new GatewaySniHandler(certificates, handshakeMs));
         ch.pipeline().addLast("alpn", new AlpnHandler());
     }
@@ -88,11 +97,31 @@ final class PartnerChannelInitializer extends ChannelInitializer<SocketChannel> 
 
         @Override
         protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+            keepPeerCertificates(ctx);
             if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
                 ctx.pipeline().addLast("h2", http2Codec());
                 ctx.pipeline().addLast("h2-streams", new Http2MultiplexHandler(new StreamInitializer()));
             } else {
                 Http1Pipeline.install(ctx.pipeline(), gw);
+            }
+        }
+
+        /** The handshake is done: keep the client's chain, if it sent one, for the requests. */
+        private void keepPeerCertificates(ChannelHandlerContext ctx) {
+            SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+            if (ssl == null) {
+                return;
+            }
+            try {
+                List<X509Certificate> chain = new ArrayList<>();
+                for (Certificate c : ssl.engine().getSession().getPeerCertificates()) {
+                    if (c instanceof X509Certificate x) {
+                        chain.add(x);
+                    }
+                }
+                ctx.channel().attr(GatewayContext.PEER_CERTIFICATES).set(List.copyOf(chain));
+            } catch (SSLPeerUnverifiedException e) {
+                // No client certificate: the normal case.
             }
         }
 

@@ -10,6 +10,8 @@ import dev.pep.core.DevicePosture;
 import dev.pep.core.Obligation;
 import dev.pep.core.Source;
 import dev.pep.core.Subject;
+import dev.pep.identity.posture.Assessment;
+import dev.pep.proxy.tls.ClientHelloCapture;
 import dev.pep.proxy.http.CanonicalRequest;
 import dev.pep.proxy.http.CanonicalizationResult;
 import dev.pep.proxy.http.ForwardHeaders;
@@ -46,6 +48,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -102,6 +105,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     private AccessRequest access;
     private List<Obligation> obligations = List.of();
     private Credentials credentials;
+    private Source source;
     private StringBuilder endpointBody;
     private Instant started;
     private boolean clientKeepAlive;
@@ -266,7 +270,30 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             respondError(401, rejected.reason().code(), rejected.reason().message());
             return;
         }
-        decide(auth instanceof AuthenticationResult.Authenticated ok ? ok.subject() : Subject.anonymous());
+        assess(auth instanceof AuthenticationResult.Authenticated ok ? ok.subject() : Subject.anonymous());
+    }
+
+    /** Assesses the device off the event loop, within the posture deadline, then decides. */
+    private void assess(Subject subject) {
+        if (gw.posture == null) {
+            decide(subject, DevicePosture.unknown());
+            return;
+        }
+        gw.posture.assess(subject, credentials, route.app().name()).whenComplete((assessment, error) ->
+                ctx.executor().execute(() -> onPosture(subject, assessment)));
+    }
+
+    private void onPosture(Subject subject, Assessment assessment) {
+        if (state != State.DECIDING) {
+            return;
+        }
+        if (assessment == null) {
+            // The assessor never fails; if it did, the device is unknown, never assumed fine.
+            decide(subject, DevicePosture.unknown());
+            return;
+        }
+        assessment.outcomes().forEach(gw.metrics::posture);
+        decide(subject, assessment.posture());
     }
 
     private Credentials credentials() {
@@ -274,7 +301,11 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         for (Map.Entry<String, String> h : request.headers()) {
             byName.computeIfAbsent(h.getKey().toLowerCase(Locale.ROOT), k -> new ArrayList<>()).add(h.getValue());
         }
-        return new Credentials(request.host(), byName, List.of(), Optional.empty(), source(), gw.clock.instant());
+        Channel connection = connection();
+        List<X509Certificate> chain = connection.attr(GatewayContext.PEER_CERTIFICATES).get();
+        return new Credentials(request.host(), byName, chain == null ? List.of() : chain,
+                Optional.ofNullable(connection.attr(ClientHelloCapture.FINGERPRINT).get()), source(),
+                gw.clock.instant());
     }
 
     private void onEndpointBody(HttpContent content) {
@@ -323,8 +354,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         respond(r);
     }
 
-    private void decide(Subject subject) {
-        access = new AccessRequest(subject, DevicePosture.unknown(),
+    private void decide(Subject subject, DevicePosture device) {
+        access = new AccessRequest(subject, device,
                 route.app(), request.toAttributes(http2 ? "HTTP/2" : "HTTP/1.1"), source(),
                 gw.clock.instant(), requestId);
         gw.engine().decideAsync(access).whenComplete((decision, error) ->
@@ -343,8 +374,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         }
         gw.metrics.decision(route.name(), decision.allowed() ? "allow" : "deny",
                 decision.primaryReason().code());
-        LOG.debug("decided request={} app={} effect={} reason={}", requestId, route.name(),
-                decision.effect(), decision.primaryReason().code());
+        LOG.debug("decided request={} app={} effect={} reason={} managed={}", requestId, route.name(),
+                decision.effect(), decision.primaryReason().code(), access.device().managed());
         CompletionStage<Void> recorded = gw.audit.emit(gw.events.decision(access, decision, session().id()));
         if (!decision.allowed()) {
             if (access.subject().isAnonymous() && html && gw.identity.loginAvailable()
@@ -359,7 +390,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
                 respondUnauthenticated();
                 return;
             }
-            respondError(403, decision.primaryReason().code(), decision.primaryReason().message());
+            DecisionReason shown = DenyMessages.shown(decision);
+            respondError(403, shown.code(), DenyMessages.message(shown, access.device()));
             return;
         }
         if (!applicable(decision)) {
@@ -815,6 +847,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         access = null;
         obligations = List.of();
         credentials = null;
+        source = null;
         endpointBody = null;
         route = null;
         requestId = null;
@@ -900,7 +933,11 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     }
 
     private Source source() {
-        InetSocketAddress peer = (InetSocketAddress) connection().remoteAddress();
-        return new Source(peer.getAddress(), peer.getPort(), Set.of());
+        if (source == null) {
+            InetSocketAddress peer = (InetSocketAddress) connection().remoteAddress();
+            source = new Source(peer.getAddress(), peer.getPort(),
+                    gw.posture == null ? Set.of() : gw.posture.networks(peer.getAddress()));
+        }
+        return source;
     }
 }

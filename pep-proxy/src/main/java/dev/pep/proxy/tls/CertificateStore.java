@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -26,16 +27,27 @@ public final class CertificateStore implements Mapping<String, SslContext> {
 
     private final List<Entry> entries;
     private final TlsProfile profile;
+    private final List<X509Certificate> clientIssuers;
     private final AtomicReference<Mapping<String, SslContext>> current = new AtomicReference<>();
     private volatile List<FileTime> stamps;
 
     /** A store over those certificates; loads them now and throws when one does not load. */
     public CertificateStore(List<Entry> entries, TlsProfile profile) throws IOException {
+        this(entries, profile, List.of());
+    }
+
+    /**
+     * A store whose contexts also ask clients for a certificate of {@code clientIssuers} (device
+     * CAs); none: no client certificate is asked for.
+     */
+    public CertificateStore(List<Entry> entries, TlsProfile profile,
+            List<X509Certificate> clientIssuers) throws IOException {
         if (entries.isEmpty()) {
             throw new IllegalArgumentException("no certificate configured");
         }
         this.entries = List.copyOf(entries);
         this.profile = profile;
+        this.clientIssuers = List.copyOf(clientIssuers);
         this.stamps = stamps();
         current.set(build());
     }
@@ -77,7 +89,8 @@ public final class CertificateStore implements Mapping<String, SslContext> {
     private Mapping<String, SslContext> build() throws IOException {
         List<SslContext> contexts = new ArrayList<>();
         for (Entry e : entries) {
-            contexts.add(TlsContexts.server(e.chain().toFile(), e.key().toFile(), profile));
+            contexts.add(TlsContexts.server(e.chain().toFile(), e.key().toFile(), profile,
+                    clientIssuers));
         }
         // The first certificate answers clients that send no SNI or an unknown name; the router
         // still refuses unknown hosts with 404, so this only decides which certificate they see.

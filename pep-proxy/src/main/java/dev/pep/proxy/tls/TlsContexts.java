@@ -11,6 +11,7 @@ import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import java.io.File;
+import java.security.cert.X509Certificate;
 import java.util.List;
 import javax.net.ssl.SSLException;
 
@@ -50,15 +51,28 @@ public final class TlsContexts {
 
     /** A server context for one certificate chain and key, offering h2 and http/1.1. */
     public static SslContext server(File chain, File key, TlsProfile profile) throws SSLException {
+        return server(chain, key, profile, List.of());
+    }
+
+    /**
+     * A server context that also asks clients for a certificate issued by one of
+     * {@code clientIssuers} (optional for the client; the chain is judged per request, see
+     * {@link DeferredClientTrust}). No issuers: no certificate is asked for.
+     */
+    public static SslContext server(File chain, File key, TlsProfile profile,
+            List<X509Certificate> clientIssuers) throws SSLException {
         List<String> ciphers = profile == TlsProfile.MODERN
                 ? TLS13 : concat(TLS13, INTERMEDIATE_TLS12);
         String[] protocols = profile == TlsProfile.MODERN
                 ? new String[] {"TLSv1.3"} : new String[] {"TLSv1.3", "TLSv1.2"};
-        return SslContextBuilder.forServer(chain, key)
+        SslContextBuilder builder = SslContextBuilder.forServer(chain, key);
+        if (!clientIssuers.isEmpty()) {
+            builder.clientAuth(ClientAuth.OPTIONAL).trustManager(new DeferredClientTrust(clientIssuers));
+        }
+        return builder
                 .sslProvider(provider())
                 .protocols(protocols)
                 .ciphers(ciphers, SupportedCipherSuiteFilter.INSTANCE)
-                .clientAuth(ClientAuth.NONE)
                 .applicationProtocolConfig(new ApplicationProtocolConfig(
                         ApplicationProtocolConfig.Protocol.ALPN,
                         ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,

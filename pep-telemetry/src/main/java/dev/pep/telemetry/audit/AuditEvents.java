@@ -6,6 +6,7 @@ import dev.pep.core.AuditEvent;
 import dev.pep.core.AuthenticationMethod;
 import dev.pep.core.Decision;
 import dev.pep.core.DecisionReason;
+import dev.pep.core.DevicePosture;
 import dev.pep.core.Effect;
 import dev.pep.core.Obligation;
 import dev.pep.core.PolicyVersion;
@@ -23,6 +24,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.function.Supplier;
@@ -143,9 +145,7 @@ public final class AuditEvents {
                 "url", Map.of("hostname", request.request().host(),
                         "path", request.request().path())));
         f.put("web_resources", List.of(Map.of("name", request.app().name())));
-        f.put("device", Map.of(
-                "managed", request.device().managed(),
-                "signals", new TreeSet<>(request.device().signals().keySet()).stream().toList()));
+        f.put("device", device(request.device(), request.time()));
         f.put("policy", Map.of(
                 "uid", decision.ruleId().orElse(""),
                 "version", decision.version().id()));
@@ -359,6 +359,29 @@ public final class AuditEvents {
         f.put("severity_id", severity);
         f.put("status_id", status);
         return f;
+    }
+
+    /**
+     * The device as decided: each signal with its value, source and age at the decision. Posture
+     * providers never put secrets into signals (no tokens, no keys); strings are cut at 256.
+     */
+    private static Map<String, Object> device(DevicePosture device, Instant decidedAt) {
+        List<Map<String, Object>> posture = new TreeMap<>(device.signals()).values().stream()
+                .map(s -> Map.<String, Object>of("name", s.name(), "value", auditValue(s.value()),
+                        "source", s.source(), "age_ms", s.age(decidedAt).toMillis()))
+                .toList();
+        return Map.of(
+                "managed", device.managed(),
+                "signals", new TreeSet<>(device.signals().keySet()).stream().toList(),
+                "posture", posture);
+    }
+
+    private static Object auditValue(Object value) {
+        if (value instanceof Boolean || value instanceof Number) {
+            return value;
+        }
+        String text = String.valueOf(value);
+        return text.length() <= 256 ? text : text.substring(0, 256);
     }
 
     private static Map<String, Object> decisionSummary(Decision decision) {

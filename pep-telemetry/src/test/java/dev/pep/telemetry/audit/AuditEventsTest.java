@@ -3,11 +3,14 @@ package dev.pep.telemetry.audit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.pep.core.AccessRequest;
 import dev.pep.core.AuditEvent;
 import dev.pep.core.AuthenticationMethod;
 import dev.pep.core.Decision;
 import dev.pep.core.DecisionReason;
+import dev.pep.core.DevicePosture;
 import dev.pep.core.PolicyVersion;
+import dev.pep.core.PostureSignal;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -102,6 +105,28 @@ class AuditEventsTest {
                 .containsEntry("obligations", List.of("read_only", "set_header:x-identity"));
         assertThat(event.requestId()).isEqualTo("req-1");
         assertThat(event.sessionId()).isEqualTo("s-1");
+    }
+
+    @Test
+    void decision_device_recordsEachSignalWithValueSourceAndAge() {
+        DevicePosture device = new DevicePosture(Map.of(
+                "managed", new PostureSignal("managed", true, "depot-devices", Fixtures.NOW),
+                "os.version", new PostureSignal("os.version", "14.2", "northwind-mdm",
+                        Fixtures.NOW.minusSeconds(300))));
+        AccessRequest r = Fixtures.request();
+        AccessRequest request = new AccessRequest(r.subject(), device, r.app(), r.request(),
+                r.source(), r.time(), r.requestId());
+
+        AuditEvent event = EVENTS.decision(request, Fixtures.allow(), "s-1");
+
+        assertThat(event.fields().get("device")).isEqualTo(Map.of(
+                "managed", true,
+                "signals", List.of("managed", "os.version"),
+                "posture", List.of(
+                        Map.of("name", "managed", "value", true, "source", "depot-devices",
+                                "age_ms", 0L),
+                        Map.of("name", "os.version", "value", "14.2", "source", "northwind-mdm",
+                                "age_ms", 300_000L))));
     }
 
     static Stream<Decision> allowAndDeny() {
