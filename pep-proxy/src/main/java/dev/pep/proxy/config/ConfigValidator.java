@@ -38,6 +38,7 @@ final class ConfigValidator {
         checkApps(c);
         checkPolicy(c);
         checkAudit(c);
+        checkTracing(c);
         checkIdentity(c);
         new PostureValidator(this::add, path -> Files.isReadable(c.resolve(path))).check(c.posture());
         return problems;
@@ -155,17 +156,94 @@ final class ConfigValidator {
     }
 
     private void checkAudit(GatewayConfig c) {
-        for (int i = 0; i < c.audit().sinks().size(); i++) {
-            AuditSettings.Sink sink = c.audit().sinks().get(i);
-            String key = "audit.sinks." + i;
-            if (sink.type() == AuditSettings.SinkType.WEBHOOK && (sink.url() == null
-                    || !("https".equals(sink.url().getScheme()) || "http".equals(sink.url().getScheme())))) {
-                add(key + ".url", "a webhook sink needs an http or https url");
-            }
+        AuditSettings a = c.audit();
+        positive("audit.batch-size", a.batchSize());
+        if (a.retryBackoff().isZero() || a.retryBackoff().isNegative()) {
+            add("audit.retry-backoff", "expected a positive duration, got " + a.retryBackoff());
+        } else if (a.retryMaxBackoff().compareTo(a.retryBackoff()) < 0) {
+            add("audit.retry-max-backoff", "expected at least retry-backoff ("
+                    + a.retryBackoff() + "), got " + a.retryMaxBackoff());
         }
-        long names = c.audit().sinks().stream().map(AuditSettings.Sink::name).distinct().count();
-        if (names != c.audit().sinks().size()) {
+        for (int i = 0; i < a.sinks().size(); i++) {
+            checkSink(c, "audit.sinks." + i, a.sinks().get(i));
+        }
+        long names = a.sinks().stream().map(AuditSettings.Sink::name).distinct().count();
+        if (names != a.sinks().size()) {
             add("audit.sinks", "two sinks have the same name; give each a distinct 'name'");
+        }
+    }
+
+    private void checkSink(GatewayConfig c, String key, AuditSettings.Sink sink) {
+        if (!sink.name().matches("[a-z0-9_-]{1,64}")) {
+            add(key + ".name", "invalid sink name '" + sink.name()
+                    + "'; expected 1 to 64 of a-z, 0-9, '_' or '-'");
+        }
+        switch (sink.type()) {
+            case WEBHOOK, OTLP -> httpUrl(key + ".url", sink.url(), sink.type());
+            case SYSLOG -> {
+                hostPort(key + ".address", sink.address(), "a syslog sink needs the receiver's address");
+                optionalFile(c, key + ".ca", sink.ca());
+                optionalFile(c, key + ".client-certificate", sink.clientCertificate());
+                optionalFile(c, key + ".client-key", sink.clientKey());
+                if ((sink.clientCertificate() == null) != (sink.clientKey() == null)) {
+                    add(key + ".client-key", "client-certificate and client-key go together");
+                }
+            }
+            case KAFKA -> {
+                if (sink.bootstrapServers().isEmpty()) {
+                    add(key + ".bootstrap-servers", "a kafka sink needs at least one host:port");
+                }
+                sink.bootstrapServers().forEach(b -> hostPort(key + ".bootstrap-servers", b,
+                        "expected host:port"));
+                if (sink.topic() == null || sink.topic().isBlank()) {
+                    add(key + ".topic", "a kafka sink needs a topic");
+                }
+            }
+            default -> { }
+        }
+        if (sink.timeout().isZero() || sink.timeout().isNegative()) {
+            add(key + ".timeout", "expected a positive duration, got " + sink.timeout());
+        }
+    }
+
+    private void checkTracing(GatewayConfig c) {
+        TracingSettings t = c.tracing();
+        if (!(t.sampleRatio() >= 0 && t.sampleRatio() <= 1)) {
+            add("tracing.sample-ratio", "expected a number from 0 to 1, got " + t.sampleRatio());
+        }
+        if (t.otlpEndpoint() != null) {
+            httpUrl("tracing.otlp-endpoint", t.otlpEndpoint(), null);
+        }
+        positive("tracing.max-queued-spans", t.maxQueuedSpans());
+    }
+
+    private void httpUrl(String key, URI url, AuditSettings.SinkType type) {
+        if (url == null || url.getHost() == null
+                || !("https".equals(url.getScheme()) || "http".equals(url.getScheme()))) {
+            add(key, (type == null ? "expected" : "a " + type.toString().toLowerCase(Locale.ROOT)
+                    + " sink needs") + " an http or https url");
+        }
+    }
+
+    private void hostPort(String key, String value, String missing) {
+        int colon = value == null ? -1 : value.lastIndexOf(':');
+        if (colon <= 0) {
+            add(key, missing + (value == null ? "" : "; got '" + value + "'"));
+            return;
+        }
+        try {
+            int port = Integer.parseInt(value.substring(colon + 1));
+            if (port < 1 || port > 65_535) {
+                add(key, "expected a port between 1 and 65535 in '" + value + "'");
+            }
+        } catch (NumberFormatException e) {
+            add(key, "expected host:port, got '" + value + "'");
+        }
+    }
+
+    private void optionalFile(GatewayConfig c, String key, String path) {
+        if (path != null && !Files.isReadable(c.resolve(path))) {
+            add(key, "cannot read file '" + Path.of(path) + "'");
         }
     }
 

@@ -22,6 +22,7 @@ import java.util.Objects;
  * @param audit the audit trail
  * @param identity how subjects are authenticated; null when every request is anonymous
  * @param posture how devices are assessed; null when no device is (every device unknown)
+ * @param tracing W3C trace context and the export of request spans
  * @param baseDirectory the directory relative paths in the file are resolved against
  */
 public record GatewayConfig(
@@ -37,6 +38,7 @@ public record GatewayConfig(
         AuditSettings audit,
         IdentitySettings identity,
         PostureSettings posture,
+        TracingSettings tracing,
         Path baseDirectory) {
 
     /** Applies defaults and copies. */
@@ -49,14 +51,15 @@ public record GatewayConfig(
         admin = admin == null ? AdminConfig.DEFAULT : admin;
         drainTimeout = drainTimeout == null ? Duration.ofSeconds(20) : drainTimeout;
         apps = apps == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(apps));
-        audit = audit == null ? new AuditSettings(null, null, null, null, null) : audit;
+        audit = audit == null ? AuditSettings.defaults() : audit;
+        tracing = tracing == null ? TracingSettings.DEFAULT : tracing;
         baseDirectory = baseDirectory == null ? Path.of(".") : baseDirectory;
     }
 
     /** The same configuration with relative paths resolved against {@code dir}. */
     GatewayConfig withBaseDirectory(Path dir) {
         return new GatewayConfig(instance, listener, tls, limits, http2, admin, drainTimeout, apps,
-                policy, audit, identity, posture, dir);
+                policy, audit, identity, posture, tracing, dir);
     }
 
     /** A path from the file, resolved against the file's directory. */

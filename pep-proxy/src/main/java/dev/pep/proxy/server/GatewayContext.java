@@ -4,6 +4,7 @@ import dev.pep.core.AuditSink;
 import dev.pep.core.PolicyEngine;
 import dev.pep.proxy.config.AuditSettings;
 import dev.pep.telemetry.audit.AuditEvents;
+import dev.pep.telemetry.trace.Tracing;
 import dev.pep.proxy.config.GatewayConfig;
 import dev.pep.proxy.http.Http1Limits;
 import dev.pep.proxy.route.Router;
@@ -38,6 +39,7 @@ final class GatewayContext {
     final AuditSink audit;
     final AuditEvents events;
     final boolean strictAudit;
+    final Tracing tracing;
     GatewayIdentity identity;
     /** The posture providers; null when gateway.yaml configures none (every device unknown). */
     GatewayPosture posture;
@@ -48,7 +50,7 @@ final class GatewayContext {
     private final SecureRandom random = new SecureRandom();
 
     GatewayContext(GatewayConfig config, Router router, PolicyEngine engine, Upstreams upstreams,
-            GatewayMetrics metrics, Clock clock, AuditSink audit, AuditEvents events) {
+            GatewayMetrics metrics, Clock clock, AuditSink audit, AuditEvents events, Tracing tracing) {
         this.config = config;
         this.http1Limits = new Http1Limits(config.limits().maxRequestLine().intValue(),
                 config.limits().maxHeaderSize().intValue(), config.limits().maxHeaders(), 64 * 1024);
@@ -60,6 +62,7 @@ final class GatewayContext {
         this.audit = audit;
         this.events = events;
         this.strictAudit = config.audit().mode() == AuditSettings.Mode.STRICT;
+        this.tracing = tracing;
     }
 
     Router router() {

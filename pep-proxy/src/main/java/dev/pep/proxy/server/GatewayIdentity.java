@@ -152,6 +152,11 @@ final class GatewayIdentity implements AutoCloseable {
                 .map(opened -> ((SessionCookieCodec.Opened.Valid) opened).session().id());
     }
 
+    /** The JWKS endpoints of the bearer issuers, for provider health metrics. */
+    List<JwksSource> keySources() {
+        return keySources;
+    }
+
     /** Whether browsers without a session can sign in here (a login form exists). */
     boolean loginAvailable() {
         return users != null;

@@ -1,14 +1,21 @@
 package dev.pep.proxy.server;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
 
 /**
- * The data plane's metrics. Labels are bounded: app names come from configuration, statuses are
- * grouped by class, reason codes are a fixed vocabulary.
+ * The data plane's metrics (docs/metrics.md lists them). Labels are bounded: app, sink and
+ * provider names come from configuration, statuses are grouped by class, reason codes and
+ * session ending reasons are a fixed vocabulary, the policy version label has one series (the
+ * version in force). No label ever carries a user, address or request id.
  */
 final class GatewayMetrics {
 
@@ -17,9 +24,27 @@ final class GatewayMetrics {
     private final ConcurrentHashMap<String, Counter> rejections = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> decisions = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> posture = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Timer> decisionTimes = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Counter> sessionsEnded = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Counter> handshakes = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Counter> policyReloads = new ConcurrentHashMap<>();
+    private final AtomicInteger liveSessions = new AtomicInteger();
+    private final Counter bytesIn;
+    private final Counter bytesOut;
+    private final Timer handshakeTime;
+    private Gauge policyInfo;
 
     GatewayMetrics(MeterRegistry registry) {
         this.registry = registry;
+        Gauge.builder("pep.sessions.live", liveSessions, AtomicInteger::get)
+                .description("Sessions admitted and not yet ended").register(registry);
+        this.bytesIn = Counter.builder("pep.bytes").tag("direction", "in")
+                .description("Bytes on partner connections, TLS records included").register(registry);
+        this.bytesOut = Counter.builder("pep.bytes").tag("direction", "out")
+                .description("Bytes on partner connections, TLS records included").register(registry);
+        this.handshakeTime = Timer.builder("pep.tls.handshake.duration")
+                .description("From connection accepted to TLS handshake done")
+                .publishPercentileHistogram().register(registry);
     }
 
     MeterRegistry registry() {
@@ -47,6 +72,77 @@ final class GatewayMetrics {
     void posture(String provider, String outcome) {
         posture.computeIfAbsent(provider + '|' + outcome, k -> Counter.builder("pep.posture.assessments")
                 .tag("provider", provider).tag("outcome", outcome).register(registry)).increment();
+    }
+
+    /** How long the engine took to decide a request of {@code app}. */
+    void decisionDuration(String app, Duration elapsed) {
+        decisionTimes.computeIfAbsent(app, a -> Timer.builder("pep.decision.duration").tag("app", a)
+                .publishPercentileHistogram().register(registry)).record(elapsed);
+    }
+
+    /** A session was admitted. */
+    void sessionStarted() {
+        liveSessions.incrementAndGet();
+    }
+
+    /** An admitted session ended, for {@code reason} (closed, idle_timeout, session_limit...). */
+    void sessionEnded(String reason) {
+        liveSessions.decrementAndGet();
+        sessionsEnded.computeIfAbsent(reason, r -> Counter.builder("pep.sessions.ended")
+                .tag("reason", r).register(registry)).increment();
+    }
+
+    /** Bytes crossed a partner connection. */
+    void bytes(long in, long out) {
+        if (in > 0) {
+            bytesIn.increment(in);
+        }
+        if (out > 0) {
+            bytesOut.increment(out);
+        }
+    }
+
+    /**
+     * A TLS handshake ended: {@code result} {@code success} or {@code failure}, {@code protocol}
+     * the negotiated version ({@code TLSv1.3}) or {@code none}.
+     */
+    void handshake(String result, String protocol, Duration elapsed) {
+        handshakes.computeIfAbsent(result + '|' + protocol, k -> Counter.builder("pep.tls.handshakes")
+                .tag("result", result).tag("protocol", protocol).register(registry)).increment();
+        if (result.equals("success")) {
+            handshakeTime.record(elapsed);
+        }
+    }
+
+    /** The policy version in force: one series, {@code pep_policy_info{version}} = 1. */
+    synchronized void policyVersion(String version) {
+        if (policyInfo != null) {
+            registry.remove(policyInfo);
+        }
+        policyInfo = Gauge.builder("pep.policy.info", () -> 1).tag("version", version)
+                .description("The policy version in force").register(registry);
+    }
+
+    /** A policy reload ended: {@code loaded} or {@code refused}. */
+    void policyReload(String result) {
+        policyReloads.computeIfAbsent(result, r -> Counter.builder("pep.policy.reloads")
+                .tag("result", r).register(registry)).increment();
+    }
+
+    /**
+     * A provider the gateway depends on (a JWKS endpoint, a posture service): whether it is
+     * usable now ({@code pep_provider_up}) and how often it failed.
+     *
+     * @param kind the kind of provider, for example {@code jwks}
+     * @param name its configured name (an issuer, a provider name)
+     */
+    void provider(String kind, String name, BooleanSupplier up, LongSupplier failures) {
+        Gauge.builder("pep.provider.up", up, u -> u.getAsBoolean() ? 1 : 0)
+                .tag("kind", kind).tag("provider", name)
+                .description("Whether the provider is usable").register(registry);
+        FunctionCounter.builder("pep.provider.failures", failures, f -> f.getAsLong())
+                .tag("kind", kind).tag("provider", name)
+                .description("Failed calls to the provider").register(registry);
     }
 
     private AppMeters meters(String app) {

@@ -29,6 +29,8 @@ import dev.pep.proxy.upstream.EchoApp;
 import dev.pep.proxy.upstream.Upstreams;
 import dev.pep.telemetry.audit.AuditEvents;
 import dev.pep.telemetry.audit.AuditPipeline;
+import dev.pep.telemetry.trace.OtlpSpanExporter;
+import dev.pep.telemetry.trace.Tracing;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
@@ -129,7 +131,8 @@ public final class GatewayServer implements AutoCloseable {
         var upstreams = new Upstreams(transport.socketChannel(), TlsContexts.client());
         AuditPipeline audit = Audit.start(config, registry);
         AuditEvents events = AuditEvents.create(config.instance());
-        var gw = new GatewayContext(config, router, engine, upstreams, metrics, Clock.systemUTC(), audit, events);
+        var gw = new GatewayContext(config, router, engine, upstreams, metrics, Clock.systemUTC(), audit, events,
+                tracing(config, registry));
         gw.identity = GatewayIdentity.create(config, audit, events, gw.clock);
         if (config.posture() != null) {
             // The gateway's session when the cookie opens one, else the subject on its connection.
@@ -138,6 +141,8 @@ public final class GatewayServer implements AutoCloseable {
                     .sessionId(credentials).map(id -> "session " + id)
                     .orElseGet(() -> perConnection.of(subject, credentials)));
         }
+        gw.identity.keySources().forEach(k -> metrics.provider("jwks", k.issuer(), k::usable, k::failureCount));
+        metrics.policyVersion(engine.version().id());
         ChannelGroup connections = new DefaultChannelGroup("partners", GlobalEventExecutor.INSTANCE);
         var limiter = new ConnectionLimiter(config.limits().maxConnections(),
                 config.limits().maxConnectionsPerAddress(), registry);
@@ -169,12 +174,15 @@ public final class GatewayServer implements AutoCloseable {
                 public void versionChanged(PolicyVersion previous, PolicyVersion current) {
                     gw.swap(new Router(routes(config, policy.apps(), echo)),
                             decisionPoint != null ? decisionPoint : policy);
+                    metrics.policyVersion(current.id());
+                    metrics.policyReload("loaded");
                     audit.emit(events.policyLoaded(current, -1, List.of(config.policy().directory())));
                 }
 
                 @Override
                 public void reloadRefused(PolicyVersion running, List<PolicyError> errors) {
                     errors.forEach(e -> LOG.warn("policy error, running version kept version={} error={}", running, e));
+                    metrics.policyReload("refused");
                     audit.emit(events.policyRefused(running, List.of(config.policy().directory()),
                             errors.get(0).toString()));
                 }
@@ -248,11 +256,22 @@ public final class GatewayServer implements AutoCloseable {
         if (gw.posture != null) {
             gw.posture.close();
         }
+        gw.tracing.close();
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         // Last: the connections' session.ended events are in its queue by now.
         audit.close();
         LOG.info("gateway stopped");
+    }
+
+    /** W3C trace context always; span export only when an OTLP endpoint is configured. */
+    private static Tracing tracing(GatewayConfig config, PrometheusMeterRegistry registry) {
+        var t = config.tracing();
+        OtlpSpanExporter exporter = t.otlpEndpoint() == null ? null
+                : new OtlpSpanExporter(config.instance(), t.otlpEndpoint(), t.timeout(), t.headers(),
+                        t.maxQueuedSpans(), java.time.Duration.ofSeconds(1), registry);
+        return new Tracing(t.sampleRatio(), exporter,
+                () -> java.util.concurrent.ThreadLocalRandom.current().nextLong(), registry);
     }
 
     private static List<CertificateStore.Entry> certificateEntries(GatewayConfig config) throws Exception {

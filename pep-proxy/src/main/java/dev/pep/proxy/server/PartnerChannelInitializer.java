@@ -22,6 +22,7 @@ import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
+import java.time.Duration;
 import java.util.Locale;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import org.slf4j.Logger;
@@ -98,6 +99,8 @@ final class PartnerChannelInitializer extends ChannelInitializer<SocketChannel> 
         @Override
         protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
             keepPeerCertificates(ctx);
+            SslHandler tls = ctx.pipeline().get(SslHandler.class);
+            handshakeDone(ctx, "success", tls == null ? "none" : tls.engine().getSession().getProtocol());
             if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
                 ctx.pipeline().addLast("h2", http2Codec());
                 ctx.pipeline().addLast("h2-streams", new Http2MultiplexHandler(new StreamInitializer()));
@@ -128,7 +131,13 @@ final class PartnerChannelInitializer extends ChannelInitializer<SocketChannel> 
         @Override
         protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
             LOG.debug("tls handshake failed channel={} error={}", ctx.channel().id(), cause.toString());
+            handshakeDone(ctx, "failure", "none");
             ctx.close();
+        }
+
+        private void handshakeDone(ChannelHandlerContext ctx, String result, String protocol) {
+            PartnerSession session = ctx.channel().attr(PartnerSession.KEY).get();
+            gw.metrics.handshake(result, protocol, Duration.between(session.opened(), gw.clock.instant()));
         }
     }
 

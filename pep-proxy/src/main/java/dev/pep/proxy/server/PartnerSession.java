@@ -3,6 +3,8 @@ package dev.pep.proxy.server;
 import dev.pep.core.App;
 import dev.pep.core.Source;
 import dev.pep.core.Subject;
+import dev.pep.telemetry.audit.AuditEvents;
+import dev.pep.telemetry.trace.TraceContext;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufHolder;
 import io.netty.channel.ChannelDuplexHandler;
@@ -40,11 +42,22 @@ final class PartnerSession extends ChannelDuplexHandler {
         return id;
     }
 
-    /** Records the session's start at its first allowed request; later calls do nothing. */
-    void startOnce(String requestId, Subject subject, App app, Source source, String protocol) {
+    /** When the connection was accepted. */
+    Instant opened() {
+        return opened;
+    }
+
+    /**
+     * Records the session's start at its first allowed request, tied to that request's trace;
+     * later calls do nothing.
+     */
+    void startOnce(String requestId, Subject subject, App app, Source source, String protocol,
+            TraceContext trace) {
         if (!started) {
             started = true;
-            gw.audit.emit(gw.events.sessionStarted(id, requestId, subject, app, source, protocol));
+            gw.metrics.sessionStarted();
+            gw.audit.emit(AuditEvents.traced(gw.events.sessionStarted(id, requestId, subject, app,
+                    source, protocol), trace.traceId(), trace.spanId()));
         }
     }
 
@@ -55,19 +68,24 @@ final class PartnerSession extends ChannelDuplexHandler {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        bytesIn += size(msg);
+        long n = size(msg);
+        bytesIn += n;
+        gw.metrics.bytes(n, 0);
         ctx.fireChannelRead(msg);
     }
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        bytesOut += size(msg);
+        long n = size(msg);
+        bytesOut += n;
+        gw.metrics.bytes(0, n);
         ctx.write(msg, promise);
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         if (started) {
+            gw.metrics.sessionEnded(endReason);
             gw.audit.emit(gw.events.sessionEnded(id, bytesIn, bytesOut,
                     Duration.between(opened, gw.clock.instant()), endReason));
         }

@@ -23,6 +23,9 @@ import dev.pep.proxy.route.Route;
 import dev.pep.proxy.upstream.UpstreamBusyException;
 import dev.pep.proxy.upstream.UpstreamListener;
 import dev.pep.proxy.upstream.UpstreamTlsException;
+import dev.pep.telemetry.audit.AuditEvents;
+import dev.pep.telemetry.trace.RequestSpan;
+import dev.pep.telemetry.trace.TraceContext;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -102,6 +105,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     private CanonicalRequest request;
     private Route route;
     private String requestId;
+    private TraceContext trace;
+    private long decideNanos;
     private AccessRequest access;
     private List<Obligation> obligations = List.of();
     private Credentials credentials;
@@ -236,6 +241,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             return;
         }
         request = (CanonicalRequest) result;
+        trace = gw.tracing.start(request.headers().getAll("traceparent"),
+                request.headers().getAll("tracestate"));
         if (request.webSocketUpgrade() && http2) {
             respondError(400, "websocket_over_h2", "WebSocket over HTTP/2 is not supported.");
             return;
@@ -358,6 +365,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         access = new AccessRequest(subject, device,
                 route.app(), request.toAttributes(http2 ? "HTTP/2" : "HTTP/1.1"), source(),
                 gw.clock.instant(), requestId);
+        decideNanos = System.nanoTime();
         gw.engine().decideAsync(access).whenComplete((decision, error) ->
                 ctx.executor().execute(() -> onDecision(decision, error)));
     }
@@ -366,6 +374,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         if (state != State.DECIDING) {
             return;
         }
+        gw.metrics.decisionDuration(route.name(), Duration.ofNanos(System.nanoTime() - decideNanos));
         if (error != null || decision == null) {
             LOG.warn("decision failed request={} app={} error={}", requestId, route.name(), String.valueOf(error));
             gw.metrics.decision(route.name(), "deny", DecisionReason.EVALUATION_ERROR);
@@ -376,35 +385,50 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
                 decision.primaryReason().code());
         LOG.debug("decided request={} app={} effect={} reason={} managed={}", requestId, route.name(),
                 decision.effect(), decision.primaryReason().code(), access.device().managed());
-        CompletionStage<Void> recorded = gw.audit.emit(gw.events.decision(access, decision, session().id()));
+        CompletionStage<Void> recorded = gw.audit.emit(AuditEvents.traced(
+                gw.events.decision(access, decision, session().id()), trace.traceId(), trace.spanId()));
         if (!decision.allowed()) {
-            if (access.subject().isAnonymous() && html && gw.identity.loginAvailable()
-                    && "GET".equals(request.method())) {
-                // A browser without a session: sign in first, then come back here.
-                respondRedirect(GatewayIdentity.loginRedirect(request.pathAndQuery()));
-                return;
+            if (gw.strictAudit) {
+                // Strict audit: a denial is answered once its event is on disk too, so every
+                // answered request has its event; a refused event still denies.
+                recorded.whenComplete((ok, auditError) -> ctx.executor().execute(() -> deny(decision)));
+            } else {
+                deny(decision);
             }
-            if (access.subject().isAnonymous()
-                    && DecisionReason.NO_MATCHING_RULE.equals(decision.primaryReason().code())) {
-                // Nothing allows an anonymous subject, and a signed-in one might be allowed.
-                respondUnauthenticated();
-                return;
-            }
-            DecisionReason shown = DenyMessages.shown(decision);
-            respondError(403, shown.code(), DenyMessages.message(shown, access.device()));
             return;
         }
         if (!applicable(decision)) {
             return;
         }
         obligations = decision.obligations();
-        session().startOnce(requestId, access.subject(), access.app(), access.source(), access.request().protocol());
+        session().startOnce(requestId, access.subject(), access.app(), access.source(), access.request().protocol(),
+                trace);
         if (!gw.strictAudit) {
             connect();
             return;
         }
         // Strict audit: nothing reaches the app unless its decision is on disk.
         recorded.whenComplete((ok, auditError) -> ctx.executor().execute(() -> afterAudit(auditError)));
+    }
+
+    private void deny(Decision decision) {
+        if (state != State.DECIDING) {
+            return;
+        }
+        if (access.subject().isAnonymous() && html && gw.identity.loginAvailable()
+                && "GET".equals(request.method())) {
+            // A browser without a session: sign in first, then come back here.
+            respondRedirect(GatewayIdentity.loginRedirect(request.pathAndQuery()));
+            return;
+        }
+        if (access.subject().isAnonymous()
+                && DecisionReason.NO_MATCHING_RULE.equals(decision.primaryReason().code())) {
+            // Nothing allows an anonymous subject, and a signed-in one might be allowed.
+            respondUnauthenticated();
+            return;
+        }
+        DecisionReason shown = DenyMessages.shown(decision);
+        respondError(403, shown.code(), DenyMessages.message(shown, access.device()));
     }
 
     /** Checks the obligations this exchange can honour; answers 403 and returns false if not. */
@@ -469,6 +493,13 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         HttpHeaders headers = request.headers();
         ForwardHeaders.applyForwarding(headers, source().address().getHostAddress(), request.authority());
         headers.set("x-request-id", requestId);
+        // W3C trace context: the app's parent is the gateway's span, whatever the client sent.
+        headers.set("traceparent", trace.traceparent());
+        if (trace.traceState().isEmpty()) {
+            headers.remove("tracestate");
+        } else {
+            headers.set("tracestate", trace.traceState());
+        }
         if (http2 && headers.getAll(HttpHeaderNames.COOKIE).size() > 1) {
             // HTTP/2 may split Cookie into several fields; HTTP/1.1 wants one (RFC 9113 8.2.3).
             headers.set(HttpHeaderNames.COOKIE, String.join("; ", headers.getAll(HttpHeaderNames.COOKIE)));
@@ -840,10 +871,12 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             gw.inFlight.decrementAndGet();
             gw.metrics.request(route == null ? "-" : route.name(), status == 0 ? 499 : status,
                     Duration.between(started, gw.clock.instant()));
+            endSpan();
         }
         cancelTimers();
         boolean keepGoing = complete && !http2 && clientKeepAlive && !gw.draining.get();
         request = null;
+        trace = null;
         access = null;
         obligations = List.of();
         credentials = null;
@@ -875,6 +908,28 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             state = State.CLOSING;
             ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         }
+    }
+
+    /** Hands the request's span to tracing: the exchange from its head to its end. */
+    private void endSpan() {
+        if (trace == null || request == null || !gw.tracing.exporting()) {
+            return;
+        }
+        int code = status == 0 ? 499 : status;
+        Map<String, Object> attributes = new LinkedHashMap<>();
+        attributes.put("http.request.method", request.method());
+        attributes.put("http.response.status_code", (long) code);
+        attributes.put("server.address", request.host());
+        attributes.put("url.path", request.path());
+        attributes.put("network.protocol.version", http2 ? "2" : "1.1");
+        attributes.put("pep.request_id", requestId);
+        if (route != null) {
+            attributes.put("pep.app", route.name());
+        }
+        long start = started.getEpochSecond() * 1_000_000_000L + started.getNano();
+        Instant now = gw.clock.instant();
+        gw.tracing.end(new RequestSpan(trace, request.method() + " " + (route == null ? "-" : route.name()),
+                start, now.getEpochSecond() * 1_000_000_000L + now.getNano(), attributes, code >= 500));
     }
 
     private void armHeadTimer() {

@@ -172,6 +172,77 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void load_everySinkTypeAtOnce_bindsEachSinksKeys() throws Exception {
+        GatewayConfig c = load("""
+                tls: { development-ca: {} }
+                audit:
+                  retry-backoff: 50ms
+                  retry-max-backoff: 5s
+                  sinks:
+                    - type: file
+                    - type: syslog
+                      address: siem.example.org:6514
+                      timeout: 3s
+                    - type: kafka
+                      bootstrap-servers: [k1.example.org:9093, k2.example.org:9093]
+                      topic: pep-audit
+                      properties: { security.protocol: SSL }
+                    - type: otlp
+                      url: http://127.0.0.1:4318/v1/logs
+                tracing:
+                  otlp-endpoint: http://127.0.0.1:4318/v1/traces
+                  sample-ratio: 0.25
+                """);
+
+        assertThat(c.audit().sinks()).extracting(AuditSettings.Sink::name)
+                .containsExactly("file", "syslog", "kafka", "otlp");
+        assertThat(c.audit().retryBackoff()).hasMillis(50);
+        assertThat(c.audit().sinks().get(1).timeout()).hasSeconds(3);
+        assertThat(c.audit().sinks().get(2).bootstrapServers()).hasSize(2);
+        assertThat(c.audit().sinks().get(2).properties()).containsEntry("security.protocol", "SSL");
+        assertThat(c.tracing().sampleRatio()).isEqualTo(0.25);
+    }
+
+    @Test
+    void load_kafkaSinkWithoutTopic_namesTheKey() throws IOException {
+        ConfigProblem p = problem("""
+                tls: { development-ca: {} }
+                audit:
+                  sinks:
+                    - type: kafka
+                      bootstrap-servers: [k1.example.org:9093]
+                """);
+
+        assertThat(p.key()).isEqualTo("audit.sinks.0.topic");
+        assertThat(p.message()).contains("needs a topic");
+    }
+
+    @Test
+    void load_syslogAddressWithoutPort_namesTheKey() throws IOException {
+        ConfigProblem p = problem("""
+                tls: { development-ca: {} }
+                audit:
+                  sinks:
+                    - type: syslog
+                      address: siem.example.org
+                """);
+
+        assertThat(p.key()).isEqualTo("audit.sinks.0.address");
+        assertThat(p.message()).contains("'siem.example.org'");
+    }
+
+    @Test
+    void load_sampleRatioAboveOne_isRefused() throws IOException {
+        ConfigProblem p = problem("""
+                tls: { development-ca: {} }
+                tracing: { sample-ratio: 1.5 }
+                """);
+
+        assertThat(p.key()).isEqualTo("tracing.sample-ratio");
+        assertThat(p.message()).contains("from 0 to 1");
+    }
+
+    @Test
     void load_missingFile_saysSo() {
         ConfigException e = catchThrowableOfType(ConfigException.class,
                 () -> ConfigLoader.load(dir.resolve("absent.yaml")));

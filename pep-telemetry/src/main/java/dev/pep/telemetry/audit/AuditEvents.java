@@ -73,6 +73,11 @@ public final class AuditEvents {
     /** The pipeline dropped events (best-effort mode only). */
     public static final String GAP = "audit.gap";
 
+    private static final java.util.regex.Pattern TRACE_ID =
+            java.util.regex.Pattern.compile("[0-9a-f]{32}");
+    private static final java.util.regex.Pattern SPAN_ID =
+            java.util.regex.Pattern.compile("[0-9a-f]{16}");
+
     static final int SEVERITY_INFORMATIONAL = 1;
     static final int SEVERITY_MEDIUM = 3;
     static final int STATUS_SUCCESS = 1;
@@ -107,6 +112,25 @@ public final class AuditEvents {
     public static String tokenHash(String token) {
         Objects.requireNonNull(token, "token");
         return "sha256:" + HexFormat.of().formatHex(sha256(token), 0, 8);
+    }
+
+    /**
+     * The same event tied to the W3C trace of its request: {@code trace_id} (32 lower-case hex
+     * digits) and {@code span_id} (the gateway's span, 16) added to its fields.
+     *
+     * @throws IllegalArgumentException when an id is not lower-case hex of its size
+     */
+    // LIMITATION(L-310): the gateway traces decision and session.started only, not sign-in events.
+    public static AuditEvent traced(AuditEvent event, String traceId, String spanId) {
+        if (!TRACE_ID.matcher(traceId).matches() || !SPAN_ID.matcher(spanId).matches()) {
+            throw new IllegalArgumentException("not a W3C trace id and span id: " + traceId
+                    + " " + spanId);
+        }
+        Map<String, Object> f = new LinkedHashMap<>(event.fields());
+        f.put("trace_id", traceId);
+        f.put("span_id", spanId);
+        return new AuditEvent(event.id(), event.type(), event.time(), event.instance(),
+                event.sessionId(), event.requestId(), f);
     }
 
     /** The gateway instance these events name. */

@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * A destination the audit pipeline ships spooled events to: a file, standard output, a
- * webhook, and later syslog, Kafka or OTLP.
+ * webhook, syslog over TLS, a Kafka topic or an OpenTelemetry collector.
  *
  * <p>Each sink is driven by one dedicated thread of the pipeline, so {@link #deliver} may block
  * (on I/O, never forever: a sink sets its own timeouts) and need not be thread-safe. Delivery is
@@ -13,7 +13,6 @@ import java.util.List;
  * order, so a sink de-duplicates by {@link SpooledEvent#seq()} or leaves that to its receiver by
  * {@link SpooledEvent#id()}.
  */
-// LIMITATION(L-306): only file, stdout and webhook sinks exist; syslog, Kafka and OTLP do not.
 public interface DeliverySink extends AutoCloseable {
 
     /**

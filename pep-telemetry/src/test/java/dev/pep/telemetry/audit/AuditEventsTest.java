@@ -168,4 +168,20 @@ class AuditEventsTest {
                 .containsEntry("duration", 1500L)
                 .containsEntry("status_detail", "revoked");
     }
+
+    @Test
+    void traced_addsTraceKeys_loginEventsHaveNone_L310() {
+        AuditEvents events = Fixtures.events();
+        AuditEvent decision = AuditEvents.traced(events.decision(Fixtures.request(),
+                Fixtures.allow(), "sess-1"), "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
+        AuditEvent login = events.loginSucceeded("sess-1", "req-1", Fixtures.subject(),
+                Fixtures.source());
+
+        assertThat(decision.fields()).containsEntry("trace_id", "4bf92f3577b34da6a3ce929d0e0e4736")
+                .containsEntry("span_id", "00f067aa0ba902b7");
+        assertThat(login.fields()).doesNotContainKeys("trace_id", "span_id");
+        assertThatThrownBy(() -> AuditEvents.traced(login,
+                "4BF92F3577B34DA6A3CE929D0E0E4736", "00f067aa0ba902b7"))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
 }
