@@ -421,13 +421,13 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             respondRedirect(GatewayIdentity.loginRedirect(request.pathAndQuery()));
             return;
         }
-        if (access.subject().isAnonymous()
-                && DecisionReason.NO_MATCHING_RULE.equals(decision.primaryReason().code())) {
-            // Nothing allows an anonymous subject, and a signed-in one might be allowed.
+        DecisionReason shown = DenyMessages.shown(decision);
+        if (access.subject().isAnonymous() && DecisionReason.NO_MATCHING_RULE.equals(shown.code())) {
+            // Nothing allows an anonymous subject, and a signed-in one might be allowed; a
+            // device shortfall is shown as such, since signing in would not mend it.
             respondUnauthenticated();
             return;
         }
-        DecisionReason shown = DenyMessages.shown(decision);
         respondError(403, shown.code(), DenyMessages.message(shown, access.device()));
     }
 
