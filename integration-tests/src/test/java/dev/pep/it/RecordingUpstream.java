@@ -34,7 +34,8 @@ final class RecordingUpstream implements AutoCloseable {
         /**
          * 200 with a small text body {@code <method> <target> <bodyLength> <bodySha256>}; the query
          * parameter {@code size=N} asks for N bytes of {@link #pattern} instead, {@code chunked}
-         * for a chunked response, {@code delay=MS} waits that long first.
+         * for a chunked response, {@code delay=MS} waits that long first, {@code events=N} streams N
+     * server-sent events, one every 100 ms.
          */
         ANSWER,
         /** Reads the request and never answers (the connection stays open). */
@@ -210,6 +211,10 @@ final class RecordingUpstream implements AutoCloseable {
                 return false;
             }
         }
+        Optional<String> events = r.queryParam("events");
+        if (events.isPresent()) {
+            return answerEvents(Integer.parseInt(events.get()), out);
+        }
         byte[] body = r.queryParam("size").map(n -> pattern(Integer.parseInt(n)))
                 .orElseGet(() -> (r.method() + " " + r.target() + " " + r.body().length + " "
                         + sha256(r.body()) + "\n").getBytes(StandardCharsets.UTF_8));
@@ -227,6 +232,32 @@ final class RecordingUpstream implements AutoCloseable {
         }
         out.flush();
         return !close;
+    }
+
+    /**
+     * A server-sent-events stream of {@code n} events, one every 100 ms ({@code data: tick I}),
+     * chunked; a long-lived response whose end the tests can tell from its being cut.
+     */
+    private static boolean answerEvents(int n, OutputStream out) throws IOException {
+        out.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nTransfer-Encoding: chunked\r\n\r\n"
+                .getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        for (int i = 1; i <= n; i++) {
+            byte[] event = ("data: tick " + i + "\n\n").getBytes(StandardCharsets.UTF_8);
+            out.write((Integer.toHexString(event.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(event);
+            out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        return true;
     }
 
     /** The same body in chunks of at most 8000 bytes, with a trailer-less last chunk. */

@@ -172,7 +172,6 @@ public final class PostureAssessor {
         return false;
     }
 
-    // LIMITATION(L-507): posture is re-assessed per request; nothing re-assesses idle live sessions.
     private void track(Subject subject, Credentials credentials, String app,
             DevicePosture posture) {
         String sessionKey = bindings.sessionKey(subject, credentials);

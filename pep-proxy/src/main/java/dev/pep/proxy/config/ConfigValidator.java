@@ -39,6 +39,8 @@ final class ConfigValidator {
         checkPolicy(c);
         checkAudit(c);
         checkTracing(c);
+        positiveDuration("sessions.redecide-interval", c.sessions().redecideInterval());
+        positiveDuration("sessions.check-interval", c.sessions().checkInterval());
         checkIdentity(c);
         new PostureValidator(this::add, path -> Files.isReadable(c.resolve(path))).check(c.posture());
         return problems;
@@ -203,6 +205,12 @@ final class ConfigValidator {
         }
         if (sink.timeout().isZero() || sink.timeout().isNegative()) {
             add(key + ".timeout", "expected a positive duration, got " + sink.timeout());
+        }
+    }
+
+    private void positiveDuration(String key, java.time.Duration d) {
+        if (d.isZero() || d.isNegative()) {
+            add(key, "expected a positive duration, got " + d);
         }
     }
 

@@ -23,6 +23,7 @@ import java.util.Objects;
  * @param identity how subjects are authenticated; null when every request is anonymous
  * @param posture how devices are assessed; null when no device is (every device unknown)
  * @param tracing W3C trace context and the export of request spans
+ * @param sessions how live sessions are re-decided
  * @param baseDirectory the directory relative paths in the file are resolved against
  */
 public record GatewayConfig(
@@ -39,6 +40,7 @@ public record GatewayConfig(
         IdentitySettings identity,
         PostureSettings posture,
         TracingSettings tracing,
+        SessionSettings sessions,
         Path baseDirectory) {
 
     /** Applies defaults and copies. */
@@ -53,13 +55,14 @@ public record GatewayConfig(
         apps = apps == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(apps));
         audit = audit == null ? AuditSettings.defaults() : audit;
         tracing = tracing == null ? TracingSettings.DEFAULT : tracing;
+        sessions = sessions == null ? SessionSettings.DEFAULT : sessions;
         baseDirectory = baseDirectory == null ? Path.of(".") : baseDirectory;
     }
 
     /** The same configuration with relative paths resolved against {@code dir}. */
     GatewayConfig withBaseDirectory(Path dir) {
         return new GatewayConfig(instance, listener, tls, limits, http2, admin, drainTimeout, apps,
-                policy, audit, identity, posture, tracing, dir);
+                policy, audit, identity, posture, tracing, sessions, dir);
     }
 
     /** A path from the file, resolved against the file's directory. */

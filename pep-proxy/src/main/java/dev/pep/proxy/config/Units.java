@@ -6,7 +6,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** Parses the durations ({@code 250ms}, {@code 10s}, {@code 5m}, {@code 8h}) and sizes of config files. */
-final class Units {
+public final class Units {
 
     private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h|d)");
     private static final Pattern SIZE = Pattern.compile("(\\d{1,12})(B|KiB|MiB|GiB)?");
@@ -15,7 +15,7 @@ final class Units {
     }
 
     /** A duration such as {@code 10s}; throws with what was expected otherwise. */
-    static Duration duration(String text) {
+    public static Duration duration(String text) {
         Matcher m = DURATION.matcher(text.trim());
         if (!m.matches()) {
             throw new IllegalArgumentException(

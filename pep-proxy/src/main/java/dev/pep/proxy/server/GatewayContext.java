@@ -8,6 +8,7 @@ import dev.pep.telemetry.trace.Tracing;
 import dev.pep.proxy.config.GatewayConfig;
 import dev.pep.proxy.http.Http1Limits;
 import dev.pep.proxy.route.Router;
+import dev.pep.proxy.session.SessionRegistry;
 import dev.pep.proxy.upstream.Upstreams;
 import io.netty.util.AttributeKey;
 import java.security.SecureRandom;
@@ -41,6 +42,8 @@ final class GatewayContext {
     final boolean strictAudit;
     final Tracing tracing;
     GatewayIdentity identity;
+    /** Every live admitted exchange, re-decided while it lasts. */
+    SessionRegistry sessions;
     /** The posture providers; null when gateway.yaml configures none (every device unknown). */
     GatewayPosture posture;
     final AtomicInteger inFlight = new AtomicInteger();

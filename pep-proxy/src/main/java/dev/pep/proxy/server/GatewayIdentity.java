@@ -73,6 +73,7 @@ final class GatewayIdentity implements AutoCloseable {
     private final AuditEvents events;
     private final Clock clock;
     private final SecureRandom random = new SecureRandom();
+    private volatile java.util.function.Consumer<String> revoked = id -> { };
 
     private GatewayIdentity(IdentitySettings settings, SessionCookieCodec codec, LocalUserDirectory users,
             JwtAuthenticator bearer, List<JwksSource> keySources, ScheduledExecutorService keyFetches,
@@ -155,6 +156,11 @@ final class GatewayIdentity implements AutoCloseable {
     /** The JWKS endpoints of the bearer issuers, for provider health metrics. */
     List<JwksSource> keySources() {
         return keySources;
+    }
+
+    /** Told the id of every gateway session that ends by logout or revocation; set once at start. */
+    void onRevoked(java.util.function.Consumer<String> listener) {
+        revoked = listener;
     }
 
     /** Whether browsers without a session can sign in here (a login form exists). */
@@ -267,6 +273,7 @@ final class GatewayIdentity implements AutoCloseable {
                 && cookies.openSession(value.get(), req.credentials()) instanceof SessionCookieCodec.Opened.Valid v) {
             sessions.revoke(v.session().id(), clock.instant());
             audit.emit(events.logout(v.session().id(), v.session().subject()));
+            revoked.accept(v.session().id());
         }
         return EndpointResponse.redirect(LOGIN_PATH).withCookie(SessionCookieCodec.clearCookie(SessionCookieCodec.COOKIE_NAME));
     }

@@ -28,6 +28,8 @@ final class GatewayMetrics {
     private final ConcurrentHashMap<String, Counter> sessionsEnded = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> handshakes = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> policyReloads = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Counter> revoked = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Counter> kept = new ConcurrentHashMap<>();
     private final AtomicInteger liveSessions = new AtomicInteger();
     private final Counter bytesIn;
     private final Counter bytesOut;
@@ -90,6 +92,18 @@ final class GatewayMetrics {
         liveSessions.decrementAndGet();
         sessionsEnded.computeIfAbsent(reason, r -> Counter.builder("pep.sessions.ended")
                 .tag("reason", r).register(registry)).increment();
+    }
+
+    /** The gateway ended a live session; {@code trigger} names what made it (policy, logout...). */
+    void sessionRevoked(String trigger) {
+        revoked.computeIfAbsent(trigger, t -> Counter.builder("pep.sessions.revoked").tag("trigger", t)
+                .description("Live sessions the gateway ended").register(registry)).increment();
+    }
+
+    /** A re-decision kept a live session. */
+    void sessionKept(String trigger) {
+        kept.computeIfAbsent(trigger, t -> Counter.builder("pep.sessions.redecided").tag("trigger", t)
+                .tag("result", "kept").register(registry)).increment();
     }
 
     /** Bytes crossed a partner connection. */

@@ -26,6 +26,7 @@ import dev.pep.proxy.tls.CertificateStore;
 import dev.pep.proxy.tls.DevelopmentCa;
 import dev.pep.proxy.tls.TlsContexts;
 import dev.pep.proxy.upstream.EchoApp;
+import dev.pep.proxy.session.SessionRegistry;
 import dev.pep.proxy.upstream.Upstreams;
 import dev.pep.telemetry.audit.AuditEvents;
 import dev.pep.telemetry.audit.AuditPipeline;
@@ -141,6 +142,17 @@ public final class GatewayServer implements AutoCloseable {
                     .sessionId(credentials).map(id -> "session " + id)
                     .orElseGet(() -> perConnection.of(subject, credentials)));
         }
+        gw.sessions = new SessionRegistry(new GatewayRedecider(gw), new SessionEvents(gw), gw.clock,
+                config.sessions().redecideInterval());
+        gw.sessions.start(config.sessions().checkInterval());
+        registry.gauge("pep.sessions.registered", gw.sessions, SessionRegistry::size);
+        gw.identity.onRevoked(id -> gw.sessions.redecide(s -> s.gatewaySessionId().filter(id::equals).isPresent(),
+                "logout"));
+        if (gw.posture != null) {
+            // A device's posture changed: decide that subject's sessions of that app again.
+            gw.posture.assessor().addListener(change -> gw.sessions.redecide(s -> s.app().equals(change.app())
+                    && s.subject().equals(change.subject().id()), "posture"));
+        }
         gw.identity.keySources().forEach(k -> metrics.provider("jwks", k.issuer(), k::usable, k::failureCount));
         metrics.policyVersion(engine.version().id());
         ChannelGroup connections = new DefaultChannelGroup("partners", GlobalEventExecutor.INSTANCE);
@@ -156,6 +168,7 @@ public final class GatewayServer implements AutoCloseable {
         boss.scheduleWithFixedDelay(certificates::reloadIfChanged, reloadMs, reloadMs, TimeUnit.MILLISECONDS);
         AdminApi api = adminApi(config, audit, events);
         api.register("GET", "/api/v1/policy", r -> CompletableFuture.completedFuture(policyView(gw)));
+        SessionAdmin.register(api, gw.sessions, gw.clock);
         if (policy != null) {
             // This gateway's built-in engine as another gateway's decision point (AuthZEN).
             AuthZenEndpoint authzen = AuthZenEndpoint.over(policy);
@@ -176,6 +189,9 @@ public final class GatewayServer implements AutoCloseable {
                             decisionPoint != null ? decisionPoint : policy);
                     metrics.policyVersion(current.id());
                     metrics.policyReload("loaded");
+                    // Every live session answers to the new version; those it denies end now.
+                    // LIMITATION(L-702): every live session is re-decided, not only those of changed apps.
+                    gw.sessions.redecide(s -> true, "policy");
                     audit.emit(events.policyLoaded(current, -1, List.of(config.policy().directory())));
                 }
 
@@ -257,6 +273,7 @@ public final class GatewayServer implements AutoCloseable {
             gw.posture.close();
         }
         gw.tracing.close();
+        gw.sessions.close();
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         // Last: the connections' session.ended events are in its queue by now.

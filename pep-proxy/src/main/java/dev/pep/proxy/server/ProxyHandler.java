@@ -20,6 +20,9 @@ import dev.pep.proxy.http.RequestCanonicalizer;
 import dev.pep.proxy.http.RequestHead;
 import dev.pep.proxy.http.StrictHttpRequestDecoder;
 import dev.pep.proxy.route.Route;
+import dev.pep.proxy.session.LiveSession;
+import dev.pep.proxy.session.SessionEnding;
+import dev.pep.proxy.session.SessionKind;
 import dev.pep.proxy.upstream.UpstreamBusyException;
 import dev.pep.proxy.upstream.UpstreamListener;
 import dev.pep.proxy.upstream.UpstreamTlsException;
@@ -46,6 +49,8 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -90,6 +95,10 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     /** How long a connection answered early still reads what its client sends before closing. */
     private static final Duration LINGER = Duration.ofSeconds(2);
 
+    private static final String ENDED_MESSAGE = "Your access to this application has ended.";
+    /** RFC 6455 7.4.1: the endpoint ends the connection because a message violated its policy. */
+    private static final int WS_POLICY_VIOLATION = 1008;
+
     private static final Set<String> SAFE_METHODS = Set.of("GET", "HEAD", "OPTIONS");
 
     private enum State { IDLE, ENDPOINT, DECIDING, CONNECTING, FORWARDING, UPGRADED, CLOSING }
@@ -110,6 +119,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     private AccessRequest access;
     private List<Obligation> obligations = List.of();
     private Credentials credentials;
+    private Optional<Instant> credentialExpires = Optional.empty();
     private Source source;
     private StringBuilder endpointBody;
     private Instant started;
@@ -125,6 +135,11 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     private Channel upstream;
     private boolean upstreamNeedsFlush;
     private ScheduledFuture<?> responseTimer;
+    /** The exchange as the session registry knows it, from its allow to its end. */
+    private LiveSession live;
+    /** Where frames end in the app's WebSocket bytes, so a close frame goes in between two. */
+    private final WebSocketFrameBoundary toClient = new WebSocketFrameBoundary();
+    private SessionEnding webSocketEnding;
 
     ProxyHandler(GatewayContext gw, boolean http2) {
         this.gw = gw;
@@ -277,6 +292,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             respondError(401, rejected.reason().code(), rejected.reason().message());
             return;
         }
+        credentialExpires = auth instanceof AuthenticationResult.Authenticated ok ? ok.expiresAt() : Optional.empty();
         assess(auth instanceof AuthenticationResult.Authenticated ok ? ok.subject() : Subject.anonymous());
     }
 
@@ -401,6 +417,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             return;
         }
         obligations = decision.obligations();
+        admit(decision);
         session().startOnce(requestId, access.subject(), access.app(), access.source(), access.request().protocol(),
                 trace);
         if (!gw.strictAudit) {
@@ -429,6 +446,46 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             return;
         }
         respondError(403, shown.code(), DenyMessages.message(shown, access.device()));
+    }
+
+    /** Registers the allowed exchange as a live session, re-decided until it ends. */
+    // LIMITATION(L-701): an idle keep-alive connection between exchanges is not registered.
+    private void admit(Decision decision) {
+        LiveSession s = new LiveSession(requestId, session().id(), gw.identity.sessionId(credentials),
+                http2 ? SessionKind.HTTP2 : SessionKind.HTTP1, access, credentials, credentialExpires, decision,
+                (session, ending) -> ctx.executor().execute(() -> endedByRegistry(ending, session)));
+        live = s;
+        gw.sessions.register(s);
+    }
+
+    /**
+     * The registry ended this exchange: a 403 if nothing was answered yet, a close frame for a
+     * WebSocket, else the stream is reset (HTTP/2) or the connection closed (HTTP/1.1).
+     */
+    private void endedByRegistry(SessionEnding ending, LiveSession target) {
+        if (target == null || target != live || state == State.CLOSING) {
+            return;
+        }
+        live = null;
+        LOG.debug("session ended by the gateway request={} app={} reason={} by={}", requestId,
+                route.name(), ending.reason(), ending.endedBy());
+        session().endReason(ending.reason());
+        if (http2) {
+            // New requests on this connection must come on a new one, decided afresh.
+            connection().writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR));
+        }
+        if (state == State.UPGRADED) {
+            endWebSocket(ending);
+        } else if (!responseStarted) {
+            cancelTimers();
+            if (upstream != null) {
+                upstream.close();
+                upstream = null;
+            }
+            respondError(403, ending.reason(), ENDED_MESSAGE);
+        } else {
+            fail(403, ending.reason(), ENDED_MESSAGE, null);
+        }
     }
 
     /** Checks the obligations this exchange can honour; answers 403 and returns false if not. */
@@ -566,7 +623,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     @Override
     public void onResponse(Object msg) {
         if (state == State.UPGRADED) {
-            ctx.write(msg);
+            relayToClient(msg);
             return;
         }
         if (state != State.FORWARDING) {
@@ -714,7 +771,9 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         status = 101;
         state = State.UPGRADED;
         ctx.writeAndFlush(head);
-        limitLongLivedSession();
+        if (live != null) {
+            live.kind(SessionKind.WEBSOCKET);
+        }
         // From here on both sides carry WebSocket frames: drop the HTTP codecs on the client
         // side (the app side's decoder passes bytes through after a 101).
         ctx.pipeline().remove(Http1Pipeline.ENCODER);
@@ -728,26 +787,54 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         });
     }
 
-    /**
-     * A WebSocket outlives the decision that admitted it. Until live sessions are re-decided, it
-     * ends when its maximum length or its re-evaluation interval comes, whichever is first.
-     */
-    // LIMITATION(L-003): a long-lived session is ended at its re-evaluation time, not re-decided.
-    private void limitLongLivedSession() {
-        Duration limit = null;
-        for (Obligation o : obligations) {
-            Duration d = o instanceof Obligation.MaxSessionLength m ? m.limit()
-                    : o instanceof Obligation.Reevaluate r ? r.interval() : null;
-            if (d != null && (limit == null || d.compareTo(limit) < 0)) {
-                limit = d;
-            }
+    /** Relays the app's WebSocket bytes; once the session is ending, up to a frame's end. */
+    private void relayToClient(Object msg) {
+        ByteBuf buf = msg instanceof ByteBuf b ? b : msg instanceof HttpContent c ? c.content() : null;
+        if (buf == null) {
+            ReferenceCountUtil.release(msg);
+            return;
         }
-        if (limit != null) {
-            ctx.executor().schedule(() -> {
-                session().endReason("session_limit");
+        if (webSocketEnding == null) {
+            toClient.advance(buf, buf.readerIndex(), buf.readableBytes(), false);
+            ctx.write(buf);
+            return;
+        }
+        int cut = toClient.advance(buf, buf.readerIndex(), buf.readableBytes(), true);
+        if (cut < 0) {
+            ctx.write(buf);
+            return;
+        }
+        ctx.write(buf.retainedSlice(buf.readerIndex(), cut));
+        buf.release();
+        sendWebSocketClose();
+    }
+
+    /** Ends a WebSocket with a close frame, at the next frame boundary of the app's bytes. */
+    private void endWebSocket(SessionEnding ending) {
+        webSocketEnding = ending;
+        if (toClient.atBoundary()) {
+            sendWebSocketClose();
+            return;
+        }
+        // The app is mid-frame: let the frame finish, but not for long.
+        ctx.executor().schedule(() -> {
+            if (state == State.UPGRADED) {
                 closeNow();
-            }, limit.toMillis(), TimeUnit.MILLISECONDS);
+            }
+        }, LINGER.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void sendWebSocketClose() {
+        state = State.CLOSING;
+        if (upstream != null) {
+            upstream.close();
+            upstream = null;
         }
+        ByteBuf frame = WebSocketFrameBoundary.closeFrame(ctx.alloc(), WS_POLICY_VIOLATION,
+                webSocketEnding.reason());
+        // The client answers with its own close frame; the connection goes after a short linger.
+        ctx.writeAndFlush(frame).addListener(f -> ctx.executor().schedule(() -> ctx.close(),
+                LINGER.toMillis(), TimeUnit.MILLISECONDS));
     }
 
     private void relayToUpstream(Object msg) {
@@ -867,6 +954,10 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     }
 
     private void endExchange(boolean complete) {
+        if (live != null) {
+            gw.sessions.unregister(live);
+            live = null;
+        }
         if (requestId != null) {
             gw.inFlight.decrementAndGet();
             gw.metrics.request(route == null ? "-" : route.name(), status == 0 ? 499 : status,

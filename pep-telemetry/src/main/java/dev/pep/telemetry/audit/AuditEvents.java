@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Objects;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -245,6 +246,31 @@ public final class AuditEvents {
         f.put("actor", Map.of("user", Map.of("name", revokedBy)));
         f.put("status_detail", requireText(reason, "reason"));
         return event(REVOCATION, sessionId, "", f);
+    }
+
+    /**
+     * The gateway ended a live session of {@code subject} to {@code app} (OCSF Web Resource
+     * Access Activity: Access Revoke): a re-decision denied it, a limit ran out or an operator
+     * asked. With the re-decision that ended it, its rule and policy version are recorded.
+     *
+     * @param endedBy what ended it: {@code policy}, {@code interval}, {@code logout},
+     *     {@code max-session}, {@code admin:NAME}
+     * @param reason the stable code the session ended with, for example {@code no_matching_rule}
+     */
+    public AuditEvent sessionRevoked(
+            String sessionId, String requestId, Subject subject, String app, String endedBy,
+            String reason, Optional<Decision> decision) {
+        Map<String, Object> f = ocsf(OcsfClass.WEB_RESOURCE_ACCESS, 3, SEVERITY_INFORMATIONAL,
+                STATUS_SUCCESS);
+        f.put("user", user(subject));
+        f.put("actor", Map.of("user", Map.of("name", requireText(endedBy, "endedBy"))));
+        f.put("web_resources", List.of(Map.of("name", app)));
+        f.put("status_detail", requireText(reason, "reason"));
+        decision.ifPresent(d -> {
+            f.put("policy", Map.of("uid", d.ruleId().orElse(""), "version", d.version().id()));
+            f.put("decision", decisionSummary(d));
+        });
+        return event(REVOCATION, sessionId, requestId, f);
     }
 
     /** A policy is now in force (OCSF Entity Management: Update, success). */

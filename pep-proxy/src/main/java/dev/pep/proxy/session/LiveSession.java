@@ -1,0 +1,178 @@
+package dev.pep.proxy.session;
+
+import dev.pep.core.AccessRequest;
+import dev.pep.core.Credentials;
+import dev.pep.core.Decision;
+import dev.pep.core.Obligation;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * One admitted session while it lives: who, from where, to which app, the decision that admitted
+ * it (or the latest re-decision that kept it), and how to end it.
+ *
+ * <p>Thread-safe: the handler that carries it registers it and changes its kind on its event
+ * loop; the registry reads it and re-decides it on its own thread. Holds the request's
+ * credentials (they may carry secrets) only so it can be re-authenticated; {@link #describe}
+ * shows none of them.
+ */
+public final class LiveSession {
+
+    private final String id;
+    private final String connectionId;
+    private final Optional<String> gatewaySessionId;
+    private final AccessRequest admitted;
+    private final Credentials credentials;
+    private final Optional<Instant> credentialExpires;
+    private final Instant started;
+    private final Optional<Instant> endsAt;
+    private final SessionControl control;
+    private volatile SessionKind kind;
+    private volatile Decision decision;
+    private volatile Instant decidedAt;
+
+    /**
+     * A session admitted by {@code decision} at {@code admitted.time()}.
+     *
+     * @param id unique: the admitting request's id
+     * @param connectionId the partner connection's session id (audit's {@code session_id})
+     * @param gatewaySessionId the gateway sign-in session the request's cookie opened, if any
+     * @param credentialExpires when the credential that authenticated the subject runs out
+     */
+    public LiveSession(String id, String connectionId, Optional<String> gatewaySessionId,
+            SessionKind kind, AccessRequest admitted, Credentials credentials,
+            Optional<Instant> credentialExpires, Decision decision, SessionControl control) {
+        this.id = Objects.requireNonNull(id, "id");
+        this.connectionId = Objects.requireNonNull(connectionId, "connectionId");
+        this.gatewaySessionId = Objects.requireNonNull(gatewaySessionId, "gatewaySessionId");
+        this.kind = Objects.requireNonNull(kind, "kind");
+        this.admitted = Objects.requireNonNull(admitted, "admitted");
+        this.credentials = Objects.requireNonNull(credentials, "credentials");
+        this.credentialExpires = Objects.requireNonNull(credentialExpires, "credentialExpires");
+        this.decision = Objects.requireNonNull(decision, "decision");
+        this.control = Objects.requireNonNull(control, "control");
+        this.started = admitted.time();
+        this.decidedAt = started;
+        this.endsAt = maxLength(decision).map(started::plus);
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public String connectionId() {
+        return connectionId;
+    }
+
+    public Optional<String> gatewaySessionId() {
+        return gatewaySessionId;
+    }
+
+    public SessionKind kind() {
+        return kind;
+    }
+
+    /** The session changed protocol (an HTTP exchange became a WebSocket). */
+    public void kind(SessionKind next) {
+        kind = Objects.requireNonNull(next, "kind");
+    }
+
+    /** The request that admitted the session; its subject and device as they were then. */
+    public AccessRequest admitted() {
+        return admitted;
+    }
+
+    /** What the admitting request presented; for re-authentication only, never to show. */
+    public Credentials credentials() {
+        return credentials;
+    }
+
+    /** When the subject's credential runs out (a token's expiry); empty for never or unknown. */
+    public Optional<Instant> credentialExpires() {
+        return credentialExpires;
+    }
+
+    public Instant started() {
+        return started;
+    }
+
+    /** The decision that keeps the session alive: the admitting one or the latest re-decision. */
+    public Decision decision() {
+        return decision;
+    }
+
+    /** When {@link #decision()} was made. */
+    public Instant decidedAt() {
+        return decidedAt;
+    }
+
+    /** When the rule's maximum session length runs out; empty when it sets none. */
+    public Optional<Instant> endsAt() {
+        return endsAt;
+    }
+
+    /** The app's name. */
+    public String app() {
+        return admitted.app().name();
+    }
+
+    /** The subject's id. */
+    public String subject() {
+        return admitted.subject().id();
+    }
+
+    /** The device id the posture named, or empty. */
+    public String device() {
+        return admitted.device().signal("device_id").map(s -> String.valueOf(s.value())).orElse("");
+    }
+
+    /** When the session must be decided again: its rule's interval after the last decision. */
+    public Optional<Instant> reevaluateAt() {
+        return reevaluateInterval(decision).map(decidedAt::plus);
+    }
+
+    /** A re-decision kept the session: it lives on under {@code kept}. */
+    void kept(Decision kept, Instant at) {
+        decision = kept;
+        decidedAt = at;
+    }
+
+    void end(SessionEnding ending) {
+        control.end(this, ending);
+    }
+
+    /** What an operator may see of the session: no credential, no claim values. */
+    public Map<String, Object> describe(Instant now) {
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("id", id);
+        d.put("connection", connectionId);
+        d.put("kind", kind.name().toLowerCase(java.util.Locale.ROOT));
+        d.put("app", app());
+        d.put("subject", subject());
+        d.put("issuer", admitted.subject().issuer());
+        d.put("organisation", admitted.subject().organisation());
+        d.put("device", device());
+        d.put("device_managed", admitted.device().managed());
+        d.put("source", admitted.source().address().getHostAddress());
+        d.put("started", started.toString());
+        d.put("age_seconds", Duration.between(started, now).toSeconds());
+        d.put("rule", decision.ruleId().orElse(""));
+        d.put("policy_version", decision.version().id());
+        d.put("decided", decidedAt.toString());
+        return d;
+    }
+
+    private static Optional<Duration> maxLength(Decision d) {
+        return d.obligations().stream().filter(Obligation.MaxSessionLength.class::isInstance)
+                .map(o -> ((Obligation.MaxSessionLength) o).limit()).min(Duration::compareTo);
+    }
+
+    private static Optional<Duration> reevaluateInterval(Decision d) {
+        return d.obligations().stream().filter(Obligation.Reevaluate.class::isInstance)
+                .map(o -> ((Obligation.Reevaluate) o).interval()).min(Duration::compareTo);
+    }
+}

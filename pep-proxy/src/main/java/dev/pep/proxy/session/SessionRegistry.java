@@ -1,0 +1,220 @@
+package dev.pep.proxy.session;
+
+import dev.pep.core.Decision;
+import dev.pep.core.DecisionReason;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every live session of the gateway, and the loop that keeps deciding them.
+ *
+ * <p>A session is decided again when something it depends on changes (a trigger: a new policy
+ * version, a logout, a posture change, an operator), when its rule's re-evaluation interval
+ * comes, when its app expires, and at least every {@code redecideInterval}; it is ended at its
+ * rule's maximum length. A session the new decision denies is ended through its
+ * {@link SessionControl}; one still allowed is untouched.
+ *
+ * <p>Thread-safe. All re-decisions run on the registry's one thread, in batches, never on an
+ * event loop. Fails closed: a re-decision that fails or does not finish in time ends the
+ * session with {@code evaluation_error}.
+ */
+// LIMITATION(L-703): sessions live in this process; instances do not share them.
+public final class SessionRegistry implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SessionRegistry.class);
+    private static final int BATCH = 512;
+    private static final Duration DECISION_TIMEOUT = Duration.ofSeconds(10);
+
+    private final ConcurrentHashMap<String, LiveSession> live = new ConcurrentHashMap<>();
+    private final Redecider redecider;
+    private final SessionListener listener;
+    private final Clock clock;
+    private final Duration redecideInterval;
+    private final ScheduledExecutorService thread;
+
+    /**
+     * A registry; {@link #start} begins its timer.
+     *
+     * @param redecideInterval every live session is decided again at least this often
+     */
+    public SessionRegistry(Redecider redecider, SessionListener listener, Clock clock,
+            Duration redecideInterval) {
+        this.redecider = Objects.requireNonNull(redecider, "redecider");
+        this.listener = Objects.requireNonNull(listener, "listener");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.redecideInterval = Objects.requireNonNull(redecideInterval, "redecideInterval");
+        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "pep-sessions");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Checks every session's limits and due re-decisions every {@code tick}. */
+    public void start(Duration tick) {
+        thread.scheduleWithFixedDelay(this::tick, tick.toMillis(), tick.toMillis(),
+                TimeUnit.MILLISECONDS);
+    }
+
+    /** Adds a session that was just admitted. */
+    public void register(LiveSession session) {
+        if (live.putIfAbsent(session.id(), session) != null) {
+            throw new IllegalStateException("session registered twice: " + session.id());
+        }
+    }
+
+    /** Removes a session that ended on its own; does nothing if the registry ended it. */
+    public void unregister(LiveSession session) {
+        live.remove(session.id(), session);
+    }
+
+    /** How many sessions live now. */
+    public int size() {
+        return live.size();
+    }
+
+    /** The live sessions that match, in no particular order. */
+    public List<LiveSession> find(Predicate<LiveSession> which) {
+        List<LiveSession> found = new ArrayList<>();
+        live.values().forEach(s -> {
+            if (which.test(s)) {
+                found.add(s);
+            }
+        });
+        return found;
+    }
+
+    /**
+     * Decides the matching sessions again and ends those no longer allowed.
+     *
+     * @param trigger what changed, for the audit trail: {@code policy}, {@code logout}...
+     * @return completes on the registry's thread with the number of sessions ended
+     */
+    public CompletableFuture<Integer> redecide(Predicate<LiveSession> which, String trigger) {
+        return CompletableFuture.supplyAsync(() -> redecideNow(find(which), trigger), thread);
+    }
+
+    /** Ends the matching sessions without deciding; returns how many it ended. */
+    public int end(Predicate<LiveSession> which, SessionEnding ending) {
+        int ended = 0;
+        for (LiveSession s : find(which)) {
+            ended += endOne(s, ending) ? 1 : 0;
+        }
+        return ended;
+    }
+
+    @Override
+    public void close() {
+        thread.shutdownNow();
+    }
+
+    private void tick() {
+        try {
+            Instant now = clock.instant();
+            List<LiveSession> due = new ArrayList<>();
+            for (LiveSession s : live.values()) {
+                if (s.endsAt().map(e -> !now.isBefore(e)).orElse(false)) {
+                    endOne(s, SessionEnding.of("session_limit", "max-session"));
+                } else if (due(s, now)) {
+                    due.add(s);
+                }
+            }
+            redecideNow(due, "interval");
+        } catch (RuntimeException e) {
+            // The timer must survive anything one session does.
+            LOG.error("session check failed error={}", e.toString(), e);
+        }
+    }
+
+    private boolean due(LiveSession s, Instant now) {
+        return s.reevaluateAt().map(at -> !now.isBefore(at)).orElse(false)
+                || !now.isBefore(s.decidedAt().plus(redecideInterval))
+                || s.admitted().app().expiredAt(now)
+                || s.credentialExpires().map(at -> !now.isBefore(at)).orElse(false);
+    }
+
+    private int redecideNow(List<LiveSession> sessions, String trigger) {
+        int ended = 0;
+        for (int from = 0; from < sessions.size(); from += BATCH) {
+            List<LiveSession> batch = sessions.subList(from, Math.min(sessions.size(), from + BATCH));
+            ended += redecideBatch(batch, trigger);
+        }
+        if (!sessions.isEmpty()) {
+            LOG.debug("sessions re-decided trigger={} checked={} ended={}", trigger, sessions.size(),
+                    ended);
+        }
+        return ended;
+    }
+
+    private int redecideBatch(List<LiveSession> batch, String trigger) {
+        Instant now = clock.instant();
+        List<CompletableFuture<Decision>> pending = new ArrayList<>(batch.size());
+        for (LiveSession s : batch) {
+            pending.add(start(s, now));
+        }
+        long deadline = System.nanoTime() + DECISION_TIMEOUT.toNanos();
+        int ended = 0;
+        for (int i = 0; i < batch.size(); i++) {
+            LiveSession s = batch.get(i);
+            Decision d = await(pending.get(i), deadline, s);
+            if (d.allowed()) {
+                s.kept(d, now);
+                listener.kept(s, trigger);
+            } else {
+                ended += endOne(s, SessionEnding.denied(d, trigger)) ? 1 : 0;
+            }
+        }
+        return ended;
+    }
+
+    private CompletableFuture<Decision> start(LiveSession s, Instant now) {
+        try {
+            CompletionStage<Decision> d = redecider.redecide(s, now);
+            return d.toCompletableFuture();
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /** The decision, or a deny when it failed or took too long: never an allow by accident. */
+    private Decision await(CompletableFuture<Decision> f, long deadline, LiveSession s) {
+        try {
+            long left = Math.max(0, deadline - System.nanoTime());
+            Decision d = f.get(left, TimeUnit.NANOSECONDS);
+            if (d != null) {
+                return d;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.warn("session re-decision failed session={} app={} error={}", s.id(), s.app(),
+                    e.toString());
+        }
+        return Decision.deny(s.decision().version(), DecisionReason.of(
+                DecisionReason.EVALUATION_ERROR, "the session could not be decided again"));
+    }
+
+    private boolean endOne(LiveSession s, SessionEnding ending) {
+        if (!live.remove(s.id(), s)) {
+            return false;
+        }
+        listener.ended(s, ending);
+        s.end(ending);
+        return true;
+    }
+}
