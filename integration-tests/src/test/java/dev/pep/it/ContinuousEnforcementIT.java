@@ -50,6 +50,9 @@ class ContinuousEnforcementIT {
               brief:
                 hosts: [brief.pep.localhost]
                 upstream: %1$s
+              desk:
+                hosts: [desk.pep.localhost]
+                upstream: %1$s
             rules:
             """;
     private static final String RULES_THAT_STAY = """
@@ -62,6 +65,10 @@ class ContinuousEnforcementIT {
                 effect: allow
                 when: "true"
                 obligations: { max-session: 2s }
+              - id: desk-signed-in
+                apps: [desk]
+                effect: allow
+                when: subject.id == "demo"
             """;
     private static final String RULES_THAT_GO = """
               - id: live-open
@@ -84,6 +91,7 @@ class ContinuousEnforcementIT {
         events = RecordingUpstream.start(Mode.ANSWER);
         ws = WebSocketEchoServer.start();
         Files.writeString(dir.resolve("admin-tokens"), "alice " + TOKEN + "\n");
+        Files.copy(GatewayProcess.pepHome().resolve("config/quickstart-users.yaml"), dir.resolve("users.yaml"));
         Files.createDirectories(dir.resolve("policies"));
         writePolicy(RULES_THAT_GO + RULES_THAT_STAY);
         String yaml = GatewayProcess.baseConfig("it-sessions").replace("drain-timeout:",
@@ -93,6 +101,9 @@ class ContinuousEnforcementIT {
                   reload-interval: 200ms
                 sessions:
                   check-interval: 200ms
+                identity:
+                  session-keys: session-keys
+                  local-users: users.yaml
                 audit:
                   directory: audit
                 """;
@@ -173,6 +184,81 @@ class ContinuousEnforcementIT {
         assertThat(Duration.ofNanos(System.nanoTime() - opened)).isGreaterThanOrEqualTo(Duration.ofMillis(1900));
     }
 
+    @Test
+    void logout_endsTheSessionsOfThatSignIn_andConnectionsRacingItAreDeniedOrEnded() throws Exception {
+        String cookie = signIn("desk");
+        Socket before = Socket.open("desk", cookie);
+        assertThat(before.echo("signed in")).isEqualTo("signed in");
+        java.util.Queue<Socket> racers = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        AtomicInteger refused = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean racing = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread racer = new Thread(() -> {
+            while (racing.get()) {
+                try {
+                    racers.add(Socket.open("desk", cookie));
+                } catch (Exception e) {
+                    refused.incrementAndGet();
+                }
+            }
+        }, "racer");
+        racer.start();
+        await().atMost(Duration.ofSeconds(20)).until(() -> racers.size() >= 2);
+
+        HttpResponse<String> logout = h1.send(HttpRequest.newBuilder(url("desk", "/.pep/logout"))
+                .header("Cookie", cookie).header("Origin", "https://desk.pep.localhost:" + gateway.port())
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(logout.statusCode()).as(logout.body()).isEqualTo(303);
+        await().atMost(Duration.ofSeconds(20)).until(() -> refused.get() >= 3);
+        racing.set(false);
+        racer.join(20_000);
+
+        assertThat(before.closed.get(10, TimeUnit.SECONDS)).isEqualTo("1008 authentication_ended");
+        for (Socket s : racers) {
+            assertThat(s.closed.get(10, TimeUnit.SECONDS)).as("opened while the logout raced it")
+                    .isEqualTo("1008 authentication_ended");
+        }
+        assertThat(catchOpen(cookie)).as("a new connection after the logout").isNotNull();
+        System.out.printf("logout raced by %d connections that opened, %d refused%n", racers.size(), refused.get());
+    }
+
+    private static Throwable catchOpen(String cookie) {
+        try {
+            Socket.open("desk", cookie).socket.abort();
+            return null;
+        } catch (Exception e) {
+            return e;
+        }
+    }
+
+    /** Signs in as the quickstart's demo user through the login form; the session cookie. */
+    private static String signIn(String app) throws Exception {
+        HttpResponse<String> form = h1.send(HttpRequest.newBuilder(url(app, "/.pep/login?return_to=%2F"))
+                .header("Accept", "text/html").build(), HttpResponse.BodyHandlers.ofString());
+        java.util.regex.Matcher csrf = java.util.regex.Pattern.compile("name=\"csrf\" value=\"([^\"]+)\"")
+                .matcher(form.body());
+        assertThat(csrf.find()).as(form.body()).isTrue();
+        String csrfCookie = cookie(form, "__Host-pep_csrf");
+        HttpResponse<String> login = h1.send(HttpRequest.newBuilder(url(app, "/.pep/login"))
+                .header("Cookie", csrfCookie).header("Content-Type", "application/x-www-form-urlencoded")
+                .header("Origin", "https://" + app + ".pep.localhost:" + gateway.port())
+                .POST(HttpRequest.BodyPublishers.ofString("csrf=" + csrf.group(1)
+                        + "&return_to=%2F&username=demo&password=demo-password")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(login.statusCode()).as(login.body()).isEqualTo(303);
+        return cookie(login, "__Host-pep_session");
+    }
+
+    private static String cookie(HttpResponse<?> r, String name) {
+        return r.headers().allValues("set-cookie").stream().filter(c -> c.startsWith(name + "="))
+                .map(c -> c.substring(0, c.indexOf(';'))).findFirst().orElseThrow(() ->
+                        new AssertionError("no " + name + " cookie in " + r.headers().map()));
+    }
+
+    private static URI url(String app, String pathAndQuery) {
+        return URI.create("https://" + app + ".pep.localhost:" + gateway.port() + pathAndQuery);
+    }
+
     private static List<JsonNode> revocations(String endedBy) {
         return AuditFiles.lines(dir.resolve("audit")).map(ContinuousEnforcementIT::parse)
                 .filter(e -> e.get("type").asText().equals("revocation"))
@@ -213,8 +299,16 @@ class ContinuousEnforcementIT {
         WebSocket socket;
 
         static Socket open(String app) throws Exception {
+            return open(app, null);
+        }
+
+        static Socket open(String app, String cookie) throws Exception {
             Socket s = new Socket();
-            s.socket = h1.newWebSocketBuilder().buildAsync(URI.create("wss://" + app + ".pep.localhost:"
+            WebSocket.Builder b = h1.newWebSocketBuilder();
+            if (cookie != null) {
+                b.header("Cookie", cookie);
+            }
+            s.socket = b.buildAsync(URI.create("wss://" + app + ".pep.localhost:"
                     + gateway.port() + WebSocketEchoServer.PATH), s).get(20, TimeUnit.SECONDS);
             return s;
         }

@@ -120,6 +120,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     private List<Obligation> obligations = List.of();
     private Credentials credentials;
     private Optional<Instant> credentialExpires = Optional.empty();
+    private long generation;
     private Source source;
     private StringBuilder endpointBody;
     private Instant started;
@@ -286,6 +287,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             ctx.channel().config().setAutoRead(true);
             return;
         }
+        // Read before authenticating: a revocation from here on re-decides this session.
+        generation = gw.sessions.generation();
         AuthenticationResult auth = gw.identity.authenticate(credentials);
         if (auth instanceof AuthenticationResult.Rejected rejected && credentials.header("authorization").size() > 0
                 && SessionCookieCodec.cookieValue(credentials, SessionCookieCodec.COOKIE_NAME).isEmpty()) {
@@ -452,7 +455,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     // LIMITATION(L-701): an idle keep-alive connection between exchanges is not registered.
     private void admit(Decision decision) {
         LiveSession s = new LiveSession(requestId, session().id(), gw.identity.sessionId(credentials),
-                http2 ? SessionKind.HTTP2 : SessionKind.HTTP1, access, credentials, credentialExpires, decision,
+                http2 ? SessionKind.HTTP2 : SessionKind.HTTP1, access, credentials, credentialExpires,
+                generation, decision,
                 (session, ending) -> ctx.executor().execute(() -> endedByRegistry(ending, session)));
         live = s;
         gw.sessions.register(s);

@@ -28,6 +28,7 @@ public final class LiveSession {
     private final AccessRequest admitted;
     private final Credentials credentials;
     private final Optional<Instant> credentialExpires;
+    private final long generation;
     private final Instant started;
     private final Optional<Instant> endsAt;
     private final SessionControl control;
@@ -42,10 +43,12 @@ public final class LiveSession {
      * @param connectionId the partner connection's session id (audit's {@code session_id})
      * @param gatewaySessionId the gateway sign-in session the request's cookie opened, if any
      * @param credentialExpires when the credential that authenticated the subject runs out
+     * @param generation the registry's generation when the request was authenticated
      */
     public LiveSession(String id, String connectionId, Optional<String> gatewaySessionId,
             SessionKind kind, AccessRequest admitted, Credentials credentials,
-            Optional<Instant> credentialExpires, Decision decision, SessionControl control) {
+            Optional<Instant> credentialExpires, long generation, Decision decision,
+            SessionControl control) {
         this.id = Objects.requireNonNull(id, "id");
         this.connectionId = Objects.requireNonNull(connectionId, "connectionId");
         this.gatewaySessionId = Objects.requireNonNull(gatewaySessionId, "gatewaySessionId");
@@ -55,6 +58,7 @@ public final class LiveSession {
         this.credentialExpires = Objects.requireNonNull(credentialExpires, "credentialExpires");
         this.decision = Objects.requireNonNull(decision, "decision");
         this.control = Objects.requireNonNull(control, "control");
+        this.generation = generation;
         this.started = admitted.time();
         this.decidedAt = started;
         this.endsAt = maxLength(decision).map(started::plus);
@@ -94,6 +98,11 @@ public final class LiveSession {
     /** When the subject's credential runs out (a token's expiry); empty for never or unknown. */
     public Optional<Instant> credentialExpires() {
         return credentialExpires;
+    }
+
+    /** The registry's generation when the admitting request was authenticated. */
+    public long generation() {
+        return generation;
     }
 
     public Instant started() {

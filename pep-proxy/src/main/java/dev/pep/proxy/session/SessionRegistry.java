@@ -16,6 +16,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,6 +47,8 @@ public final class SessionRegistry implements AutoCloseable {
     private final Clock clock;
     private final Duration redecideInterval;
     private final ScheduledExecutorService thread;
+    /** Moves on with every trigger, so a session decided before one and registered after it is caught. */
+    private final AtomicLong generation = new AtomicLong();
 
     /**
      * A registry; {@link #start} begins its timer.
@@ -71,10 +74,26 @@ public final class SessionRegistry implements AutoCloseable {
                 TimeUnit.MILLISECONDS);
     }
 
-    /** Adds a session that was just admitted. */
+    /**
+     * The current generation: read it before authenticating a request, and admit its session
+     * with it, so a trigger that comes while the request is being decided is not missed.
+     */
+    public long generation() {
+        return generation.get();
+    }
+
+    /**
+     * Adds a session that was just admitted. If a trigger came since its request was
+     * authenticated (its generation is older), the session is decided again at once: its
+     * decision may have been made on what that trigger revoked.
+     */
     public void register(LiveSession session) {
         if (live.putIfAbsent(session.id(), session) != null) {
             throw new IllegalStateException("session registered twice: " + session.id());
+        }
+        if (generation.get() != session.generation()) {
+            thread.execute(() -> redecideNow(live.get(session.id()) == session ? List.of(session) : List.of(),
+                    "late"));
         }
     }
 
@@ -106,6 +125,8 @@ public final class SessionRegistry implements AutoCloseable {
      * @return completes on the registry's thread with the number of sessions ended
      */
     public CompletableFuture<Integer> redecide(Predicate<LiveSession> which, String trigger) {
+        // Before the snapshot: a session registered after it sees the new generation.
+        generation.incrementAndGet();
         return CompletableFuture.supplyAsync(() -> redecideNow(find(which), trigger), thread);
     }
 

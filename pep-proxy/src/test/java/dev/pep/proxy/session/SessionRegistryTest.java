@@ -162,6 +162,31 @@ class SessionRegistryTest {
     }
 
     @Test
+    void register_decidedBeforeATriggerAndRegisteredAfterIt_isDecidedAgainAtOnce() throws Exception {
+        long before = registry.generation();
+        engine.set(s -> CompletableFuture.completedFuture(
+                Decision.deny(V2, DecisionReason.of("authentication_ended", "the sign-in ended: revoked"))));
+        registry.redecide(s -> true, "logout").get(5, TimeUnit.SECONDS);
+
+        register("racing", "ledger", List.of(), Optional.empty(), before);
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> endings.containsKey("racing"));
+        assertThat(endings.get("racing").endedBy()).isEqualTo("late");
+    }
+
+    @Test
+    void register_currentGeneration_isNotDecidedAgain() throws Exception {
+        engine.set(s -> {
+            throw new AssertionError("not to be decided");
+        });
+
+        register("fresh", "ledger", List.of());
+        registry.redecide(s -> false, "noop").get(5, TimeUnit.SECONDS);
+
+        assertThat(endings).isEmpty();
+    }
+
+    @Test
     void end_byFilter_endsOnce_andASessionThatEndedItselfIsNotEndedAgain() {
         LiveSession one = register("one", "ledger", List.of());
         LiveSession two = register("two", "ledger", List.of());
@@ -183,6 +208,11 @@ class SessionRegistryTest {
     }
 
     private LiveSession register(String id, String app, List<Obligation> obligations, Optional<Instant> expires) {
+        return register(id, app, obligations, expires, registry.generation());
+    }
+
+    private LiveSession register(String id, String app, List<Obligation> obligations, Optional<Instant> expires,
+            long generation) {
         App a = new App(app, List.of(app + ".example"), AppProtocol.HTTP, URI.create("pep:echo"), Map.of(),
                 false, Optional.empty());
         Source source = new Source(InetAddress.getLoopbackAddress(), 40000, Set.of());
@@ -192,7 +222,7 @@ class SessionRegistryTest {
         Decision admitted = new Decision(Effect.ALLOW, Optional.of("r"), V1,
                 List.of(DecisionReason.of(DecisionReason.RULE_ALLOWED, "allowed")), obligations, Duration.ZERO);
         LiveSession s = new LiveSession(id, "conn-" + id, Optional.empty(), SessionKind.HTTP1, request, credentials,
-                expires, admitted, (session, ending) -> endings.put(session.id(), ending));
+                expires, generation, admitted, (session, ending) -> endings.put(session.id(), ending));
         registry.register(s);
         return s;
     }
