@@ -162,6 +162,11 @@ final class GatewayProcess implements AutoCloseable {
         }
     }
 
+    /** The gateway's process id (the JVM's: the launcher execs it). */
+    long pid() {
+        return process.pid();
+    }
+
     boolean isAlive() {
         return process.isAlive();
     }

@@ -21,6 +21,7 @@ import dev.pep.proxy.http.RequestHead;
 import dev.pep.proxy.http.StrictHttpRequestDecoder;
 import dev.pep.proxy.route.Route;
 import dev.pep.proxy.session.LiveSession;
+import dev.pep.proxy.session.SessionControl;
 import dev.pep.proxy.session.SessionEnding;
 import dev.pep.proxy.session.SessionKind;
 import dev.pep.proxy.upstream.UpstreamBusyException;
@@ -95,6 +96,9 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     /** How long a connection answered early still reads what its client sends before closing. */
     private static final Duration LINGER = Duration.ofSeconds(2);
 
+    /** Set on an HTTP/2 connection once the gateway sent it GOAWAY for an ended session. */
+    private static final io.netty.util.AttributeKey<Boolean> GOAWAY_SENT =
+            io.netty.util.AttributeKey.valueOf("pep.goaway");
     private static final String ENDED_MESSAGE = "Your access to this application has ended.";
     /** RFC 6455 7.4.1: the endpoint ends the connection because a message violated its policy. */
     private static final int WS_POLICY_VIOLATION = 1008;
@@ -451,13 +455,26 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         respondError(403, shown.code(), DenyMessages.message(shown, access.device()));
     }
 
+    /** How the session registry ends this handler's exchanges: on this connection's event loop. */
+    private final SessionControl control = new SessionControl() {
+        @Override
+        public java.util.concurrent.Executor executor() {
+            return ctx.executor();
+        }
+
+        @Override
+        public void end(LiveSession session, SessionEnding ending) {
+            endedByRegistry(ending, session);
+        }
+    };
+
     /** Registers the allowed exchange as a live session, re-decided until it ends. */
     // LIMITATION(L-701): an idle keep-alive connection between exchanges is not registered.
     private void admit(Decision decision) {
         LiveSession s = new LiveSession(requestId, session().id(), gw.identity.sessionId(credentials),
                 http2 ? SessionKind.HTTP2 : SessionKind.HTTP1, access, credentials, credentialExpires,
                 generation, decision,
-                (session, ending) -> ctx.executor().execute(() -> endedByRegistry(ending, session)));
+                control);
         live = s;
         gw.sessions.register(s);
     }
@@ -474,7 +491,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         LOG.debug("session ended by the gateway request={} app={} reason={} by={}", requestId,
                 route.name(), ending.reason(), ending.endedBy());
         session().endReason(ending.reason());
-        if (http2) {
+        if (http2 && connection().attr(GOAWAY_SENT).setIfAbsent(Boolean.TRUE) == null) {
             // New requests on this connection must come on a new one, decided afresh.
             connection().writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR));
         }

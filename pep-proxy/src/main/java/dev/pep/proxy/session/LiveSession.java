@@ -150,8 +150,8 @@ public final class LiveSession {
         decidedAt = at;
     }
 
-    void end(SessionEnding ending) {
-        control.end(this, ending);
+    SessionControl control() {
+        return control;
     }
 
     /** What an operator may see of the session: no credential, no claim values. */

@@ -6,12 +6,15 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -132,11 +135,9 @@ public final class SessionRegistry implements AutoCloseable {
 
     /** Ends the matching sessions without deciding; returns how many it ended. */
     public int end(Predicate<LiveSession> which, SessionEnding ending) {
-        int ended = 0;
-        for (LiveSession s : find(which)) {
-            ended += endOne(s, ending) ? 1 : 0;
-        }
-        return ended;
+        Endings endings = new Endings();
+        find(which).forEach(s -> endings.add(s, ending));
+        return endings.send();
     }
 
     @Override
@@ -148,13 +149,15 @@ public final class SessionRegistry implements AutoCloseable {
         try {
             Instant now = clock.instant();
             List<LiveSession> due = new ArrayList<>();
+            Endings limits = new Endings();
             for (LiveSession s : live.values()) {
                 if (s.endsAt().map(e -> !now.isBefore(e)).orElse(false)) {
-                    endOne(s, SessionEnding.of("session_limit", "max-session"));
+                    limits.add(s, SessionEnding.of("session_limit", "max-session"));
                 } else if (due(s, now)) {
                     due.add(s);
                 }
             }
+            limits.send();
             redecideNow(due, "interval");
         } catch (RuntimeException e) {
             // The timer must survive anything one session does.
@@ -170,14 +173,20 @@ public final class SessionRegistry implements AutoCloseable {
     }
 
     private int redecideNow(List<LiveSession> sessions, String trigger) {
+        long started = System.nanoTime();
         int ended = 0;
         for (int from = 0; from < sessions.size(); from += BATCH) {
             List<LiveSession> batch = sessions.subList(from, Math.min(sessions.size(), from + BATCH));
             ended += redecideBatch(batch, trigger);
         }
-        if (!sessions.isEmpty()) {
-            LOG.debug("sessions re-decided trigger={} checked={} ended={}", trigger, sessions.size(),
-                    ended);
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+        if ("policy".equals(trigger)) {
+            // Once per policy version: part of the reload's lifecycle.
+            LOG.info("sessions re-decided trigger={} checked={} ended={} took_ms={}", trigger,
+                    sessions.size(), ended, ms);
+        } else if (!sessions.isEmpty()) {
+            LOG.debug("sessions re-decided trigger={} checked={} ended={} took_ms={}", trigger,
+                    sessions.size(), ended, ms);
         }
         return ended;
     }
@@ -189,7 +198,7 @@ public final class SessionRegistry implements AutoCloseable {
             pending.add(start(s, now));
         }
         long deadline = System.nanoTime() + DECISION_TIMEOUT.toNanos();
-        int ended = 0;
+        Endings endings = new Endings();
         for (int i = 0; i < batch.size(); i++) {
             LiveSession s = batch.get(i);
             Decision d = await(pending.get(i), deadline, s);
@@ -197,10 +206,10 @@ public final class SessionRegistry implements AutoCloseable {
                 s.kept(d, now);
                 listener.kept(s, trigger);
             } else {
-                ended += endOne(s, SessionEnding.denied(d, trigger)) ? 1 : 0;
+                endings.add(s, SessionEnding.denied(d, trigger));
             }
         }
-        return ended;
+        return endings.send();
     }
 
     private CompletableFuture<Decision> start(LiveSession s, Instant now) {
@@ -230,12 +239,33 @@ public final class SessionRegistry implements AutoCloseable {
                 DecisionReason.EVALUATION_ERROR, "the session could not be decided again"));
     }
 
-    private boolean endOne(LiveSession s, SessionEnding ending) {
-        if (!live.remove(s.id(), s)) {
-            return false;
+    /**
+     * The endings of one batch: handed to each session's event loop in one task per loop, then
+     * told to the listener (audit), so recording them does not delay them.
+     */
+    private final class Endings {
+        private final Map<Executor, List<Runnable>> byLoop = new HashMap<>();
+        private final List<LiveSession> sessions = new ArrayList<>();
+        private final List<SessionEnding> endings = new ArrayList<>();
+
+        void add(LiveSession s, SessionEnding ending) {
+            if (!live.remove(s.id(), s)) {
+                return;
+            }
+            SessionControl control = s.control();
+            byLoop.computeIfAbsent(control.executor(), e -> new ArrayList<>())
+                    .add(() -> control.end(s, ending));
+            sessions.add(s);
+            endings.add(ending);
         }
-        listener.ended(s, ending);
-        s.end(ending);
-        return true;
+
+        /** Hands the endings over; returns how many sessions they end. */
+        int send() {
+            byLoop.forEach((loop, tasks) -> loop.execute(() -> tasks.forEach(Runnable::run)));
+            for (int i = 0; i < sessions.size(); i++) {
+                listener.ended(sessions.get(i), endings.get(i));
+            }
+            return sessions.size();
+        }
     }
 }

@@ -222,7 +222,17 @@ class SessionRegistryTest {
         Decision admitted = new Decision(Effect.ALLOW, Optional.of("r"), V1,
                 List.of(DecisionReason.of(DecisionReason.RULE_ALLOWED, "allowed")), obligations, Duration.ZERO);
         LiveSession s = new LiveSession(id, "conn-" + id, Optional.empty(), SessionKind.HTTP1, request, credentials,
-                expires, generation, admitted, (session, ending) -> endings.put(session.id(), ending));
+                expires, generation, admitted, new SessionControl() {
+                    @Override
+                    public java.util.concurrent.Executor executor() {
+                        return Runnable::run;
+                    }
+
+                    @Override
+                    public void end(LiveSession session, SessionEnding ending) {
+                        endings.put(session.id(), ending);
+                    }
+                });
         registry.register(s);
         return s;
     }
