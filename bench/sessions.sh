@@ -6,6 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -B -q -DskipTests package
-mvn -B -q -pl integration-tests test-compile dependency:build-classpath -Dmdep.outputFile=target/bench.cp
+mvn -B -q -pl integration-tests -am test-compile dependency:build-classpath -Dmdep.outputFile=target/bench.cp
 cp="integration-tests/target/test-classes:$(cat integration-tests/target/bench.cp)"
 exec java -Xmx2g -cp "$cp" dev.pep.it.SessionEndingBenchmark "$PWD" "${1:-4000}" "${2:-2000}" "${3:-4000}"
