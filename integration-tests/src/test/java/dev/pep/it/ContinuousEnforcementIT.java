@@ -142,6 +142,8 @@ class ContinuousEnforcementIT {
 
         await().atMost(Duration.ofSeconds(10)).until(() -> revocations("policy").size() >= 3);
         List<JsonNode> revoked = revocations("policy");
+        assertThat(gateway.stderr()).as("only the sessions of apps whose rules changed are decided again")
+                .contains("sessions re-decided trigger=policy checked=3 ended=3");
         assertThat(revoked).hasSize(3).allSatisfy(e -> {
             assertThat(e.get("status_detail").asText()).isEqualTo("no_matching_rule");
             assertThat(e.get("policy").get("version").asText()).as("the new version ended it")

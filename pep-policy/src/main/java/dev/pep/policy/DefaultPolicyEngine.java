@@ -8,6 +8,7 @@ import dev.pep.core.PolicyVersion;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
@@ -78,6 +79,14 @@ public final class DefaultPolicyEngine implements PolicyEngine, AutoCloseable {
     /** The apps of the running version, in declaration order. */
     public List<App> apps() {
         return current.get().apps();
+    }
+
+    /**
+     * Per app of the running version, a digest of what decides its requests (the app and its
+     * rules); an app whose digest is the same in two versions is decided alike by both.
+     */
+    public Map<String, String> appFingerprints() {
+        return current.get().fingerprints();
     }
 
     /** Registers a listener for version changes and refused reloads. */

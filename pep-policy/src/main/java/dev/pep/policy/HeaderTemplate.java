@@ -42,6 +42,11 @@ final class HeaderTemplate {
         this.template = template;
     }
 
+    /** The header and its template as written: what a rule's fingerprint covers. */
+    String describe() {
+        return name + ": " + template;
+    }
+
     /** The placeholders a template may use. */
     static Set<String> placeholders() {
         return new TreeSet<>(VALUES.keySet());

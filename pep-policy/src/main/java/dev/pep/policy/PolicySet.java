@@ -7,14 +7,19 @@ import dev.pep.core.Decision;
 import dev.pep.core.DecisionReason;
 import dev.pep.core.Effect;
 import dev.pep.core.PolicyVersion;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -60,6 +65,7 @@ final class PolicySet {
     private final Map<String, App> apps;
     private final Map<String, AppRules> rules;
     private final List<App> appList;
+    private final Map<String, String> fingerprints;
     private final Map<String, Program> termPrograms = new ConcurrentHashMap<>();
 
     PolicySet(PolicyVersion version, Map<String, App> apps,
@@ -67,12 +73,15 @@ final class PolicySet {
         this.version = version;
         this.apps = Map.copyOf(apps);
         Map<String, AppRules> index = new HashMap<>();
-        for (String app : apps.keySet()) {
+        Map<String, String> prints = new HashMap<>();
+        for (Map.Entry<String, App> app : apps.entrySet()) {
             List<PolicyFileParser.RuleSpec> own = declared.stream()
-                    .filter(r -> r.apps().isEmpty() || r.apps().containsKey(app)).toList();
-            index.put(app, AppRules.of(own));
+                    .filter(r -> r.apps().isEmpty() || r.apps().containsKey(app.getKey())).toList();
+            index.put(app.getKey(), AppRules.of(own));
+            prints.put(app.getKey(), fingerprint(app.getValue(), own, version));
         }
         this.rules = Map.copyOf(index);
+        this.fingerprints = Map.copyOf(prints);
         this.appList = List.copyOf(apps.values());
     }
 
@@ -82,6 +91,15 @@ final class PolicySet {
 
     List<App> apps() {
         return appList;
+    }
+
+    /**
+     * Per app, a digest of everything that decides its requests: the app as declared and its
+     * rules in order (ids, effects, conditions as written, obligations). Two versions whose
+     * digests for an app agree decide that app's requests alike.
+     */
+    Map<String, String> fingerprints() {
+        return fingerprints;
     }
 
     /** Decides; never throws. */
@@ -283,6 +301,33 @@ final class PolicySet {
      * first group (else role) their {@link Guard} requires, so only rules the subject's groups
      * and roles admit are evaluated.
      */
+    private static String fingerprint(App app, List<PolicyFileParser.RuleSpec> rules,
+            PolicyVersion version) {
+        StringBuilder text = new StringBuilder().append(app.name()).append('|').append(app.hosts())
+                .append('|').append(app.protocol()).append('|').append(app.upstream()).append('|')
+                .append(new TreeMap<>(app.labels())).append('|').append(app.episodic()).append('|')
+                .append(app.expires()).append('\n');
+        for (PolicyFileParser.RuleSpec r : rules) {
+            Obligations o = r.obligations();
+            text.append(r.id()).append('|').append(r.effect()).append('|')
+                    .append(r.condition() == null ? "" : r.condition().text()).append('|')
+                    .append(o.readOnly()).append('|').append(o.maxSession()).append('|')
+                    .append(o.reevaluate()).append('|');
+            o.headers().forEach(h -> text.append(h.describe()).append(';'));
+            if (r.condition() != null && r.condition().text().contains("policy_version")) {
+                // The rule reads the version itself: every new version may decide it otherwise.
+                text.append(version.id());
+            }
+            text.append('\n');
+        }
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            return HexFormat.of().formatHex(sha.digest(text.toString().getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JDK", e);
+        }
+    }
+
     private static final class AppRules {
         private static final int[] NONE = new int[0];
 

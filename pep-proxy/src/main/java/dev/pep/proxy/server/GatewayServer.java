@@ -58,6 +58,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -183,15 +184,21 @@ public final class GatewayServer implements AutoCloseable {
         if (policy != null) {
             // A new policy version can add, move or remove apps: route by the new set from now on.
             policy.addListener(new PolicyListener() {
+                private Map<String, String> decidedBy = policy.appFingerprints();
+
                 @Override
                 public void versionChanged(PolicyVersion previous, PolicyVersion current) {
                     gw.swap(new Router(routes(config, policy.apps(), echo)),
                             decisionPoint != null ? decisionPoint : policy);
                     metrics.policyVersion(current.id());
                     metrics.policyReload("loaded");
-                    // Every live session answers to the new version; those it denies end now.
-                    // LIMITATION(L-702): every live session is re-decided, not only those of changed apps.
-                    gw.sessions.redecide(s -> true, "policy");
+                    // The live sessions of apps the new version decides otherwise answer to it;
+                    // those it denies end now. An external decision point's rules are unseen here.
+                    Map<String, String> now = policy.appFingerprints();
+                    Map<String, String> before = decidedBy;
+                    decidedBy = now;
+                    gw.sessions.redecide(s -> decisionPoint != null
+                            || !Objects.equals(before.get(s.app()), now.get(s.app())), "policy");
                     audit.emit(events.policyLoaded(current, -1, List.of(config.policy().directory())));
                 }
 
