@@ -42,7 +42,12 @@ class EpisodicAppsIT {
             apps:
               base:
                 hosts: [base.pep.localhost]
-                upstream: %s
+                upstream: %1$s
+              past:
+                hosts: [past.pep.localhost]
+                upstream: %1$s
+                lifecycle: episodic
+                expires: 2020-01-01T00:00:00Z
             rules:
               - id: base-open
                 apps: [base]
@@ -117,9 +122,10 @@ class EpisodicAppsIT {
         await().atMost(Duration.ofSeconds(10)).until(() -> audit("app.expired").size() >= 2);
         Thread.sleep(1500);
         List<JsonNode> expired = audit("app.expired");
-        assertThat(expired).extracting(e -> e.at("/entity/name").asText())
+        assertThat(expired).extracting(e -> e.at("/entity/name").asText()).filteredOn(n -> n.startsWith("drill"))
                 .containsExactlyInAnyOrder("drill", "drill-feed");
-        assertThat(expired.get(0).at("/entity/expires").asText()).isEqualTo(expires.toString());
+        assertThat(expired).filteredOn(e -> e.at("/entity/name").asText().equals("drill")).singleElement()
+                .satisfies(e -> assertThat(e.at("/entity/expires").asText()).isEqualTo(expires.toString()));
         await().atMost(Duration.ofSeconds(10)).until(() -> revocations("expiry").size() >= 2);
         assertThat(revocations("expiry")).allSatisfy(e -> assertThat(e.get("status_detail").asText())
                 .isEqualTo("app_expired"));
@@ -199,6 +205,8 @@ class EpisodicAppsIT {
         await().atMost(Duration.ofSeconds(15)).until(() -> !Files.exists(dir.resolve("runtime-apps/lapse.json")));
         Thread.sleep(1500);
         assertThat(audit("app.expired")).filteredOn(e -> e.at("/entity/name").asText().equals("lapse")).hasSize(1);
+        // L-772: a file app that expired before the start is processed at each start.
+        assertThat(audit("app.expired")).filteredOn(e -> e.at("/entity/name").asText().equals("past")).hasSize(2);
     }
 
     private static HttpResponse<String> register(String name, String upstream, Instant expires) throws Exception {

@@ -103,6 +103,7 @@ public final class DefaultPolicyEngine implements PolicyEngine, AutoCloseable {
      * @return empty when added; otherwise why not (its name or a host is taken), and nothing
      *     changed
      */
+    // LIMITATION(L-773): the policy version does not change when run-time apps do.
     public Optional<String> register(App app) {
         Objects.requireNonNull(app, "app");
         synchronized (reloadLock) {

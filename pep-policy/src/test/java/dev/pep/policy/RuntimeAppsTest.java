@@ -137,6 +137,19 @@ class RuntimeAppsTest {
     }
 
     @Test
+    void register_andDeregister_keepThePolicyVersion() {
+        DefaultPolicyEngine engine = PolicyDirs.engine(PolicyDirs.write(dir, "p.yaml", POLICY));
+        var version = engine.version();
+
+        engine.register(app("ex1", "ex1.example", Map.of("tier", "exercise")));
+        Decision allowed = engine.decide(Requests.to("ex1").groups("blue").build());
+        engine.deregister("ex1");
+
+        assertThat(allowed.version()).isEqualTo(version);
+        assertThat(engine.version()).isEqualTo(version);
+    }
+
+    @Test
     void deregister_runtimeAppGoes_fileAppStays() {
         DefaultPolicyEngine engine = PolicyDirs.engine(PolicyDirs.write(dir, "p.yaml", POLICY));
         engine.register(app("ex1", "ex1.example", Map.of("tier", "exercise")));

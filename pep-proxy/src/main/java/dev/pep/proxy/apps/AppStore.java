@@ -30,6 +30,7 @@ import java.util.stream.Stream;
  *
  * <p>Not thread-safe: its one owner calls it under a lock.
  */
+// LIMITATION(L-770): each instance keeps its own registrations; instances do not share them.
 public final class AppStore {
 
     private static final ObjectMapper JSON = new ObjectMapper();

@@ -30,6 +30,7 @@ final class AppAdmin {
     }
 
     /** Registers the endpoints on {@code api}. */
+    // LIMITATION(L-771): no update in place; a changed app is deleted and registered again.
     static void register(AdminApi api, EpisodicApps apps) {
         AppAdmin admin = new AppAdmin(apps);
         api.register("GET", PATH, r -> CompletableFuture.completedFuture(admin.list()));

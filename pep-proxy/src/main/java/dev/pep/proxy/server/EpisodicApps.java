@@ -207,6 +207,7 @@ final class EpisodicApps implements AutoCloseable {
     }
 
     /** Processes every app that has expired, once each, then sets the timer for the next one. */
+    // LIMITATION(L-772): once per process: a file app already expired at start is processed again.
     synchronized void check() {
         try {
             Instant now = gw.clock.instant();
