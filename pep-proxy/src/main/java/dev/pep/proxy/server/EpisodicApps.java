@@ -4,7 +4,6 @@ import dev.pep.core.App;
 import dev.pep.core.DecisionReason;
 import dev.pep.core.PolicyVersion;
 import dev.pep.policy.DefaultPolicyEngine;
-import dev.pep.policy.PolicyError;
 import dev.pep.policy.PolicyListener;
 import dev.pep.proxy.apps.AppStore;
 import dev.pep.proxy.apps.Registration;
@@ -61,6 +60,7 @@ final class EpisodicApps implements AutoCloseable {
     private final Object routeLock = new Object();
     private final Counter expiries;
     private final Counter storeFailures;
+    private final Counter restoreSkipped;
     private final ScheduledExecutorService timer;
     private ScheduledFuture<?> next;
 
@@ -79,6 +79,9 @@ final class EpisodicApps implements AutoCloseable {
                 .register(registry);
         this.storeFailures = Counter.builder("pep.apps.store.failures")
                 .description("Run-time app registrations that could not be written or deleted").register(registry);
+        this.restoreSkipped = Counter.builder("pep.apps.restore.skipped")
+                .description("Stored run-time apps left out at start: unreadable, invalid or in conflict")
+                .register(registry);
         Gauge.builder("pep.apps.runtime", this, a -> a.runtimeCount()).description("Apps registered at run time")
                 .register(registry);
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -115,17 +118,15 @@ final class EpisodicApps implements AutoCloseable {
                 registrations.put(r.name(), r);
             }
         }
-        LOG.info("run-time apps restored count={} skipped={}", registrations.size(),
-                contents.problems().size() + contents.registrations().size() - registrations.size());
+        int skipped = contents.problems().size() + contents.registrations().size() - registrations.size();
+        restoreSkipped.increment(skipped);
+        LOG.info("run-time apps restored count={} skipped={}", registrations.size(), skipped);
         rebuildRoutes();
         policy.addListener(new PolicyListener() {
             @Override
             public void versionChanged(PolicyVersion previous, PolicyVersion current) {
+                // A new version can add, shorten or extend an expiry: set the timer again.
                 timer.execute(EpisodicApps.this::check);
-            }
-
-            @Override
-            public void reloadRefused(PolicyVersion running, List<PolicyError> errors) {
             }
         });
         timer.execute(this::check);

@@ -223,7 +223,7 @@ public final class GatewayServer implements AutoCloseable {
                 api, episodic);
         LOG.info("gateway started listener={}:{} admin={} apps={} policy_version={}", config.listener().address(),
                 server.port(), admin == null ? "off" : config.admin().address() + ":" + admin.port(),
-                router.routes().size(), engine.version());
+                gw.router().routes().size(), engine.version());
         return server;
     }
 

@@ -99,6 +99,27 @@ class EpisodicAppsTest {
     }
 
     @Test
+    void register_pastExpiryOrTakenName_isRefused_andNothingIsStored() throws Exception {
+        start();
+        String drill = """
+                {"name": "drill", "hosts": ["drill.example"], "upstream": "pep:echo",
+                 "lifecycle": "episodic", "expires": "%s"}""";
+
+        AdminResponse past = call("POST", "/api/v1/apps", drill.formatted(Instant.now().minusSeconds(5)));
+        assertThat(past.status()).isEqualTo(400);
+        assertThat(JSON.readTree(past.json()).get("message").asText()).endsWith("which has passed");
+        assertThat(dir.resolve("runtime-apps/drill.json")).doesNotExist();
+
+        String future = drill.formatted(Instant.now().plusSeconds(3600));
+        assertThat(call("POST", "/api/v1/apps", future).status()).isEqualTo(201);
+        AdminResponse again = call("POST", "/api/v1/apps", future.replace("drill.example", "drill2.example"));
+        assertThat(again.status()).isEqualTo(409);
+        assertThat(JSON.readTree(again.json()).get("message").asText())
+                .isEqualTo("app 'drill' is already registered; delete it first");
+        assertThat(call("GET", "/api/v1/apps", "").json()).doesNotContain("drill2.example");
+    }
+
+    @Test
     void reload_keepsRuntimeAppsRouted() throws Exception {
         start();
         assertThat(call("POST", "/api/v1/apps", """
