@@ -187,15 +187,10 @@ final class EpisodicApps implements AutoCloseable {
             return new Result(Outcome.NOT_STORED, "app " + name + " could not be removed from the store; "
                     + "it stays registered; see the log", 0);
         }
-        int ended = drop(name, SessionEnding.of(GatewayRedecider.APP_REMOVED, "admin:" + operator));
         gw.audit.emit(gw.events.appRemoved(name, operator));
+        int ended = drop(name, SessionEnding.of(GatewayRedecider.APP_REMOVED, "admin:" + operator));
         LOG.info("run-time app removed app={} by={} sessions_ended={}", name, operator, ended);
         return new Result(Outcome.DONE, "removed", ended);
-    }
-
-    /** The run-time registration of that app, if it has one. */
-    synchronized Optional<Registration> registration(String name) {
-        return Optional.ofNullable(registrations.get(name));
     }
 
     private synchronized int runtimeCount() {
@@ -265,9 +260,10 @@ final class EpisodicApps implements AutoCloseable {
         if (next != null) {
             next.cancel(false);
         }
-        long delay = Math.max(0, Duration.between(now, soonest).toMillis());
+        // Nanoseconds: a delay rounded down would wake before the instant and check in vain.
+        long delay = Math.max(0, Duration.between(now, soonest).toNanos());
         if (!timer.isShutdown()) {
-            next = timer.schedule(this::check, delay, TimeUnit.MILLISECONDS);
+            next = timer.schedule(this::check, delay, TimeUnit.NANOSECONDS);
         }
     }
 
