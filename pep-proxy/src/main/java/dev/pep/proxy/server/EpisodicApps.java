@@ -41,8 +41,8 @@ import org.slf4j.LoggerFactory;
  * removed from the store and the engine.
  *
  * <p>Thread-safe: every change runs under this object's lock, the expiry checks on its own thread.
- * Fails closed: an app that cannot be stored is not registered, one that cannot be removed from
- * the store stays registered and routed, and the answer says so.
+ * Fails closed: an app that cannot be stored is not registered; one whose file cannot be deleted
+ * is removed all the same, and the answer says its file is left.
  */
 final class EpisodicApps implements AutoCloseable {
 
@@ -178,19 +178,21 @@ final class EpisodicApps implements AutoCloseable {
         if (!registrations.containsKey(name)) {
             return new Result(Outcome.UNKNOWN, "no app " + name + " is registered at run time", 0);
         }
+        boolean deleted = true;
         try {
             store.delete(name);
         } catch (IOException | RuntimeException e) {
-            LOG.warn("run-time app not removed from the store, still registered app={} error={}", name,
-                    e.toString());
+            // Removed all the same: an operator's removal takes access away now, whatever the disk.
+            LOG.warn("run-time app removed but its file not deleted app={} error={}", name, e.toString());
             storeFailures.increment();
-            return new Result(Outcome.NOT_STORED, "app " + name + " could not be removed from the store; "
-                    + "it stays registered; see the log", 0);
+            deleted = false;
         }
         gw.audit.emit(gw.events.appRemoved(name, operator));
         int ended = drop(name, SessionEnding.of(GatewayRedecider.APP_REMOVED, "admin:" + operator));
         LOG.info("run-time app removed app={} by={} sessions_ended={}", name, operator, ended);
-        return new Result(Outcome.DONE, "removed", ended);
+        return deleted ? new Result(Outcome.DONE, "removed", ended)
+                : new Result(Outcome.NOT_STORED, "app " + name + " was removed, but its file could not be "
+                        + "deleted and would register it again at a restart; see the log", ended);
     }
 
     private synchronized int runtimeCount() {

@@ -120,6 +120,38 @@ class EpisodicAppsTest {
     }
 
     @Test
+    void register_storeCannotBeWritten_isRefusedAndNotRouted() throws Exception {
+        Files.writeString(dir.resolve("blocker"), "a file where a directory should be");
+        start("blocker/apps");
+
+        AdminResponse r = call("POST", "/api/v1/apps", """
+                {"name": "drill", "hosts": ["drill.example"], "upstream": "pep:echo"}""");
+
+        assertThat(r.status()).isEqualTo(500);
+        assertThat(JSON.readTree(r.json()).get("error").asText()).isEqualTo("app_not_stored");
+        assertThat(sources()).doesNotContainKey("drill");
+        assertThat(hosts()).doesNotContain("drill.example");
+    }
+
+    @Test
+    void delete_fileCannotBeDeleted_removesTheAppAllTheSame_andSaysSo() throws Exception {
+        start();
+        assertThat(call("POST", "/api/v1/apps", """
+                {"name": "drill", "hosts": ["drill.example"], "upstream": "pep:echo"}""").status()).isEqualTo(201);
+        Path file = dir.resolve("runtime-apps/drill.json");
+        Files.delete(file);
+        Files.createDirectories(file.resolve("in-the-way"));
+
+        AdminResponse r = call("DELETE", "/api/v1/apps/drill", "");
+
+        assertThat(r.status()).isEqualTo(500);
+        assertThat(JSON.readTree(r.json()).get("message").asText()).contains("was removed, but its file");
+        assertThat(sources()).doesNotContainKey("drill");
+        assertThat(hosts()).doesNotContain("drill.example");
+        assertThat(audit("app.removed")).isNotEmpty();
+    }
+
+    @Test
     void reload_keepsRuntimeAppsRouted() throws Exception {
         start();
         assertThat(call("POST", "/api/v1/apps", """
@@ -133,6 +165,10 @@ class EpisodicAppsTest {
     }
 
     private void start() throws Exception {
+        start("runtime-apps");
+    }
+
+    private void start(String runtimeApps) throws Exception {
         Files.writeString(dir.resolve("admin-tokens"), "alice " + TOKEN + "\n");
         Files.createDirectories(dir.resolve("policies"));
         Files.writeString(dir.resolve("policies/apps.yaml"), policy());
@@ -147,11 +183,11 @@ class EpisodicAppsTest {
                 policy:
                   directory: policies
                   reload-interval: 100ms
-                  runtime-apps-directory: runtime-apps
+                  runtime-apps-directory: %s
                 audit:
                   directory: audit
                   fsync-interval: 2ms
-                """);
+                """.formatted(runtimeApps));
         gateway = GatewayServer.start(ConfigLoader.load(file));
     }
 
