@@ -7,9 +7,11 @@ import dev.pep.core.PolicyEngine;
 import dev.pep.core.PolicyVersion;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -24,6 +26,9 @@ import org.slf4j.LoggerFactory;
  * <p>Deny overrides allow; no matching rule denies ({@code no_matching_rule}); an evaluation
  * error denies ({@code evaluation_error}); an app the policy does not declare is denied
  * ({@code unknown_app}), an expired one too ({@code app_expired}).
+ *
+ * <p>Apps come from the files and, through {@link #register}, at run time; rules select run-time
+ * apps by their labels ({@code app-labels}) or apply to every app.
  *
  * <p>Thread-safe. Each decision reads one immutable compiled set, swapped atomically on reload,
  * so a decision is made wholly by one version. An invalid reload keeps the running version and
@@ -89,6 +94,59 @@ public final class DefaultPolicyEngine implements PolicyEngine, AutoCloseable {
         return current.get().fingerprints();
     }
 
+    /** Whether the running version's app of that name comes from the policy files. */
+    public boolean declaredInFiles(String app) {
+        return current.get().declaredInFiles(app);
+    }
+
+    /** The apps registered at run time, in registration order. */
+    public List<App> runtimeApps() {
+        return List.copyOf(current.get().runtimeApps().values());
+    }
+
+    /**
+     * Adds an app at run time, beside the files' apps: it is decided by the rules that select it
+     * (by label, or rules for every app), and later reloads keep it. The policy version stays.
+     *
+     * @return empty when added; otherwise why not (its name or a host is taken), and nothing
+     *     changed
+     */
+    // LIMITATION(L-773): the policy version does not change when run-time apps do.
+    public Optional<String> register(App app) {
+        Objects.requireNonNull(app, "app");
+        synchronized (reloadLock) {
+            PolicySet running = current.get();
+            Optional<String> conflict = running.conflict(app);
+            if (conflict.isEmpty()) {
+                Map<String, App> runtime = new LinkedHashMap<>(running.runtimeApps());
+                runtime.put(app.name(), app);
+                current.set(running.withRuntimeApps(runtime));
+                LOG.info("app registered app={} hosts={} version={}", app.name(), app.hosts(),
+                        running.version());
+            }
+            return conflict;
+        }
+    }
+
+    /**
+     * Removes an app registered at run time.
+     *
+     * @return false, changing nothing, when no run-time app has that name (files' apps included)
+     */
+    public boolean deregister(String app) {
+        synchronized (reloadLock) {
+            PolicySet running = current.get();
+            if (!running.runtimeApps().containsKey(app)) {
+                return false;
+            }
+            Map<String, App> runtime = new LinkedHashMap<>(running.runtimeApps());
+            runtime.remove(app);
+            current.set(running.withRuntimeApps(runtime));
+            LOG.info("app deregistered app={} version={}", app, running.version());
+            return true;
+        }
+    }
+
     /** Registers a listener for version changes and refused reloads. */
     public void addListener(PolicyListener listener) {
         listeners.add(Objects.requireNonNull(listener, "listener"));
@@ -106,11 +164,11 @@ public final class DefaultPolicyEngine implements PolicyEngine, AutoCloseable {
      */
     public List<PolicyError> reload() {
         synchronized (reloadLock) {
-            PolicyLoader.Outcome outcome = PolicyLoader.load(dir);
+            PolicySet running = current.get();
+            PolicyLoader.Outcome outcome = PolicyLoader.load(dir, running.runtimeApps());
             if (outcome.version() != null) {
                 lastSeen = outcome.version();
             }
-            PolicySet running = current.get();
             if (outcome.set() == null) {
                 LOG.warn("policy reload refused dir={} errors={} running_version={}", dir,
                         outcome.errors().size(), running.version());

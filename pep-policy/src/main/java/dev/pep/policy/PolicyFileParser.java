@@ -45,7 +45,7 @@ final class PolicyFileParser {
     private static final Set<String> APP_KEYS = Set.of("hosts", "protocol", "upstream",
             "connector", "lifecycle", "expires", "labels", "description");
     private static final Set<String> RULE_KEYS =
-            Set.of("id", "apps", "effect", "when", "obligations", "description");
+            Set.of("id", "apps", "app-labels", "effect", "when", "obligations", "description");
     private static final Set<String> OBLIGATION_KEYS =
             Set.of("isolation", "max-session", "reevaluate", "headers");
     private static final Set<String> URI_SCHEMES = Set.of("http", "https", "tcp", "tls", "pep");
@@ -67,9 +67,63 @@ final class PolicyFileParser {
     record AppSpec(App app, Where where, Map<String, Where> hosts) {
     }
 
-    /** A rule as declared, its condition compiled. */
+    /**
+     * A rule as declared, its condition compiled. It applies to the apps it names, to the apps
+     * whose labels include all of its {@code appLabels}, and to every app when it has neither.
+     */
     record RuleSpec(String id, Where where, Effect effect, Map<String, Where> apps,
-            Conditions.Condition condition, Obligations obligations) {
+            Map<String, String> appLabels, Conditions.Condition condition,
+            Obligations obligations) {
+
+        /** Whether the rule applies to {@code app}. */
+        boolean selects(App app) {
+            if (apps.isEmpty() && appLabels.isEmpty()) {
+                return true;
+            }
+            return apps.containsKey(app.name()) || !appLabels.isEmpty()
+                    && app.labels().entrySet().containsAll(appLabels.entrySet());
+        }
+    }
+
+    /**
+     * One app declared on its own, as the admin API receives it: a mapping with the app's
+     * {@code name} beside the keys of an app in a policy file, checked by the same rules.
+     *
+     * @param source what to call the document in errors, for example {@code request body}
+     */
+    static PolicyFileParser parseApp(String source, String content, List<PolicyError> errors) {
+        PolicyFileParser parser = new PolicyFileParser(source, content, errors);
+        Node root = parser.compose(content);
+        if (root == null) {
+            if (errors.isEmpty()) {
+                errors.add(new PolicyError(source, 0, 0, "expected an app: a mapping with a name"));
+            }
+            return parser;
+        }
+        if (!(root instanceof MappingNode map)) {
+            parser.error(root, "expected an app: a mapping with a name");
+            return parser;
+        }
+        List<NodeTuple> rest = new ArrayList<>();
+        Node nameKey = null;
+        String name = null;
+        for (NodeTuple tuple : map.getValue()) {
+            if (tuple.getKeyNode() instanceof ScalarNode k && "name".equals(k.getValue())
+                    && nameKey == null) {
+                nameKey = k;
+                name = parser.scalar(tuple.getValueNode(), "an app name");
+            } else {
+                rest.add(tuple);
+            }
+        }
+        if (nameKey == null) {
+            parser.error(root, "app needs a name");
+        } else if (name != null) {
+            MappingNode body = new MappingNode(map.getTag(), true, rest, map.getStartMark(),
+                    map.getEndMark(), map.getFlowStyle());
+            parser.parseApp(name, new Entry(nameKey, body));
+        }
+        return parser;
     }
 
     /** A rule's mention of an app, checked across files even when the rule is invalid. */
@@ -96,21 +150,7 @@ final class PolicyFileParser {
     }
 
     private void parseDocument(String content) {
-        Node root;
-        try {
-            LoaderOptions options = new LoaderOptions();
-            options.setMaxAliasesForCollections(20);
-            root = new Yaml(options).compose(new StringReader(content));
-        } catch (MarkedYAMLException e) {
-            // LIMITATION(L-102): the YAML parser stops at the first syntax error of a file.
-            int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
-            int column = e.getProblemMark() == null ? 0 : e.getProblemMark().getColumn() + 1;
-            errors.add(new PolicyError(file, line, column, "YAML syntax: " + e.getProblem()));
-            return;
-        } catch (YAMLException e) {
-            errors.add(new PolicyError(file, 0, 0, "YAML: " + e.getMessage()));
-            return;
-        }
+        Node root = compose(content);
         if (root == null) {
             return;
         }
@@ -124,6 +164,23 @@ final class PolicyFileParser {
                 parseRule(rule);
             }
         }
+    }
+
+    /** The document's root node; null when it is empty or not YAML (an error then says why). */
+    private Node compose(String content) {
+        try {
+            LoaderOptions options = new LoaderOptions();
+            options.setMaxAliasesForCollections(20);
+            return new Yaml(options).compose(new StringReader(content));
+        } catch (MarkedYAMLException e) {
+            // LIMITATION(L-102): the YAML parser stops at the first syntax error of a file.
+            int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
+            int column = e.getProblemMark() == null ? 0 : e.getProblemMark().getColumn() + 1;
+            errors.add(new PolicyError(file, line, column, "YAML syntax: " + e.getProblem()));
+        } catch (YAMLException e) {
+            errors.add(new PolicyError(file, 0, 0, "YAML: " + e.getMessage()));
+        }
+        return null;
     }
 
     private void parseApp(String name, Entry entry) {
@@ -149,7 +206,7 @@ final class PolicyFileParser {
         URI upstream = upstream(name, entry.key, app.get("upstream"), app.get("connector"));
         boolean episodic = lifecycle(app.get("lifecycle"));
         Instant expires = expires(app.get("expires"), episodic);
-        Map<String, String> labels = labels(app.get("labels"));
+        Map<String, String> labels = labels(app.get("labels"), "labels");
         if (!hosts.isEmpty() && upstream != null && NAME.matcher(name).matches()) {
             App value = new App(name, List.copyOf(hosts.keySet()), protocol, upstream, labels,
                     episodic, java.util.Optional.ofNullable(expires));
@@ -237,10 +294,10 @@ final class PolicyFileParser {
         }
     }
 
-    private Map<String, String> labels(Entry entry) {
+    private Map<String, String> labels(Entry entry, String what) {
         Map<String, String> labels = new HashMap<>();
         if (entry != null) {
-            mapping(entry.value, "labels", null).forEach((k, e) -> {
+            mapping(entry.value, what, null).forEach((k, e) -> {
                 String v = scalar(e.value, "a label value");
                 if (v != null) {
                     labels.put(k, v);
@@ -273,11 +330,13 @@ final class PolicyFileParser {
                 }
             }
         }
+        Map<String, String> appLabels = labels(rule.get("app-labels"), "app-labels");
         Conditions.Condition condition = condition(node, rule.get("when"));
         Obligations obligations = obligations(rule.get("obligations"), effect);
         if (id != null && effect != null && condition != null && obligations != null) {
             Where where = where(rule.get("id").value);
-            rules.add(new RuleSpec(id, where, effect, appNames, condition, obligations));
+            rules.add(new RuleSpec(id, where, effect, appNames, Map.copyOf(appLabels), condition,
+                    obligations));
         }
     }
 

@@ -33,6 +33,14 @@ final class PolicyLoader {
 
     /** Loads the directory. */
     static Outcome load(Path dir) {
+        return load(dir, Map.of());
+    }
+
+    /**
+     * Loads the directory beside apps registered at run time: a file that declares one of their
+     * names or hosts is an error, so a reload never takes a run-time app's place unnoticed.
+     */
+    static Outcome load(Path dir, Map<String, App> runtimeApps) {
         List<PolicyError> errors = new ArrayList<>();
         Map<String, String> files = read(dir, errors);
         if (!errors.isEmpty()) {
@@ -42,6 +50,7 @@ final class PolicyLoader {
         List<PolicyFileParser> parsed = new ArrayList<>();
         files.forEach((name, content) -> parsed.add(PolicyFileParser.parse(name, content, errors)));
         Map<String, PolicyFileParser.AppSpec> apps = apps(parsed, errors);
+        runtimeConflicts(apps, runtimeApps, errors);
         List<PolicyFileParser.RuleSpec> rules = rules(parsed, apps, errors);
         if (!errors.isEmpty()) {
             errors.sort(Comparator.comparing(PolicyError::file)
@@ -50,7 +59,8 @@ final class PolicyLoader {
         }
         Map<String, App> loadedApps = new LinkedHashMap<>();
         apps.forEach((name, spec) -> loadedApps.put(name, spec.app()));
-        return new Outcome(new PolicySet(version, loadedApps, rules), List.of(), version);
+        PolicySet set = new PolicySet(version, loadedApps, rules).withRuntimeApps(runtimeApps);
+        return new Outcome(set, List.of(), version);
     }
 
     /** The version the directory would load as, or null when it cannot be read. */
@@ -82,6 +92,26 @@ final class PolicyLoader {
             }
         }
         return apps;
+    }
+
+    private static void runtimeConflicts(Map<String, PolicyFileParser.AppSpec> apps,
+            Map<String, App> runtimeApps, List<PolicyError> errors) {
+        Map<String, String> runtimeHosts = new LinkedHashMap<>();
+        runtimeApps.values().forEach(a -> a.hosts().forEach(h -> runtimeHosts.put(h, a.name())));
+        for (PolicyFileParser.AppSpec app : apps.values()) {
+            if (runtimeApps.containsKey(app.app().name())) {
+                errors.add(app.where().error("app '" + app.app().name() + "' is registered at "
+                        + "run time; remove that registration (admin API) before declaring it "
+                        + "in a file"));
+            }
+            app.hosts().forEach((host, where) -> {
+                String owner = runtimeHosts.get(host);
+                if (owner != null && !owner.equals(app.app().name())) {
+                    errors.add(where.error("host '" + host + "' is routed to run-time app '"
+                            + owner + "'; remove that registration (admin API) first"));
+                }
+            });
+        }
     }
 
     private static List<PolicyFileParser.RuleSpec> rules(List<PolicyFileParser> parsed,

@@ -13,8 +13,10 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -62,6 +64,9 @@ final class PolicySet {
             "(?s)(?!.*\\b(?:subject|request|source|app|context)\\.).*\\bdevice\\..*");
 
     private final PolicyVersion version;
+    private final Map<String, App> fileApps;
+    private final Map<String, App> runtimeApps;
+    private final List<PolicyFileParser.RuleSpec> declared;
     private final Map<String, App> apps;
     private final Map<String, AppRules> rules;
     private final List<App> appList;
@@ -70,25 +75,36 @@ final class PolicySet {
 
     PolicySet(PolicyVersion version, Map<String, App> apps,
             List<PolicyFileParser.RuleSpec> declared) {
+        this(version, apps, Map.of(), declared);
+    }
+
+    /** The files' apps and rules, joined by apps registered at run time (names and hosts apart). */
+    private PolicySet(PolicyVersion version, Map<String, App> fileApps, Map<String, App> runtimeApps,
+            List<PolicyFileParser.RuleSpec> declared) {
         this.version = version;
-        this.apps = Map.copyOf(apps);
+        this.fileApps = Collections.unmodifiableMap(new LinkedHashMap<>(fileApps));
+        this.runtimeApps = Collections.unmodifiableMap(new LinkedHashMap<>(runtimeApps));
+        this.declared = List.copyOf(declared);
+        Map<String, App> all = new LinkedHashMap<>(fileApps);
+        all.putAll(runtimeApps);
+        this.apps = Map.copyOf(all);
         Map<String, AppRules> index = new HashMap<>();
         Map<String, String> prints = new HashMap<>();
-        for (Map.Entry<String, App> app : apps.entrySet()) {
-            List<PolicyFileParser.RuleSpec> own = declared.stream()
-                    .filter(r -> r.apps().isEmpty() || r.apps().containsKey(app.getKey())).toList();
-            index.put(app.getKey(), AppRules.of(own));
-            prints.put(app.getKey(), fingerprint(app.getValue(), own, version));
+        for (App app : all.values()) {
+            List<PolicyFileParser.RuleSpec> own = declared.stream().filter(r -> r.selects(app)).toList();
+            index.put(app.name(), AppRules.of(own));
+            prints.put(app.name(), fingerprint(app, own, version));
         }
         this.rules = Map.copyOf(index);
         this.fingerprints = Map.copyOf(prints);
-        this.appList = List.copyOf(apps.values());
+        this.appList = List.copyOf(all.values());
     }
 
     PolicyVersion version() {
         return version;
     }
 
+    /** The files' apps in declaration order, then the run-time apps in registration order. */
     List<App> apps() {
         return appList;
     }
@@ -100,6 +116,54 @@ final class PolicySet {
      */
     Map<String, String> fingerprints() {
         return fingerprints;
+    }
+
+    /** Whether the app comes from the policy files (not from a run-time registration). */
+    boolean declaredInFiles(String app) {
+        return fileApps.containsKey(app);
+    }
+
+    /**
+     * This version with these run-time apps in place of the ones it had.
+     *
+     * @throws IllegalArgumentException when one takes a name or host another app has
+     */
+    PolicySet withRuntimeApps(Map<String, App> runtime) {
+        PolicySet set = new PolicySet(version, fileApps, Map.of(), declared);
+        Map<String, App> added = new LinkedHashMap<>();
+        for (App app : runtime.values()) {
+            Optional<String> conflict = set.conflict(app);
+            if (conflict.isPresent()) {
+                throw new IllegalArgumentException(conflict.get());
+            }
+            added.put(app.name(), app);
+            set = new PolicySet(version, fileApps, added, List.of());
+        }
+        return new PolicySet(version, fileApps, added, declared);
+    }
+
+    /** Why {@code app} cannot join this set's apps at run time; empty when it can. */
+    Optional<String> conflict(App app) {
+        if (fileApps.containsKey(app.name())) {
+            return Optional.of("app '" + app.name() + "' is declared in the policy files");
+        }
+        if (runtimeApps.containsKey(app.name())) {
+            return Optional.of("app '" + app.name() + "' is already registered; delete it first");
+        }
+        for (App other : appList) {
+            for (String host : app.hosts()) {
+                if (other.hosts().contains(host)) {
+                    return Optional.of("host '" + host + "' is already routed to app '"
+                            + other.name() + "'");
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The run-time apps this set holds, in registration order. */
+    Map<String, App> runtimeApps() {
+        return runtimeApps;
     }
 
     /** Decides; never throws. */

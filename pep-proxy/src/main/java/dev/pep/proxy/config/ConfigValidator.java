@@ -114,6 +114,10 @@ final class ConfigValidator {
         if (!c.apps().isEmpty()) {
             add("apps", "apps come from the policy files when 'policy' is set; move them there");
         }
+        Path runtimeApps = c.resolve(c.policy().runtimeAppsDirectory());
+        if (Files.exists(runtimeApps) && !Files.isDirectory(runtimeApps)) {
+            add("policy.runtime-apps-directory", "not a directory: '" + c.policy().runtimeAppsDirectory() + "'");
+        }
         PolicyConfig.DecisionPoint dp = c.policy().decisionPoint();
         if (dp != null) {
             String key = "policy.decision-point";

@@ -12,12 +12,16 @@ import java.time.Duration;
  * @param directory the policy directory, relative to gateway.yaml
  * @param reloadInterval how often the directory is checked for change
  * @param decisionPoint the external decision point; null for the built-in engine
+ * @param runtimeAppsDirectory where apps registered through the admin API are kept, one file
+ *     each, so they survive a restart; relative to gateway.yaml
  */
-public record PolicyConfig(String directory, Duration reloadInterval, DecisionPoint decisionPoint) {
+public record PolicyConfig(String directory, Duration reloadInterval, DecisionPoint decisionPoint,
+        String runtimeAppsDirectory) {
 
     /** Applies defaults. */
     public PolicyConfig {
         reloadInterval = reloadInterval == null ? Duration.ofSeconds(2) : reloadInterval;
+        runtimeAppsDirectory = runtimeAppsDirectory == null ? ".pep/runtime-apps" : runtimeAppsDirectory;
     }
 
     /**

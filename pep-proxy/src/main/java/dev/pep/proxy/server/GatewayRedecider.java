@@ -36,6 +36,9 @@ final class GatewayRedecider implements Redecider {
     public CompletionStage<Decision> redecide(LiveSession session, Instant now) {
         AccessRequest before = session.admitted();
         Route route = gw.router().route(before.request().host()).orElse(null);
+        if (route == null && expired(session, now)) {
+            return denied(DecisionReason.of(DecisionReason.APP_EXPIRED, "this application has expired"));
+        }
         if (route == null || !route.app().name().equals(session.app())) {
             return denied(DecisionReason.of(APP_REMOVED, "the application is no longer served here"));
         }
@@ -50,6 +53,12 @@ final class GatewayRedecider implements Redecider {
         return posture(subject, credentials, route).thenCompose(device -> gw.engine().decideAsync(
                 new AccessRequest(subject, device, route.app(), before.request(), before.source(), now,
                         session.id())));
+    }
+
+    /** Whether the session's app, as routed now (else as admitted), has expired. */
+    private boolean expired(LiveSession session, Instant now) {
+        return gw.router().routes().stream().filter(r -> r.name().equals(session.app())).findFirst()
+                .map(r -> r.app().expiredAt(now)).orElseGet(() -> session.admitted().app().expiredAt(now));
     }
 
     private CompletionStage<DevicePosture> posture(Subject subject, Credentials credentials, Route route) {

@@ -15,6 +15,7 @@ import dev.pep.proxy.admin.AdminApi;
 import dev.pep.proxy.admin.AdminRequest;
 import dev.pep.proxy.admin.AdminResponse;
 import dev.pep.proxy.admin.AdminTokens;
+import dev.pep.proxy.apps.AppStore;
 import dev.pep.proxy.config.AppConfig;
 import dev.pep.proxy.config.GatewayConfig;
 import dev.pep.proxy.config.PolicyConfig;
@@ -85,10 +86,11 @@ public final class GatewayServer implements AutoCloseable {
     private final DefaultPolicyEngine policy;
     private final AuditPipeline audit;
     private final AdminApi api;
+    private final EpisodicApps episodic;
 
     private GatewayServer(GatewayContext gw, EventLoopGroup boss, EventLoopGroup workers, Channel listener,
             AdminServer admin, EchoApp echo, ChannelGroup connections, DefaultPolicyEngine policy,
-            AuditPipeline audit, AdminApi api) {
+            AuditPipeline audit, AdminApi api, EpisodicApps episodic) {
         this.gw = gw;
         this.boss = boss;
         this.workers = workers;
@@ -99,6 +101,7 @@ public final class GatewayServer implements AutoCloseable {
         this.policy = policy;
         this.audit = audit;
         this.api = api;
+        this.episodic = episodic;
     }
 
     /** Starts the gateway on that configuration; throws when a port or certificate fails. */
@@ -156,6 +159,13 @@ public final class GatewayServer implements AutoCloseable {
         }
         gw.identity.keySources().forEach(k -> metrics.provider("jwks", k.issuer(), k::usable, k::failureCount));
         metrics.policyVersion(engine.version().id());
+        // Run-time apps are routed before the first partner connects.
+        EpisodicApps episodic = policy == null ? null : new EpisodicApps(gw, policy,
+                new AppStore(config.resolve(config.policy().runtimeAppsDirectory())),
+                () -> new Router(routes(config, policy.apps(), echo), gw.clock), registry);
+        if (episodic != null) {
+            episodic.start();
+        }
         ChannelGroup connections = new DefaultChannelGroup("partners", GlobalEventExecutor.INSTANCE);
         var limiter = new ConnectionLimiter(config.limits().maxConnections(),
                 config.limits().maxConnectionsPerAddress(), registry);
@@ -170,6 +180,9 @@ public final class GatewayServer implements AutoCloseable {
         AdminApi api = adminApi(config, audit, events);
         api.register("GET", "/api/v1/policy", r -> CompletableFuture.completedFuture(policyView(gw)));
         SessionAdmin.register(api, gw.sessions, gw.clock);
+        if (episodic != null) {
+            AppAdmin.register(api, episodic);
+        }
         if (policy != null) {
             // This gateway's built-in engine as another gateway's decision point (AuthZEN).
             AuthZenEndpoint authzen = AuthZenEndpoint.over(policy);
@@ -188,8 +201,7 @@ public final class GatewayServer implements AutoCloseable {
 
                 @Override
                 public void versionChanged(PolicyVersion previous, PolicyVersion current) {
-                    gw.swap(new Router(routes(config, policy.apps(), echo)),
-                            decisionPoint != null ? decisionPoint : policy);
+                    episodic.rebuildRoutes();
                     metrics.policyVersion(current.id());
                     metrics.policyReload("loaded");
                     // The live sessions of apps the new version decides otherwise answer to it;
@@ -215,10 +227,10 @@ public final class GatewayServer implements AutoCloseable {
         audit.emit(events.policyLoaded(engine.version(), -1,
                 List.of(config.policy() == null ? "gateway.yaml" : config.policy().directory())));
         var server = new GatewayServer(gw, boss, workers, listener, admin, echo, connections, policy, audit,
-                api);
+                api, episodic);
         LOG.info("gateway started listener={}:{} admin={} apps={} policy_version={}", config.listener().address(),
                 server.port(), admin == null ? "off" : config.admin().address() + ":" + admin.port(),
-                router.routes().size(), engine.version());
+                gw.router().routes().size(), engine.version());
         return server;
     }
 
@@ -266,6 +278,9 @@ public final class GatewayServer implements AutoCloseable {
     public void close() {
         if (policy != null) {
             policy.close();
+        }
+        if (episodic != null) {
+            episodic.close();
         }
         listener.close().syncUninterruptibly();
         connections.close().awaitUninterruptibly(2, TimeUnit.SECONDS);

@@ -7,6 +7,9 @@ import dev.pep.core.App;
 import dev.pep.core.AppProtocol;
 import dev.pep.proxy.config.AppConfig;
 import java.net.URI;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -43,6 +46,23 @@ class RouterTest {
         assertThatThrownBy(() -> new Router(List.of(route("a", "x.example"), route("b", "x.example"))))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("x.example");
+    }
+
+    @Test
+    void route_expiredApp_hasNoRouteFromTheInstantItExpires() {
+        Instant expires = Instant.parse("2027-01-31T00:00:00Z");
+        App app = new App("ex", List.of("ex.example"), AppProtocol.HTTP, URI.create("http://127.0.0.1:1"),
+                Map.of(), true, Optional.of(expires));
+        Route ex = new Route(app, route("ex", "ex.example").settings(), app.upstream());
+        List<Route> routes = List.of(ex, route("portal", "portal.example.org"));
+
+        Router before = new Router(routes, Clock.fixed(expires.minusMillis(1), ZoneOffset.UTC));
+        Router at = new Router(routes, Clock.fixed(expires, ZoneOffset.UTC));
+
+        assertThat(before.route("ex.example")).contains(ex);
+        assertThat(at.route("ex.example")).isEmpty();
+        assertThat(at.route("portal.example.org")).isPresent();
+        assertThat(at.routes()).contains(ex);
     }
 
     static Route route(String name, String host) {

@@ -69,6 +69,8 @@ public final class AuditEvents {
     public static final String APP_REGISTERED = "app.registered";
     /** An episodic app expired. */
     public static final String APP_EXPIRED = "app.expired";
+    /** An app registered at run time was removed. */
+    public static final String APP_REMOVED = "app.removed";
     /** An admin acted through the admin API or console. */
     public static final String ADMIN_ACTION = "admin.action";
     /** The pipeline dropped events (best-effort mode only). */
@@ -348,6 +350,11 @@ public final class AuditEvents {
         f.put("entity", Map.of("type", "app", "name", requireText(app, "app"),
                 "expires", expiredAt.toString()));
         return event(APP_EXPIRED, "", "", f);
+    }
+
+    /** An app registered at run time was removed (OCSF Entity Management: Delete). */
+    public AuditEvent appRemoved(String app, String removedBy) {
+        return entityChange(APP_REMOVED, 4, "app", app, removedBy);
     }
 
     /**

@@ -60,6 +60,7 @@ class AuditEventsTest {
                         3004, 1, 1),
                 row(e -> e.appExpired("logistics", Fixtures.NOW), AuditEvents.APP_EXPIRED,
                         3004, 4, 1),
+                row(e -> e.appRemoved("exercise", "admin"), AuditEvents.APP_REMOVED, 3004, 4, 1),
                 row(e -> e.adminAction("admin", "delete-session", "s-9", true),
                         AuditEvents.ADMIN_ACTION, 6003, 4, 1),
                 row(e -> e.adminAction("admin", "rotate-keys", "gw", false),
