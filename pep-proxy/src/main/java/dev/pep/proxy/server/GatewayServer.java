@@ -25,6 +25,7 @@ import dev.pep.proxy.route.Router;
 import dev.pep.proxy.tls.CertificateStore;
 import dev.pep.proxy.tls.DevelopmentCa;
 import dev.pep.proxy.tls.TlsContexts;
+import dev.pep.proxy.upstream.DirectDialer;
 import dev.pep.proxy.upstream.EchoApp;
 import dev.pep.proxy.session.SessionRegistry;
 import dev.pep.proxy.upstream.Upstreams;
@@ -135,6 +136,7 @@ public final class GatewayServer implements AutoCloseable {
         var gw = new GatewayContext(config, router, engine, upstreams, metrics, Clock.systemUTC(), audit, events,
                 tracing(config, registry));
         gw.identity = GatewayIdentity.create(config, audit, events, gw.clock);
+        gw.dialer = new DirectDialer(transport.socketChannel(), TlsContexts.client());
         if (config.posture() != null) {
             // The gateway's session when the cookie opens one, else the subject on its connection.
             SessionKeys perConnection = SessionKeys.perConnection();
