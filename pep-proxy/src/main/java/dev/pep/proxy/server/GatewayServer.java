@@ -105,8 +105,10 @@ public final class GatewayServer implements AutoCloseable {
     public static GatewayServer start(GatewayConfig config) throws Exception {
         Transport transport = Transport.best();
         LOG.info("gateway starting instance={} {} {}", config.instance(), transport.describe(), TlsContexts.describe());
+        List<java.security.cert.X509Certificate> clientIssuers = new ArrayList<>(GatewayPosture.clientIssuers(config));
+        clientIssuers.addAll(GatewayIdentity.clientIssuers(config));
         CertificateStore certificates = new CertificateStore(certificateEntries(config), config.tls().profile(),
-                GatewayPosture.clientIssuers(config));
+                List.copyOf(new java.util.LinkedHashSet<>(clientIssuers)));
         EventLoopGroup boss = transport.group(1, "pep-accept");
         EventLoopGroup workers = transport.group(0, "pep-io");
         try {
@@ -381,11 +383,6 @@ public final class GatewayServer implements AutoCloseable {
     private static List<Route> routes(GatewayConfig config, List<App> apps, EchoApp echo) {
         List<Route> routes = new ArrayList<>();
         for (App app : apps) {
-            if (app.protocol() != AppProtocol.HTTP) {
-                // LIMITATION(L-001): TCP apps are not routed yet; they get no route (404 by SNI).
-                LOG.warn("app not routed, protocol not supported yet app={} protocol={}", app.name(), app.protocol());
-                continue;
-            }
             String upstream = app.upstream().toString();
             AppConfig settings = config.apps().getOrDefault(app.name(), AppConfig.defaults(app.hosts(), upstream));
             URI target = ECHO.equals(upstream) ? echo.uri() : app.upstream();

@@ -61,6 +61,15 @@ public final class TlsContexts {
      */
     public static SslContext server(File chain, File key, TlsProfile profile,
             List<X509Certificate> clientIssuers) throws SSLException {
+        return server(chain, key, profile, clientIssuers, true);
+    }
+
+    /**
+     * A server context as above; without {@code alpn} it selects no application protocol, for
+     * hosts whose bytes are spliced to a TCP app rather than read as HTTP.
+     */
+    public static SslContext server(File chain, File key, TlsProfile profile,
+            List<X509Certificate> clientIssuers, boolean alpn) throws SSLException {
         List<String> ciphers = profile == TlsProfile.MODERN
                 ? TLS13 : concat(TLS13, INTERMEDIATE_TLS12);
         String[] protocols = profile == TlsProfile.MODERN
@@ -69,16 +78,17 @@ public final class TlsContexts {
         if (!clientIssuers.isEmpty()) {
             builder.clientAuth(ClientAuth.OPTIONAL).trustManager(new DeferredClientTrust(clientIssuers));
         }
-        return builder
-                .sslProvider(provider())
+        builder.sslProvider(provider())
                 .protocols(protocols)
-                .ciphers(ciphers, SupportedCipherSuiteFilter.INSTANCE)
-                .applicationProtocolConfig(new ApplicationProtocolConfig(
-                        ApplicationProtocolConfig.Protocol.ALPN,
-                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
-                        ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1))
-                .build();
+                .ciphers(ciphers, SupportedCipherSuiteFilter.INSTANCE);
+        if (alpn) {
+            builder.applicationProtocolConfig(new ApplicationProtocolConfig(
+                    ApplicationProtocolConfig.Protocol.ALPN,
+                    ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                    ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                    ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1));
+        }
+        return builder.build();
     }
 
     /** A client context for TLS to applications, verifying their certificates. */
