@@ -138,7 +138,7 @@ public final class GatewayServer implements AutoCloseable {
         var gw = new GatewayContext(config, router, engine, upstreams, metrics, Clock.systemUTC(), audit, events,
                 tracing(config, registry));
         gw.identity = GatewayIdentity.create(config, audit, events, gw.clock);
-        gw.dialer = new DirectDialer(transport.socketChannel(), TlsContexts.client());
+        gw.dialer = new DirectDialer(transport.socketChannel(), TlsContexts.streamClient());
         if (config.posture() != null) {
             // The gateway's session when the cookie opens one, else the subject on its connection.
             SessionKeys perConnection = SessionKeys.perConnection();

@@ -146,7 +146,6 @@ final class TcpRelay {
             return;
         }
         clientDone = true;
-        app.flush();
         shutdownOutput(app);
         if (appDone) {
             endNow("closed");
@@ -181,7 +180,6 @@ final class TcpRelay {
             return;
         }
         appDone = true;
-        clientCtx.flush();
         shutdownOutput(client);
         if (clientDone) {
             endNow("closed");
@@ -201,14 +199,22 @@ final class TcpRelay {
 
     // ---- helpers -------------------------------------------------------------------------
 
-    /** Half-closes a side: its TLS (if any) sends close_notify, then its socket's output shuts. */
+    /**
+     * Half-closes a side once everything relayed to it is written (shutting the output down
+     * fails pending writes): its TLS (if any) sends close_notify, then its socket's output shuts.
+     */
     private static void shutdownOutput(Channel ch) {
-        SslHandler tls = ch.pipeline().get(SslHandler.class);
-        if (tls != null) {
-            tls.closeOutbound().addListener(f -> shutdownSocket(ch));
-        } else {
-            shutdownSocket(ch);
-        }
+        ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> {
+            SslHandler tls = ch.pipeline().get(SslHandler.class);
+            if (!written.isSuccess()) {
+                return;
+            }
+            if (tls != null) {
+                tls.closeOutbound().addListener(f -> shutdownSocket(ch));
+            } else {
+                shutdownSocket(ch);
+            }
+        });
     }
 
     private static void shutdownSocket(Channel ch) {
@@ -260,7 +266,8 @@ final class TcpRelay {
             if (evt instanceof IdleStateEvent) {
                 endNow("idle_timeout");
             } else if (finished(evt)) {
-                clientFinished();
+                // After the reads in progress: TLS may hand on the last bytes after the event.
+                loop.execute(TcpRelay.this::clientFinished);
             }
             ReferenceCountUtil.release(evt);
         }
@@ -312,7 +319,8 @@ final class TcpRelay {
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (finished(evt)) {
-                handOver(TcpRelay.this::appFinished);
+                // After the reads in progress: TLS may hand on the last bytes after the event.
+                handOver(() -> loop.execute(TcpRelay.this::appFinished));
             }
             ReferenceCountUtil.release(evt);
         }

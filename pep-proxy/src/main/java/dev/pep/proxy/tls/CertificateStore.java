@@ -95,14 +95,14 @@ public final class CertificateStore implements Mapping<String, SslContext> {
     }
 
     private Contexts build() throws IOException {
-        return new Contexts(build(true), build(false));
+        return new Contexts(build(false), build(true));
     }
 
-    private Mapping<String, SslContext> build(boolean alpn) throws IOException {
+    private Mapping<String, SslContext> build(boolean stream) throws IOException {
         List<SslContext> contexts = new ArrayList<>();
         for (Entry e : entries) {
             contexts.add(TlsContexts.server(e.chain().toFile(), e.key().toFile(), profile,
-                    clientIssuers, alpn));
+                    clientIssuers, stream));
         }
         // The first certificate answers clients that send no SNI or an unknown name; the router
         // still refuses unknown hosts with 404, so this only decides which certificate they see.
