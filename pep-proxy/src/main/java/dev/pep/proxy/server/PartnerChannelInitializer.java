@@ -9,7 +9,10 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2LocalFlowController;
+import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
@@ -102,8 +105,11 @@ final class PartnerChannelInitializer extends ChannelInitializer<SocketChannel> 
             SslHandler tls = ctx.pipeline().get(SslHandler.class);
             handshakeDone(ctx, "success", tls == null ? "none" : tls.engine().getSession().getProtocol());
             if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
-                ctx.pipeline().addLast("h2", http2Codec());
+                Http2FrameCodec codec = http2Codec();
+                ctx.pipeline().addLast("h2", codec);
+                widenConnectionWindow(codec);
                 ctx.pipeline().addLast("h2-streams", new Http2MultiplexHandler(new StreamInitializer()));
+                ctx.channel().flush();
             } else {
                 Http1Pipeline.install(ctx.pipeline(), gw);
             }
@@ -154,6 +160,26 @@ final class PartnerChannelInitializer extends ChannelInitializer<SocketChannel> 
                 .decoderEnforceMaxRstFramesPerWindow(c.maxResetsPerWindow(), c.resetWindowSeconds())
                 .gracefulShutdownTimeoutMillis(gw.config.drainTimeout().toMillis())
                 .build();
+    }
+
+    /**
+     * Sets the connection-level receive window to the configured size (RFC 9113 6.9.2: SETTINGS
+     * cannot, only WINDOW_UPDATE on stream 0 can). Runs after the codec was added, so its
+     * preface is already written and this WINDOW_UPDATE follows it.
+     */
+    private void widenConnectionWindow(Http2FrameCodec codec) {
+        Http2Stream connectionStream = codec.connection().connectionStream();
+        Http2LocalFlowController flow = codec.connection().local().flowController();
+        int delta = gw.config.http2().connectionWindowSize().intValue() - flow.windowSize(connectionStream);
+        if (delta <= 0) {
+            return;
+        }
+        try {
+            flow.incrementWindowSize(connectionStream, delta);
+        } catch (Http2Exception e) {
+            // The validator bounds the size to 2^31-1, the only way this can fail.
+            throw new IllegalStateException("connection window rejected: " + e.getMessage(), e);
+        }
     }
 
     private final class StreamInitializer extends ChannelInitializer<Http2StreamChannel> {
