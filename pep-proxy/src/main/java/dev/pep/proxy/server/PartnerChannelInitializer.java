@@ -21,12 +21,14 @@ import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateHandler;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -106,9 +108,13 @@ final class PartnerChannelInitializer extends ChannelInitializer<SocketChannel> 
             handshakeDone(ctx, "success", tls == null ? "none" : tls.engine().getSession().getProtocol());
             if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
                 Http2FrameCodec codec = http2Codec();
+                ctx.pipeline().addLast("idle", new IdleStateHandler(0, 0,
+                        gw.config.limits().idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
                 ctx.pipeline().addLast("h2", codec);
                 widenConnectionWindow(codec);
                 ctx.pipeline().addLast("h2-streams", new Http2MultiplexHandler(new StreamInitializer()));
+                ctx.pipeline().addLast("idle-close",
+                        new IdleCloseHandler(() -> codec.connection().numActiveStreams() > 0));
                 ctx.channel().flush();
             } else {
                 Http1Pipeline.install(ctx.pipeline(), gw);

@@ -63,6 +63,13 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void load_sizeAsBareNumber_isBytes() throws Exception {
+        GatewayConfig c = load("tls: { development-ca: {} }\nhttp2: { max-header-list-size: 16384 }\n");
+
+        assertThat(c.http2().maxHeaderListSize().bytes()).isEqualTo(16_384);
+    }
+
+    @Test
     void load_connectionWindowBelowTwiceStreamWindow_namesTheKey() throws IOException {
         ConfigProblem p = problem("""
                 tls: { development-ca: {} }
