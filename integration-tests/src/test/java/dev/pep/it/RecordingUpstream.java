@@ -21,6 +21,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLServerSocket;
 
 /**
  * An HTTP/1.1 application behind the gateway on 127.0.0.1:0: a raw-socket server with keep-alive
@@ -55,9 +57,9 @@ final class RecordingUpstream implements AutoCloseable {
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
     private final AtomicInteger connections = new AtomicInteger();
 
-    private RecordingUpstream(Mode mode) throws IOException {
+    private RecordingUpstream(Mode mode, ServerSocket server) {
         this.mode = mode;
-        this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        this.server = server;
         Thread t = new Thread(this::acceptLoop, "upstream-" + mode + "-" + server.getLocalPort());
         t.setDaemon(true);
         t.start();
@@ -65,7 +67,13 @@ final class RecordingUpstream implements AutoCloseable {
 
     /** Starts a fixture listening on 127.0.0.1 and a free port. */
     static RecordingUpstream start(Mode mode) throws IOException {
-        return new RecordingUpstream(mode);
+        return new RecordingUpstream(mode, new ServerSocket(0, 50, InetAddress.getLoopbackAddress()));
+    }
+
+    /** Starts a fixture that speaks TLS with the key and certificate of {@code tls}. */
+    static RecordingUpstream startTls(Mode mode, SSLContext tls) throws IOException {
+        return new RecordingUpstream(mode, tls.getServerSocketFactory()
+                .createServerSocket(0, 50, InetAddress.getLoopbackAddress()));
     }
 
     /** A port nothing listens on: bound once to get a free number, then released. */
@@ -96,9 +104,9 @@ final class RecordingUpstream implements AutoCloseable {
         return server.getLocalPort();
     }
 
-    /** {@code http://127.0.0.1:port}, for the gateway's app config. */
+    /** {@code http://127.0.0.1:port} ({@code https} for a TLS fixture), for the gateway's app config. */
     String url() {
-        return "http://127.0.0.1:" + port();
+        return (server instanceof SSLServerSocket ? "https" : "http") + "://127.0.0.1:" + port();
     }
 
     /** Every complete request received so far, in order. */
