@@ -8,6 +8,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -70,6 +71,8 @@ class StreamingIT {
 
     @BeforeEach
     void warmUpAndSample() throws Exception {
+        String cmdline = Files.readString(Path.of("/proc", Long.toString(gateway.pid()), "cmdline"));
+        assertThat(cmdline).as("the launcher passed PEP_JAVA_OPTS to the JVM").contains("-Xmx64m");
         // A small exchange first, so that start-up allocations are in the baseline.
         HttpClient c = Clients.http(gateway.devCa(), HttpClient.Version.HTTP_1_1);
         c.send(HttpRequest.newBuilder(URI.create(url("/warm?size=100000"))).build(),
