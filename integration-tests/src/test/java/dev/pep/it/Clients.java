@@ -11,7 +11,10 @@ import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
@@ -37,6 +40,25 @@ final class Clients {
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(null, tmf.getTrustManagers(), null);
         return ctx;
+    }
+
+    /**
+     * A TLS socket to the gateway on 127.0.0.1, handshake done, trusting only {@code caPem}, with
+     * {@code sni} as server name and {@code alpn} offered (none when empty).
+     */
+    static SSLSocket tls(int port, String sni, Path caPem, String... alpn)
+            throws IOException, GeneralSecurityException {
+        SSLSocket s = (SSLSocket) trusting(caPem).getSocketFactory().createSocket("127.0.0.1", port);
+        SSLParameters p = s.getSSLParameters();
+        p.setServerNames(List.of(new SNIHostName(sni)));
+        p.setEndpointIdentificationAlgorithm("HTTPS");
+        if (alpn.length > 0) {
+            p.setApplicationProtocols(alpn);
+        }
+        s.setSSLParameters(p);
+        s.setSoTimeout((int) TOOL_TIMEOUT.toMillis());
+        s.startHandshake();
+        return s;
     }
 
     /** A JDK client that prefers {@code version} (HTTP/2 is negotiated by ALPN). */

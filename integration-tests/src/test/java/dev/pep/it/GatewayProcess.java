@@ -82,12 +82,22 @@ final class GatewayProcess implements AutoCloseable {
         return start(file, Map.of());
     }
 
+    /**
+     * Writes {@code yaml} to {@code dir/gateway.yaml} and starts the gateway with {@code env} added
+     * to its environment (e.g. {@code PEP_JAVA_OPTS}, which the launcher passes to the JVM).
+     */
+    static GatewayProcess start(Path dir, String yaml, Map<String, String> env) throws IOException {
+        Path file = dir.resolve("gateway.yaml");
+        Files.writeString(file, yaml);
+        return start(file, env);
+    }
+
     /** As {@link #start(Path)}, with more environment for the launcher (e.g. PEP_JAVA_OPTS). */
     static GatewayProcess start(Path file, Map<String, String> env) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(pepHome().resolve("pep").toString(), "serve",
                 "--config", file.toString()).directory(file.getParent().toFile());
-        pb.environment().putAll(env);
         pb.environment().put("JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        pb.environment().putAll(env);
         // Files, not pipes: the JDK closes a pipe under a concurrent reader when the process exits,
         // which would lose the drain and stop lines.
         Path stderrFile = file.resolveSibling(file.getFileName() + ".stderr.log");
@@ -140,12 +150,12 @@ final class GatewayProcess implements AutoCloseable {
         return port;
     }
 
-    /** The admin (plain HTTP) port. */
     /** The configuration file the gateway runs on. */
     Path configFile() {
         return configFile;
     }
 
+    /** The admin (plain HTTP) port. */
     int adminPort() {
         return adminPort;
     }
@@ -176,6 +186,16 @@ final class GatewayProcess implements AutoCloseable {
 
     boolean isAlive() {
         return process.isAlive();
+    }
+
+    /** The resident set size of the gateway's JVM now ({@code VmRSS}), in bytes. */
+    long residentBytes() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid()), "status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("\\D", "")) * 1024;
+            }
+        }
+        throw new IOException("no VmRSS in /proc/" + pid() + "/status");
     }
 
     /** Sends SIGTERM (Process.destroy on Unix) without waiting. */

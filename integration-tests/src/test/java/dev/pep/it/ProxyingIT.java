@@ -103,8 +103,13 @@ class ProxyingIT {
                     hosts: [ws.pep.localhost]
                     upstream: %s
                     access: public
+                  busy:
+                    hosts: [busy.pep.localhost]
+                    upstream: %s
+                    access: public
+                    max-connections: 1
                 """.formatted(plain.url(), plain.url(), denied.url(), RecordingUpstream.unboundPort(), hanging.url(),
-                HANG_TIMEOUT.toMillis(), closing.url(), cutting.url(), ws.url()));
+                HANG_TIMEOUT.toMillis(), closing.url(), cutting.url(), ws.url(), plain.url()));
         h1 = Clients.http(gateway.devCa(), HttpClient.Version.HTTP_1_1);
         h2 = Clients.http(gateway.devCa(), HttpClient.Version.HTTP_2);
     }
@@ -477,6 +482,63 @@ class ProxyingIT {
         gatewayError(response, 403, null);
         assertThat(denied.requests()).isEmpty();
         assertThat(denied.connections()).isZero();
+    }
+
+    @Test
+    void upgradeAnsweredWithout101_clientGetsThatAnswer_connectionStaysHttp() throws Exception {
+        try (SSLSocket s = Clients.tls(gateway.port(), "plain.pep.localhost", gateway.devCa(), "http/1.1")) {
+            String host = "Host: plain.pep.localhost\r\n";
+            s.getOutputStream().write(ascii("GET /ws-no-101 HTTP/1.1\r\n" + host + "Connection: Upgrade\r\n"
+                    + "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"));
+            s.getOutputStream().flush();
+            String first = readResponse(s);
+            s.getOutputStream().write(ascii("GET /after HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n"));
+            s.getOutputStream().flush();
+            String second = readResponse(s);
+
+            assertThat(first).startsWith("HTTP/1.1 200 ").doesNotContainIgnoringCase("\r\nupgrade:")
+                    .contains("X-Upstream: recording").endsWith("GET /ws-no-101 0 " + RecordingUpstream.sha256(new byte[0]) + "\n");
+            assertThat(second).as("the next bytes are read as HTTP, not tunnelled").startsWith("HTTP/1.1 200 ")
+                    .endsWith("GET /after 0 " + RecordingUpstream.sha256(new byte[0]) + "\n");
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> plain.requests().size() == 2);
+        assertThat(plain.requests()).extracting(RecordedRequest::requestLine)
+                .containsExactly("GET /ws-no-101 HTTP/1.1", "GET /after HTTP/1.1");
+        assertThat(plain.requests().get(1).headerValues("x-forwarded-for"))
+                .as("forwarded by the gateway as a request, not relayed as tunnel bytes").containsExactly("127.0.0.1");
+    }
+
+    @Test
+    void appConnectionsExhausted_503UpstreamBusy_andTheAppSawOnlyTheFirst() throws Exception {
+        // One HTTP/2 connection: both streams run on its event loop, whose pool holds one connection.
+        CompletableFuture<HttpResponse<String>> slow = h2.sendAsync(HttpRequest.newBuilder(
+                URI.create(url("busy", "/hold?delay=4000"))).build(), HttpResponse.BodyHandlers.ofString());
+        await().atMost(Duration.ofSeconds(15)).until(() -> plain.heads().size() == 1);
+
+        HttpResponse<String> second = h2.send(HttpRequest.newBuilder(URI.create(url("busy", "/second"))).build(),
+                HttpResponse.BodyHandlers.ofString());
+
+        assertThat(second.version()).isEqualTo(HttpClient.Version.HTTP_2);
+        gatewayError(second, 503, "upstream_busy");
+        assertThat(slow.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+        assertThat(plain.requests()).extracting(RecordedRequest::target).containsExactly("/hold?delay=4000");
+    }
+
+    /** One HTTP/1.1 response with a Content-Length body, head and body as text. */
+    private static String readResponse(SSLSocket s) throws IOException {
+        var in = s.getInputStream();
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int c = in.read();
+            if (c < 0) {
+                throw new IOException("connection closed inside a response head: " + head);
+            }
+            head.append((char) c);
+        }
+        Matcher m = Pattern.compile("(?i)\r\ncontent-length: *(\\d+)").matcher(head);
+        int length = m.find() ? Integer.parseInt(m.group(1)) : 0;
+        return head + new String(in.readNBytes(length), StandardCharsets.ISO_8859_1);
     }
 
     @Test

@@ -21,6 +21,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLServerSocket;
 
 /**
  * An HTTP/1.1 application behind the gateway on 127.0.0.1:0: a raw-socket server with keep-alive
@@ -55,9 +57,9 @@ final class RecordingUpstream implements AutoCloseable {
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
     private final AtomicInteger connections = new AtomicInteger();
 
-    private RecordingUpstream(Mode mode) throws IOException {
+    private RecordingUpstream(Mode mode, ServerSocket server) {
         this.mode = mode;
-        this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        this.server = server;
         Thread t = new Thread(this::acceptLoop, "upstream-" + mode + "-" + server.getLocalPort());
         t.setDaemon(true);
         t.start();
@@ -65,7 +67,13 @@ final class RecordingUpstream implements AutoCloseable {
 
     /** Starts a fixture listening on 127.0.0.1 and a free port. */
     static RecordingUpstream start(Mode mode) throws IOException {
-        return new RecordingUpstream(mode);
+        return new RecordingUpstream(mode, new ServerSocket(0, 50, InetAddress.getLoopbackAddress()));
+    }
+
+    /** Starts a fixture that speaks TLS with the key and certificate of {@code tls}. */
+    static RecordingUpstream startTls(Mode mode, SSLContext tls) throws IOException {
+        return new RecordingUpstream(mode, tls.getServerSocketFactory()
+                .createServerSocket(0, 50, InetAddress.getLoopbackAddress()));
     }
 
     /** A port nothing listens on: bound once to get a free number, then released. */
@@ -96,9 +104,9 @@ final class RecordingUpstream implements AutoCloseable {
         return server.getLocalPort();
     }
 
-    /** {@code http://127.0.0.1:port}, for the gateway's app config. */
+    /** {@code http://127.0.0.1:port} ({@code https} for a TLS fixture), for the gateway's app config. */
     String url() {
-        return "http://127.0.0.1:" + port();
+        return (server instanceof SSLServerSocket ? "https" : "http") + "://127.0.0.1:" + port();
     }
 
     /** Every complete request received so far, in order. */
@@ -157,6 +165,11 @@ final class RecordingUpstream implements AutoCloseable {
                 }
                 RecordedRequest r = RecordedRequest.parse(head);
                 heads.add(r);
+                if (mode == Mode.ANSWER && r.queryParam("sink").isPresent()) {
+                    sink(r, in, out);
+                    requests.add(r);
+                    continue;
+                }
                 if (r.header("expect").filter(v -> v.equalsIgnoreCase("100-continue")).isPresent()) {
                     // RFC 9110 10.1.1: the client waits for this before it sends the body.
                     out.write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -215,6 +228,10 @@ final class RecordingUpstream implements AutoCloseable {
         if (events.isPresent()) {
             return answerEvents(Integer.parseInt(events.get()), out);
         }
+        Optional<String> stream = r.queryParam("stream");
+        if (stream.isPresent()) {
+            return answerStream(Long.parseLong(stream.get()), out);
+        }
         byte[] body = r.queryParam("size").map(n -> pattern(Integer.parseInt(n)))
                 .orElseGet(() -> (r.method() + " " + r.target() + " " + r.body().length + " "
                         + sha256(r.body()) + "\n").getBytes(StandardCharsets.UTF_8));
@@ -232,6 +249,72 @@ final class RecordingUpstream implements AutoCloseable {
         }
         out.flush();
         return !close;
+    }
+
+    /** {@code n} bytes of the pattern with a Content-Length, generated piece by piece. */
+    private static boolean answerStream(long n, OutputStream out) throws IOException {
+        out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " + n
+                + "\r\nX-Upstream: recording\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        byte[] piece = new byte[64 * 1024];
+        for (long off = 0; off < n; off += piece.length) {
+            int len = (int) Math.min(piece.length, n - off);
+            patternAt(off, piece, len);
+            out.write(piece, 0, len);
+        }
+        out.flush();
+        return true;
+    }
+
+    /** Reads a body slowly, answering {@code <method> <target> <length> <sha256>} as for a small one. */
+    private static void sink(RecordedRequest r, InputStream in, OutputStream out) throws IOException {
+        long remaining = r.header("content-length").map(Long::parseLong).orElse(0L);
+        long pause = r.queryParam("pause").map(Long::parseLong).orElse(0L);
+        MessageDigest sha = sha256();
+        byte[] piece = new byte[64 * 1024];
+        long length = 0;
+        while (remaining > 0) {
+            int n = in.read(piece, 0, (int) Math.min(piece.length, remaining));
+            if (n < 0) {
+                throw new EOFException("connection closed with " + remaining + " body bytes to come");
+            }
+            sha.update(piece, 0, n);
+            length += n;
+            remaining -= n;
+            sleep(pause);
+        }
+        byte[] body = (r.method() + " " + r.target() + " " + length + " "
+                + HexFormat.of().formatHex(sha.digest()) + "\n").getBytes(StandardCharsets.UTF_8);
+        out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + body.length
+                + "\r\nX-Upstream: recording\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(body);
+        out.flush();
+    }
+
+    /** Fills {@code piece[0..len)} with the pattern as it runs from byte {@code offset} on. */
+    static void patternAt(long offset, byte[] piece, int len) {
+        for (int i = 0; i < len; i++) {
+            piece[i] = (byte) ('a' + (offset + i) % 26);
+        }
+    }
+
+    static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void sleep(long ms) throws IOException {
+        if (ms <= 0) {
+            return;
+        }
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        }
     }
 
     /**

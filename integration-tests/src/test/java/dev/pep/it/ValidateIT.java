@@ -44,6 +44,15 @@ class ValidateIT {
         assertThat(r.out()).contains("valid");
     }
 
+    @Test
+    void version_printsTheBuiltVersion() throws Exception {
+        ToolResult r = GatewayProcess.run(TIMEOUT, "version");
+
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        assertThat(System.getProperty("pep.version")).as("set by the failsafe configuration").isNotBlank();
+        assertThat(r.out().strip()).isEqualTo("pep " + System.getProperty("pep.version"));
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
         "bad number   | '  port: 0'                | '  port: many'               | 4:3  | listener.port",

@@ -22,6 +22,12 @@ public record ByteSize(long bytes) {
         return new ByteSize(Units.size(text));
     }
 
+    /** A size written as a bare number of bytes ({@code max-header-list-size: 16384}). */
+    @JsonCreator
+    public static ByteSize ofBytes(long bytes) {
+        return new ByteSize(bytes);
+    }
+
     /** A size of that many KiB. */
     public static ByteSize kib(long n) {
         return new ByteSize(n << 10);

@@ -1,9 +1,12 @@
 package dev.pep.proxy.config;
 
+import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -62,6 +65,7 @@ final class ConfigValidator {
             file(c, key + ".certificate", cert.certificate());
             file(c, key + ".key", cert.key());
         }
+        caBundle(c, "tls.upstream-ca", tls.upstreamCa());
         if (tls.developmentCa() != null) {
             tls.developmentCa().hosts().forEach(h -> host("tls.development-ca.hosts", h));
         }
@@ -77,6 +81,11 @@ final class ConfigValidator {
         long window = c.http2().initialWindowSize().bytes();
         if (window < 65_535 || window > Integer.MAX_VALUE) {
             add("http2.initial-window-size", "expected between 65535 and 2147483647 bytes, got " + window);
+        }
+        long connectionWindow = c.http2().connectionWindowSize().bytes();
+        if (connectionWindow < 2 * window || connectionWindow > Integer.MAX_VALUE) {
+            add("http2.connection-window-size", "expected between twice initial-window-size ("
+                    + 2 * window + ") and 2147483647 bytes, got " + connectionWindow);
         }
     }
 
@@ -288,6 +297,24 @@ final class ConfigValidator {
     private void optionalFile(GatewayConfig c, String key, String path) {
         if (path != null && !Files.isReadable(c.resolve(path))) {
             add(key, "cannot read file '" + Path.of(path) + "'");
+        }
+    }
+
+    /** A PEM file that must hold at least one certificate. */
+    private void caBundle(GatewayConfig c, String key, String path) {
+        if (path == null) {
+            return;
+        }
+        optionalFile(c, key, path);
+        if (!Files.isReadable(c.resolve(path))) {
+            return;
+        }
+        try (var in = Files.newInputStream(c.resolve(path))) {
+            if (CertificateFactory.getInstance("X.509").generateCertificates(in).isEmpty()) {
+                add(key, "no certificate in '" + Path.of(path) + "'; expected PEM CA certificates");
+            }
+        } catch (IOException | CertificateException e) {
+            add(key, "cannot read certificates from '" + Path.of(path) + "'; expected PEM CA certificates");
         }
     }
 

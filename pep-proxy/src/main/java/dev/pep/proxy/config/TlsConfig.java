@@ -10,12 +10,15 @@ import java.util.List;
  * @param certificates one entry per certificate, each naming the hosts it serves
  * @param developmentCa when set, a development CA and certificate are generated on first start
  * @param reloadInterval how often certificate files are checked for change
+ * @param upstreamCa a PEM bundle of the CAs trusted for {@code https://} upstreams, in place of
+ *     the JDK's trust store; null to use the JDK's
  */
 public record TlsConfig(
         TlsProfile profile,
         List<CertificateConfig> certificates,
         DevelopmentCaConfig developmentCa,
-        Duration reloadInterval) {
+        Duration reloadInterval,
+        String upstreamCa) {
 
     /** Applies defaults and copies. */
     public TlsConfig {

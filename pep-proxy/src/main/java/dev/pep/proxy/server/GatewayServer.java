@@ -136,7 +136,9 @@ public final class GatewayServer implements AutoCloseable {
                 : new ConfiguredAccessEngine(accessModes(config), configVersion(config));
         var registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         var metrics = new GatewayMetrics(registry);
-        var upstreams = new Upstreams(transport.socketChannel(), TlsContexts.client());
+        String upstreamCa = config.tls().upstreamCa();
+        var upstreams = new Upstreams(transport.socketChannel(),
+                TlsContexts.client(upstreamCa == null ? null : config.resolve(upstreamCa).toFile()));
         AuditPipeline audit = Audit.start(config, registry);
         AuditEvents events = AuditEvents.create(config.instance());
         var gw = new GatewayContext(config, router, engine, upstreams, metrics, Clock.systemUTC(), audit, events,

@@ -10,7 +10,10 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2LocalFlowController;
+import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
@@ -20,12 +23,14 @@ import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.Future;
+import io.netty.handler.timeout.IdleStateHandler;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -135,8 +140,15 @@ final class PartnerChannelInitializer extends ChannelInitializer<SocketChannel> 
                 // Chosen by SNI alone: a TCP app's host never reaches the HTTP codecs.
                 ctx.pipeline().addLast(TcpSession.NAME, new TcpSession(gw, tcp, sni));
             } else if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
-                ctx.pipeline().addLast("h2", http2Codec());
+                Http2FrameCodec codec = http2Codec();
+                ctx.pipeline().addLast("idle", new IdleStateHandler(0, 0,
+                        gw.config.limits().idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+                ctx.pipeline().addLast("h2", codec);
+                widenConnectionWindow(codec);
                 ctx.pipeline().addLast("h2-streams", new Http2MultiplexHandler(new StreamInitializer()));
+                ctx.pipeline().addLast("idle-close",
+                        new IdleCloseHandler(() -> codec.connection().numActiveStreams() > 0));
+                ctx.channel().flush();
             } else {
                 Http1Pipeline.install(ctx.pipeline(), gw);
             }
@@ -187,6 +199,26 @@ final class PartnerChannelInitializer extends ChannelInitializer<SocketChannel> 
                 .decoderEnforceMaxRstFramesPerWindow(c.maxResetsPerWindow(), c.resetWindowSeconds())
                 .gracefulShutdownTimeoutMillis(gw.config.drainTimeout().toMillis())
                 .build();
+    }
+
+    /**
+     * Sets the connection-level receive window to the configured size (RFC 9113 6.9.2: SETTINGS
+     * cannot, only WINDOW_UPDATE on stream 0 can). Runs after the codec was added, so its
+     * preface is already written and this WINDOW_UPDATE follows it.
+     */
+    private void widenConnectionWindow(Http2FrameCodec codec) {
+        Http2Stream connectionStream = codec.connection().connectionStream();
+        Http2LocalFlowController flow = codec.connection().local().flowController();
+        int delta = gw.config.http2().connectionWindowSize().intValue() - flow.windowSize(connectionStream);
+        if (delta <= 0) {
+            return;
+        }
+        try {
+            flow.incrementWindowSize(connectionStream, delta);
+        } catch (Http2Exception e) {
+            // The validator bounds the size to 2^31-1, the only way this can fail.
+            throw new IllegalStateException("connection window rejected: " + e.getMessage(), e);
+        }
     }
 
     private final class StreamInitializer extends ChannelInitializer<Http2StreamChannel> {

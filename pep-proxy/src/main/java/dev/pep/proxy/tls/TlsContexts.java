@@ -104,9 +104,16 @@ public final class TlsContexts {
                 .build();
     }
 
-    /** A client context for TLS to applications, verifying their certificates. */
-    public static SslContext client() throws SSLException {
-        return SslContextBuilder.forClient()
+    /**
+     * A client context for TLS to applications, verifying their certificates against the CAs in
+     * {@code trustedCas} (a PEM bundle) or, when it is null, against the JDK's trust store.
+     */
+    public static SslContext client(File trustedCas) throws SSLException {
+        SslContextBuilder builder = SslContextBuilder.forClient();
+        if (trustedCas != null) {
+            builder.trustManager(trustedCas);
+        }
+        return builder
                 .sslProvider(provider())
                 .protocols("TLSv1.3", "TLSv1.2")
                 .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)

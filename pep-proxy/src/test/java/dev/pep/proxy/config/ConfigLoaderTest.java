@@ -118,7 +118,43 @@ class ConfigLoaderTest {
         assertThat(c.limits().headerReadTimeout()).isEqualTo(Duration.ofSeconds(10));
         assertThat(c.limits().maxHeaderSize().bytes()).isEqualTo(32 * 1024);
         assertThat(c.http2().maxConcurrentStreams()).isEqualTo(100);
+        assertThat(c.http2().connectionWindowSize().bytes()).isEqualTo(1024 * 1024);
+        assertThat(c.tls().upstreamCa()).isNull();
         assertThat(c.drainTimeout()).isEqualTo(Duration.ofSeconds(20));
+    }
+
+    @Test
+    void load_sizeAsBareNumber_isBytes() throws Exception {
+        GatewayConfig c = load("tls: { development-ca: {} }\nhttp2: { max-header-list-size: 16384 }\n");
+
+        assertThat(c.http2().maxHeaderListSize().bytes()).isEqualTo(16_384);
+    }
+
+    @Test
+    void load_connectionWindowBelowTwiceStreamWindow_namesTheKey() throws IOException {
+        ConfigProblem p = problem("""
+                tls: { development-ca: {} }
+                http2:
+                  initial-window-size: 256KiB
+                  connection-window-size: 300KiB
+                """);
+
+        assertThat(p.key()).isEqualTo("http2.connection-window-size");
+        assertThat(p.message()).contains("twice initial-window-size").contains("307200");
+    }
+
+    @Test
+    void load_upstreamCaWithoutCertificates_namesTheKey() throws IOException {
+        Files.writeString(dir.resolve("not-a-ca.pem"), "just text\n");
+
+        ConfigProblem p = problem("""
+                tls:
+                  development-ca: {}
+                  upstream-ca: not-a-ca.pem
+                """);
+
+        assertThat(p.key()).isEqualTo("tls.upstream-ca");
+        assertThat(p.message()).contains("expected PEM CA certificates");
     }
 
     @Test
