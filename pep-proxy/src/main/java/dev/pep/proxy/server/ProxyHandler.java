@@ -425,14 +425,22 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         }
         obligations = decision.obligations();
         admit(decision);
-        session().startOnce(requestId, access.subject(), access.app(), access.source(), access.request().protocol(),
-                trace);
+        CompletionStage<Void> started = session().startOnce(requestId, access.subject(), access.app(),
+                access.source(), access.request().protocol(), trace);
         if (!gw.strictAudit) {
             connect();
             return;
         }
-        // Strict audit: nothing reaches the app unless its decision is on disk.
-        recorded.whenComplete((ok, auditError) -> ctx.executor().execute(() -> afterAudit(auditError)));
+        // Strict audit: nothing reaches the app unless its decision and its session's start are
+        // on disk.
+        PartnerSession session = session();
+        started.whenComplete((ok, auditError) -> {
+            if (auditError != null) {
+                ctx.executor().execute(session::startRefused);
+            }
+        });
+        recorded.thenCombine(started, (a, b) -> (Void) null)
+                .whenComplete((ok, auditError) -> ctx.executor().execute(() -> afterAudit(auditError)));
     }
 
     private void deny(Decision decision) {
