@@ -31,30 +31,30 @@ class PolicyReloadIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String APPS = """
             apps:
-              open:
-                hosts: [open.pep.localhost]
+              plain:
+                hosts: [plain.pep.localhost]
                 upstream: pep:echo
-              shut:
-                hosts: [shut.pep.localhost]
+              closed:
+                hosts: [closed.pep.localhost]
                 upstream: pep:echo
             rules:
             """;
-    private static final String OPEN_ONLY = APPS + """
-              - id: open-to-all
-                apps: [open]
+    private static final String PLAIN_ONLY = APPS + """
+              - id: plain-to-all
+                apps: [plain]
                 effect: allow
                 when: "true"
             """;
-    /** Would shut "open" and open "shut", but line 12 names an attribute that does not exist. */
+    /** Would close "plain" and open "closed", but line 12 names an attribute that does not exist. */
     private static final String BROKEN = APPS + """
-              - id: shut-to-all
-                apps: [shut]
+              - id: closed-to-all
+                apps: [closed]
                 effect: allow
                 when: subject.nosuch == "x"
             """;
-    private static final String SHUT_ONLY = APPS + """
-              - id: shut-to-all
-                apps: [shut]
+    private static final String CLOSED_ONLY = APPS + """
+              - id: closed-to-all
+                apps: [closed]
                 effect: allow
                 when: "true"
             """;
@@ -68,7 +68,7 @@ class PolicyReloadIT {
     @BeforeAll
     static void start() throws Exception {
         Files.createDirectories(dir.resolve("policies"));
-        writePolicy(OPEN_ONLY);
+        writePolicy(PLAIN_ONLY);
         gateway = GatewayProcess.start(dir, GatewayProcess.baseConfig("it-reload") + """
                 policy:
                   directory: policies
@@ -87,9 +87,9 @@ class PolicyReloadIT {
     @Test
     void brokenPolicy_isRefusedWithItsPosition_andTheRunningVersionKeepsDeciding() throws Exception {
         String running = gateway.policyVersion();
-        assertThat(status("open")).isEqualTo(200);
-        int shutBefore = status("shut");
-        assertThat(shutBefore).isIn(401, 403);
+        assertThat(status("plain")).isEqualTo(200);
+        int closedBefore = status("closed");
+        assertThat(closedBefore).isIn(401, 403);
         assertThat(readyVersion()).isEqualTo(running);
 
         writePolicy(BROKEN);
@@ -100,20 +100,20 @@ class PolicyReloadIT {
         String warn = gateway.stderr().lines().filter(l -> l.contains("policy error, running version kept"))
                 .findFirst().orElseThrow();
         assertThat(warn).contains("WARN").contains("version=" + running)
-                .contains("error=" + file + ":12:FILL");
+                .contains("error=" + file + ":12:11: condition: unknown attribute of 'subject'");
         await().atMost(Duration.ofSeconds(30)).until(() -> !events("policy.refused").isEmpty());
         JsonNode refused = events("policy.refused").get(0);
         assertThat(refused.get("policy").get("version").asText()).isEqualTo(running);
-        assertThat(refused.get("status_detail").asText()).startsWith(file + ":12:");
+        assertThat(refused.get("status_detail").asText()).startsWith(file + ":12:11: condition: unknown attribute");
         assertThat(readyVersion()).as("/readyz after the refused reload").isEqualTo(running);
-        assertThat(status("open")).as("still allowed by the running version").isEqualTo(200);
-        assertThat(status("shut")).as("still denied by the running version").isEqualTo(shutBefore);
+        assertThat(status("plain")).as("still allowed by the running version").isEqualTo(200);
+        assertThat(status("closed")).as("still denied by the running version").isEqualTo(closedBefore);
 
-        writePolicy(SHUT_ONLY);
+        writePolicy(CLOSED_ONLY);
 
         await().atMost(Duration.ofSeconds(30)).until(() -> !readyVersion().equals(running));
-        assertThat(status("shut")).as("decided by the new version").isEqualTo(200);
-        assertThat(status("open")).isEqualTo(shutBefore);
+        assertThat(status("closed")).as("decided by the new version").isEqualTo(200);
+        assertThat(status("plain")).isEqualTo(closedBefore);
         assertThat(events("policy.loaded")).extracting(e -> e.get("policy").get("version").asText())
                 .contains(running, readyVersion());
     }
