@@ -100,6 +100,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     private static final io.netty.util.AttributeKey<Boolean> GOAWAY_SENT =
             io.netty.util.AttributeKey.valueOf("pep.goaway");
     private static final String ENDED_MESSAGE = "Your access to this application has ended.";
+    private static final String AUDIT_MESSAGE = "The gateway cannot record this access right now; try again shortly.";
     /** RFC 6455 7.4.1: the endpoint ends the connection because a message violated its policy. */
     private static final int WS_POLICY_VIOLATION = 1008;
 
@@ -511,7 +512,12 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
                 upstream.close();
                 upstream = null;
             }
-            respondError(403, ending.reason(), ENDED_MESSAGE);
+            if (StrictSessionAudit.REASON.equals(ending.reason())) {
+                // Strict audit could not record this connection: the same answer as afterAudit's.
+                respondError(503, ending.reason(), AUDIT_MESSAGE);
+            } else {
+                respondError(403, ending.reason(), ENDED_MESSAGE);
+            }
         } else {
             fail(403, ending.reason(), ENDED_MESSAGE, null);
         }
@@ -534,7 +540,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         }
         if (error != null) {
             LOG.warn("audit refused, request not forwarded request={} error={}", requestId, error.toString());
-            respondError(503, "audit_unavailable", "The gateway cannot record this access right now; try again shortly.");
+            respondError(503, StrictSessionAudit.REASON, AUDIT_MESSAGE);
             return;
         }
         connect();

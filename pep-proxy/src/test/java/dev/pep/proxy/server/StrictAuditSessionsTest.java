@@ -36,7 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Strict audit with a spool that fills: the gateway in this JVM, a 16 KiB spool and a webhook
  * sink nobody answers, so nothing leaves the spool. A live HTTP/2 event stream keeps flowing
  * while its events fit; once the spool refuses an event of that partner session, the stream is
- * ended (audit_unavailable) and new requests are answered 503 audit_unavailable.
+ * ended (audit_unavailable) and new requests are answered 503 audit_unavailable. A stream on
+ * another connection, which emits no event, keeps flowing (L-315).
  */
 class StrictAuditSessionsTest {
 
@@ -102,23 +103,16 @@ class StrictAuditSessionsTest {
     }
 
     @Test
-    void spoolRefusesAnEventOfALiveSession_endsItsStream_andNewRequestsGet503() throws Exception {
+    void spoolRefusesAnEventOfALiveSession_endsItsStream_newRequestsGet503_otherConnectionFlows_L315()
+            throws Exception {
+        HttpClient other = HttpClient.newBuilder().sslContext(trusting(dir.resolve("dev-ca/ca.pem")))
+                .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+        AtomicInteger otherLines = new AtomicInteger();
+        read(other, otherLines, new CompletableFuture<>(), HttpClient.Version.HTTP_1_1);
         AtomicInteger lines = new AtomicInteger();
         CompletableFuture<String> streamEnded = new CompletableFuture<>();
-        HttpResponse<Stream<String>> stream = client.send(request("/stream"),
-                HttpResponse.BodyHandlers.ofLines());
-        assertThat(stream.statusCode()).isEqualTo(200);
-        assertThat(stream.version()).isEqualTo(HttpClient.Version.HTTP_2);
-        Thread reader = new Thread(() -> {
-            try (Stream<String> body = stream.body()) {
-                body.forEach(l -> lines.incrementAndGet());
-                streamEnded.complete("end of stream");
-            } catch (RuntimeException e) {
-                streamEnded.complete("failed: " + e);
-            }
-        }, "stream-reader");
-        reader.start();
-        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> lines.get() >= 2);
+        read(client, lines, streamEnded, HttpClient.Version.HTTP_2);
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> lines.get() >= 2 && otherLines.get() >= 2);
 
         // Same client, same HTTP/2 connection: each request's decision event fills the spool.
         int answered = 0;
@@ -145,8 +139,29 @@ class StrictAuditSessionsTest {
         HttpResponse<String> refused = fresh.send(request("/"), HttpResponse.BodyHandlers.ofString());
         assertThat(refused.statusCode()).isEqualTo(503);
         assertThat(refused.body()).contains("audit_unavailable");
+        int otherSoFar = otherLines.get();
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> otherLines.get() >= otherSoFar + 3);
+        // L-315: a session that emits no event is not ended while the spool stays full.
         System.out.printf("strict spool of 16KiB: %d requests forwarded before the spool refused%n",
                 answered);
+    }
+
+    /** Opens /stream with {@code http} and counts its lines on a thread of its own. */
+    private void read(HttpClient http, AtomicInteger lines, CompletableFuture<String> ended,
+            HttpClient.Version version) throws Exception {
+        HttpResponse<Stream<String>> stream = http.send(request("/stream"), HttpResponse.BodyHandlers.ofLines());
+        assertThat(stream.statusCode()).isEqualTo(200);
+        assertThat(stream.version()).isEqualTo(version);
+        Thread reader = new Thread(() -> {
+            try (Stream<String> body = stream.body()) {
+                body.forEach(l -> lines.incrementAndGet());
+                ended.complete("end of stream");
+            } catch (RuntimeException e) {
+                ended.complete("failed: " + e);
+            }
+        }, "stream-reader-" + version);
+        reader.setDaemon(true);
+        reader.start();
     }
 
     private HttpRequest request(String path) {

@@ -85,6 +85,19 @@ class StrictSessionAuditTest {
     }
 
     @Test
+    void refusedEventOfARequest_leavesThatRequestToItsHandler_endsTheConnectionsOthers() {
+        register("req-1", "conn-a");
+        register("sse-2", "conn-a");
+        refusedTypes.add("session.started");
+
+        audit.emit(event("session.started", "conn-a"));
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> endings.size() == 1);
+        assertThat(endings.keySet()).containsExactly("sse-2");
+        assertThat(registry.find(s -> true)).extracting(LiveSession::id).containsExactly("req-1");
+    }
+
+    @Test
     void acceptedEvent_orRefusedEventWithoutASession_endsNothing() throws Exception {
         register("ws-1", "conn-a");
         audit.emit(event("decision", "conn-a")).toCompletableFuture().get();
