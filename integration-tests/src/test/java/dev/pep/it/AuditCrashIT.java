@@ -24,6 +24,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -93,7 +94,11 @@ class AuditCrashIT {
                 t.start();
                 clients.add(t);
             }
-            // A random moment: after some answers, 200 to 1200 ms into the round.
+            // A random moment after some answers: once this round has 5 (a loaded machine may
+            // take seconds for the first handshakes), then 200 to 1200 ms more.
+            int before = answered.size();
+            Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> answered.size() >= before + 5);
             LockSupport.parkNanos(Duration.ofMillis(200 + random.nextInt(1000)).toNanos());
             if (round < KILLS) {
                 gateway.close(); // SIGKILL, mid-load

@@ -56,6 +56,7 @@ final class PolicyFileParser {
     private final List<AppSpec> apps = new ArrayList<>();
     private final List<RuleSpec> rules = new ArrayList<>();
     private final List<AppReference> appReferences = new ArrayList<>();
+    private final List<RuleId> ruleIds = new ArrayList<>();
 
     private PolicyFileParser(String file, String content, List<PolicyError> errors) {
         this.file = file;
@@ -130,6 +131,10 @@ final class PolicyFileParser {
     record AppReference(String rule, String app, Where where) {
     }
 
+    /** A rule's id and where it is, kept even when the rule is invalid, to find duplicates. */
+    record RuleId(String id, Where where) {
+    }
+
     /** The apps and rules of one file, problems added to {@code errors}. */
     static PolicyFileParser parse(String file, String content, List<PolicyError> errors) {
         PolicyFileParser parser = new PolicyFileParser(file, content, errors);
@@ -147,6 +152,10 @@ final class PolicyFileParser {
 
     List<AppReference> appReferences() {
         return appReferences;
+    }
+
+    List<RuleId> ruleIds() {
+        return ruleIds;
     }
 
     private void parseDocument(String content) {
@@ -338,6 +347,9 @@ final class PolicyFileParser {
         } else if (id != null && !RULE_ID.matcher(id).matches()) {
             error(rule.get("id").value, "rule id '" + id + "' must match " + RULE_ID.pattern());
             id = null;
+        }
+        if (id != null) {
+            ruleIds.add(new RuleId(id, where(rule.get("id").value)));
         }
         Effect effect = effect(node, rule.get("effect"));
         Map<String, Where> appNames = new LinkedHashMap<>();

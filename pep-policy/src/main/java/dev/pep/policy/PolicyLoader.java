@@ -119,14 +119,15 @@ final class PolicyLoader {
         List<PolicyFileParser.RuleSpec> rules = new ArrayList<>();
         Map<String, Where> ids = new LinkedHashMap<>();
         for (PolicyFileParser file : parsed) {
-            for (PolicyFileParser.RuleSpec rule : file.rules()) {
+            // Ids of invalid rules count too: a duplicate is reported with the rule's other errors.
+            for (PolicyFileParser.RuleId rule : file.ruleIds()) {
                 Where first = ids.putIfAbsent(rule.id(), rule.where());
                 if (first != null) {
                     errors.add(rule.where().error("duplicate rule id '" + rule.id()
                             + "'; first declared at " + first));
                 }
-                rules.add(rule);
             }
+            rules.addAll(file.rules());
             for (PolicyFileParser.AppReference ref : file.appReferences()) {
                 if (!apps.containsKey(ref.app())) {
                     errors.add(ref.where().error("rule " + ref.rule() + " names unknown app '"

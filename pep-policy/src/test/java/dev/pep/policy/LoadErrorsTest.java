@@ -142,10 +142,11 @@ class LoadErrorsTest {
 
     @Test
     void load_conditionNotBool_isTypeError() {
+        // Line 8 is "    when: 'subject.id'"; CEL places the select expression at its dot.
         List<PolicyError> errors = errorsOf(PolicyDirs.oneRule("subject.id"));
 
-        assertThat(errors).hasSize(1);
-        assertThat(errors.get(0).line()).isEqualTo(8);
+        assertThat(errors).extracting(e -> e.line() + ":" + e.column() + " " + e.message())
+                .containsExactly("8:19 condition: expected type 'bool' but found 'string'");
     }
 
     @Test
@@ -166,7 +167,7 @@ class LoadErrorsTest {
     }
 
     @Test
-    void load_manyProblems_reportsEveryOne() {
+    void load_manyProblems_reportsEveryOneEvenADuplicateIdOfAnInvalidRule() {
         List<PolicyError> errors = errorsOf("""
                 apps:
                   a: { hosts: [a.example], upstream: "pep:echo" }
@@ -206,6 +207,8 @@ class LoadErrorsTest {
                         "8:15 rule r1 names unknown app 'nosuch'; declared apps: [a, d]",
                         "11:31 isolation 'readonly': expected read-only or none",
                         "11:54 '8 hours': expected a duration such as 90s, 15m, 8h or 1d12h",
+                        "12:9 duplicate rule id 'r1'; first declared at " + dir.resolve("p.yaml")
+                                + ":7:9",
                         "13:13 effect 'permit': expected allow or deny",
                         "18:5 obligations apply only to rules with effect: allow",
                         "19:5 rule needs a condition (when); write when: \"true\" to match always",

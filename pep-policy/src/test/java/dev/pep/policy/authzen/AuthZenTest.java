@@ -39,7 +39,7 @@ class AuthZenTest {
     private static final Path CONFIG =
             Path.of(System.getProperty("pep.config.dir", "../config"));
 
-    enum Mode { ANSWER, FAIL, HANG, GARBAGE }
+    enum Mode { ANSWER, FAIL, HANG, GARBAGE, BARE_ALLOW, BARE_DENY }
 
     private static DefaultPolicyEngine builtIn;
     private HttpServer server;
@@ -72,6 +72,8 @@ class AuthZenTest {
         byte[] answer = switch (mode.get()) {
             case ANSWER -> endpoint.evaluate(request).getBytes(StandardCharsets.UTF_8);
             case GARBAGE -> "{\"decision\": \"yes\"}".getBytes(StandardCharsets.UTF_8);
+            case BARE_ALLOW -> "{\"decision\":true}".getBytes(StandardCharsets.UTF_8);
+            case BARE_DENY -> "{\"decision\":false}".getBytes(StandardCharsets.UTF_8);
             case FAIL -> new byte[0];
             case HANG -> {
                 await(release);
@@ -195,6 +197,36 @@ class AuthZenTest {
 
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(800));
         assertUnavailable(stage.toCompletableFuture().join());
+    }
+
+    @Test
+    void decide_bareTrue_allowsWithDecisionPointAllowed_noRuleNoObligationsNotCached() {
+        mode.set(Mode.BARE_ALLOW);
+        AuthZenPolicyEngine engine = client(16);
+
+        Decision d = engine.decide(Requests.to("demo").subject("alice").build());
+        engine.decide(Requests.to("demo").subject("alice").build());
+
+        assertThat(d.effect()).isEqualTo(Effect.ALLOW);
+        assertThat(d.reasons()).extracting(DecisionReason::code)
+                .containsExactly(PolicyReasons.DECISION_POINT_ALLOWED);
+        assertThat(d.ruleId()).isEmpty();
+        assertThat(d.obligations()).isEmpty();
+        assertThat(d.version().id()).startsWith("authzen:http://127.0.0.1:");
+        assertThat(calls).as("an allow without ttl_seconds is not cached").hasValue(2);
+    }
+
+    @Test
+    void decide_bareFalse_deniesWithDecisionPointDenied() {
+        mode.set(Mode.BARE_DENY);
+
+        Decision d = client(16).decide(Requests.to("demo").subject("alice").build());
+
+        assertThat(d.effect()).isEqualTo(Effect.DENY);
+        assertThat(d.reasons()).extracting(DecisionReason::code)
+                .containsExactly(PolicyReasons.DECISION_POINT_DENIED);
+        assertThat(d.ruleId()).isEmpty();
+        assertThat(d.ttl()).isZero();
     }
 
     @Test

@@ -27,17 +27,21 @@ import org.openjdk.jmh.annotations.Warmup;
  * Decisions per second and latency of the built-in engine with 10, 1,000 and 10,000 rules over
  * 100 apps. Not a test: run by hand (see docs/policy-reference.md, "Performance").
  *
- * <p>{@code even}: the rules are spread evenly, so the decided app holds rules/100 of them.
- * {@code fixed}: the decided app holds 10 rules and the other 99 apps the rest, which shows that
- * a decision does not pay for other apps' rules. Every decision evaluates the two global deny
- * rules and every allow rule of the app; the last allow rule matches.
+ * <p>{@code layout even}: the rules are spread evenly, so the decided app holds rules/100 of them.
+ * {@code layout fixed}: the decided app holds 10 rules and the other 99 apps the rest, which shows
+ * that a decision does not pay for other apps' rules.
+ *
+ * <p>{@code conditions grouped}: each allow rule starts with {@code "group-r" in subject.groups},
+ * so the group index hands the engine only the one rule the subject's group names: the best case,
+ * whatever the number of rules of the app. {@code conditions unindexed}: the rules test the
+ * device, the path and a claim, which no index covers, so every decision runs the conditions of
+ * every allow rule of the app (each one fails only on its last term, the claim) until the last
+ * one matches: the worst case. Both evaluate the two global deny rules first.
  */
 @State(Scope.Benchmark)
-@BenchmarkMode({Mode.Throughput, Mode.SampleTime})
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Fork(1)
-@Warmup(iterations = 2, time = 2)
-@Measurement(iterations = 3, time = 2)
+@Warmup(iterations = 2, time = 1)
+@Measurement(iterations = 3, time = 1)
 public class PolicyBenchmark {
 
     private static final int APPS = 100;
@@ -48,6 +52,9 @@ public class PolicyBenchmark {
     @Param({"even", "fixed"})
     public String layout;
 
+    @Param({"grouped", "unindexed"})
+    public String conditions;
+
     private DefaultPolicyEngine engine;
     private AccessRequest request;
     private int targetRules;
@@ -56,7 +63,8 @@ public class PolicyBenchmark {
     public void load() throws IOException {
         Path dir = Files.createTempDirectory("pep-policy-bench");
         targetRules = layout.equals("fixed") ? Math.min(10, rules) : Math.max(1, rules / APPS);
-        Files.writeString(dir.resolve("bench.yaml"), policyFor(rules, targetRules));
+        boolean grouped = conditions.equals("grouped");
+        Files.writeString(dir.resolve("bench.yaml"), policyFor(rules, targetRules, grouped));
         long start = System.nanoTime();
         PolicyLoadResult result = DefaultPolicyEngine.load(dir);
         long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
@@ -67,6 +75,7 @@ public class PolicyBenchmark {
         System.out.printf("%nloaded %d rules (%d for the decided app) in %d ms%n", rules,
                 targetRules, millis);
         request = Requests.to("app-0").groups("group-" + (targetRules - 1))
+                .claim("unit", "unit-" + (targetRules - 1))
                 .managed(Duration.ofMinutes(2)).http("GET", "/api/v1/orders/17").build();
         Decision check = engine.decide(request);
         if (!check.allowed() || !check.ruleId().orElseThrow()
@@ -75,12 +84,24 @@ public class PolicyBenchmark {
         }
     }
 
+    /** Decisions per second, one thread. */
     @Benchmark
-    public Decision decide() {
+    @BenchmarkMode(Mode.Throughput)
+    @OutputTimeUnit(TimeUnit.SECONDS)
+    public Decision throughput() {
         return engine.decide(request);
     }
 
-    public static String policyFor(int rules, int targetRules) {
+    /** Latency of one decision, sampled: p50, p90, p99. */
+    @Benchmark
+    @BenchmarkMode(Mode.SampleTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public Decision latency() {
+        return engine.decide(request);
+    }
+
+    /** Policy text: 100 apps, two global deny rules, then {@code rules} allow rules. */
+    public static String policyFor(int rules, int targetRules, boolean grouped) {
         StringBuilder yaml = new StringBuilder("apps:\n");
         for (int a = 0; a < APPS; a++) {
             yaml.append("  app-").append(a).append(": { hosts: [app-").append(a)
@@ -92,12 +113,12 @@ public class PolicyBenchmark {
         yaml.append(rule("deny-stale-login", "", "deny",
                 "subject.authenticated && subject.auth_age > duration(\"12h\")"));
         for (int r = 0; r < targetRules; r++) {
-            yaml.append(rule("app-0-rule-" + r, "app-0", "allow", condition(r)));
+            yaml.append(rule("app-0-rule-" + r, "app-0", "allow", condition(r, grouped)));
         }
         for (int r = targetRules; r < rules; r++) {
             int app = 1 + (r - targetRules) % (APPS - 1);
             yaml.append(rule("app-" + app + "-rule-" + r, "app-" + app, "allow",
-                    condition(r)));
+                    condition(r, grouped)));
         }
         return yaml.toString();
     }
@@ -107,9 +128,14 @@ public class PolicyBenchmark {
                 + "    effect: " + effect + "\n    when: '" + when.replace("'", "''") + "'\n";
     }
 
-    private static String condition(int r) {
-        return "\"group-" + r + "\" in subject.groups && device.managed && "
-                + "device.age < duration(\"15m\") && request.method in [\"GET\", \"HEAD\"] && "
-                + "request.path.matchesGlob(\"/api/*/orders/**\")";
+    private static String condition(int r, boolean grouped) {
+        if (grouped) {
+            return "\"group-" + r + "\" in subject.groups && device.managed && "
+                    + "device.age < duration(\"15m\") && request.method in [\"GET\", \"HEAD\"] && "
+                    + "request.path.matchesGlob(\"/api/*/orders/**\")";
+        }
+        return "device.managed && device.age < duration(\"15m\") && "
+                + "request.path.matchesGlob(\"/api/*/orders/**\") && "
+                + "subject.claims.unit == \"unit-" + r + "\"";
     }
 }

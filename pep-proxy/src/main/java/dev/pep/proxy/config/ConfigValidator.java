@@ -17,6 +17,7 @@ import java.util.regex.Pattern;
 /** Checks what binding cannot: ranges, files that must exist, hosts named by two apps. */
 final class ConfigValidator {
 
+    private static final long MIN_SPOOL_BYTES = 8 * 1024;
     private static final Pattern HOST = Pattern.compile(
             "(\\*\\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*");
     private static final Pattern APP_NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
@@ -205,6 +206,9 @@ final class ConfigValidator {
     private void checkAudit(GatewayConfig c) {
         AuditSettings a = c.audit();
         positive("audit.batch-size", a.batchSize());
+        if (a.maxSpoolSize().bytes() < MIN_SPOOL_BYTES) {
+            add("audit.max-spool-size", "expected at least 8KiB, got " + a.maxSpoolSize());
+        }
         if (a.retryBackoff().isZero() || a.retryBackoff().isNegative()) {
             add("audit.retry-backoff", "expected a positive duration, got " + a.retryBackoff());
         } else if (a.retryMaxBackoff().compareTo(a.retryBackoff()) < 0) {

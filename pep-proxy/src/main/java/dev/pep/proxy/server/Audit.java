@@ -32,6 +32,7 @@ final class Audit {
                 .mode(a.mode() == AuditSettings.Mode.STRICT ? AuditMode.STRICT : AuditMode.BEST_EFFORT)
                 .fsyncInterval(a.fsyncInterval())
                 .maxSpoolBytes(a.maxSpoolSize().bytes())
+                .segmentBytes(segmentBytes(a.maxSpoolSize().bytes()))
                 .batchSize(a.batchSize())
                 .retryBackoff(a.retryBackoff(), a.retryMaxBackoff());
         for (AuditSettings.Sink s : a.sinks()) {
@@ -40,6 +41,11 @@ final class Audit {
         AuditPipeline pipeline = new AuditPipeline(b.build(), registry);
         pipeline.start();
         return pipeline;
+    }
+
+    /** Segments of 16 MiB, smaller for a small spool so that it holds at least two (4 KiB at least). */
+    static long segmentBytes(long maxSpoolBytes) {
+        return Math.max(4096, Math.min(16L << 20, maxSpoolBytes / 4));
     }
 
     private static DeliverySink sink(GatewayConfig config, Path auditDir, AuditSettings.Sink s)

@@ -65,9 +65,10 @@ final class GatewayContext {
         this.upstreams = upstreams;
         this.metrics = metrics;
         this.clock = clock;
-        this.audit = audit;
-        this.events = events;
         this.strictAudit = config.audit().mode() == AuditSettings.Mode.STRICT;
+        // Strict: a refused event of a partner session ends that session's live exchanges.
+        this.audit = strictAudit ? new StrictSessionAudit(audit, () -> sessions) : audit;
+        this.events = events;
         this.tracing = tracing;
     }
 

@@ -13,6 +13,8 @@ import io.netty.channel.ChannelPromise;
 import io.netty.util.AttributeKey;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 /**
  * A partner connection as audit sees it: one session from the first allowed request to the close,
@@ -23,6 +25,7 @@ import java.time.Instant;
 final class PartnerSession extends ChannelDuplexHandler {
 
     static final AttributeKey<PartnerSession> KEY = AttributeKey.valueOf("pep.session");
+    private static final CompletionStage<Void> RECORDED = CompletableFuture.completedStage(null);
 
     private final GatewayContext gw;
     private final String id;
@@ -49,15 +52,28 @@ final class PartnerSession extends ChannelDuplexHandler {
 
     /**
      * Records the session's start at its first allowed request, tied to that request's trace;
-     * later calls do nothing.
+     * later calls do nothing. The stage is the audit pipeline's for that event (strict mode:
+     * completes once it is on disk), already complete on later calls.
      */
-    void startOnce(String requestId, Subject subject, App app, Source source, String protocol,
-            TraceContext trace) {
-        if (!started) {
-            started = true;
-            gw.metrics.sessionStarted();
-            gw.audit.emit(AuditEvents.traced(gw.events.sessionStarted(id, requestId, subject, app,
-                    source, protocol), trace.traceId(), trace.spanId()));
+    CompletionStage<Void> startOnce(String requestId, Subject subject, App app, Source source,
+            String protocol, TraceContext trace) {
+        if (started) {
+            return RECORDED;
+        }
+        started = true;
+        gw.metrics.sessionStarted();
+        return gw.audit.emit(AuditEvents.traced(gw.events.sessionStarted(id, requestId, subject,
+                app, source, protocol), trace.traceId(), trace.spanId()));
+    }
+
+    /**
+     * The audit spool refused the start event (strict mode): the session counts as not started,
+     * so the next allowed request records its start again before anything is forwarded.
+     */
+    void startRefused() {
+        if (started) {
+            started = false;
+            gw.metrics.sessionEnded(StrictSessionAudit.REASON);
         }
     }
 

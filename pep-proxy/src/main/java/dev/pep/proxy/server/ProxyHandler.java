@@ -101,6 +101,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     private static final io.netty.util.AttributeKey<Boolean> GOAWAY_SENT =
             io.netty.util.AttributeKey.valueOf("pep.goaway");
     private static final String ENDED_MESSAGE = "Your access to this application has ended.";
+    private static final String AUDIT_MESSAGE = "The gateway cannot record this access right now; try again shortly.";
     /** RFC 6455 7.4.1: the endpoint ends the connection because a message violated its policy. */
     private static final int WS_POLICY_VIOLATION = 1008;
 
@@ -431,14 +432,22 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         }
         obligations = decision.obligations();
         admit(decision);
-        session().startOnce(requestId, access.subject(), access.app(), access.source(), access.request().protocol(),
-                trace);
+        CompletionStage<Void> started = session().startOnce(requestId, access.subject(), access.app(),
+                access.source(), access.request().protocol(), trace);
         if (!gw.strictAudit) {
             connect();
             return;
         }
-        // Strict audit: nothing reaches the app unless its decision is on disk.
-        recorded.whenComplete((ok, auditError) -> ctx.executor().execute(() -> afterAudit(auditError)));
+        // Strict audit: nothing reaches the app unless its decision and its session's start are
+        // on disk.
+        PartnerSession session = session();
+        started.whenComplete((ok, auditError) -> {
+            if (auditError != null) {
+                ctx.executor().execute(session::startRefused);
+            }
+        });
+        recorded.thenCombine(started, (a, b) -> (Void) null)
+                .whenComplete((ok, auditError) -> ctx.executor().execute(() -> afterAudit(auditError)));
     }
 
     private void deny(Decision decision) {
@@ -509,7 +518,12 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
                 upstream.close();
                 upstream = null;
             }
-            respondError(403, ending.reason(), ENDED_MESSAGE);
+            if (StrictSessionAudit.REASON.equals(ending.reason())) {
+                // Strict audit could not record this connection: the same answer as afterAudit's.
+                respondError(503, ending.reason(), AUDIT_MESSAGE);
+            } else {
+                respondError(403, ending.reason(), ENDED_MESSAGE);
+            }
         } else {
             fail(403, ending.reason(), ENDED_MESSAGE, null);
         }
@@ -532,7 +546,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         }
         if (error != null) {
             LOG.warn("audit refused, request not forwarded request={} error={}", requestId, error.toString());
-            respondError(503, "audit_unavailable", "The gateway cannot record this access right now; try again shortly.");
+            respondError(503, StrictSessionAudit.REASON, AUDIT_MESSAGE);
             return;
         }
         connect();

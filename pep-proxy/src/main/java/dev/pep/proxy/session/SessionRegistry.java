@@ -140,6 +140,16 @@ public final class SessionRegistry implements AutoCloseable {
         return endings.send();
     }
 
+    /** Ends the matching sessions on the registry's thread; completes with how many it ended. */
+    public CompletableFuture<Integer> endAsync(Predicate<LiveSession> which, SessionEnding ending) {
+        return CompletableFuture.supplyAsync(() -> end(which, ending), thread);
+    }
+
+    /** Whether {@link #close()} ran. */
+    public boolean isClosed() {
+        return thread.isShutdown();
+    }
+
     @Override
     public void close() {
         thread.shutdownNow();

@@ -2,6 +2,8 @@ package dev.pep.telemetry.audit;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,18 +32,37 @@ public final class AuditChainVerifier {
         Walk walk = new Walk();
         for (Path file : files) {
             try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-                String line;
-                long lineNo = 0;
-                while ((line = in.readLine()) != null) {
-                    lineNo++;
-                    Optional<Break> broken = walk.next(file.toString(), lineNo, line);
-                    if (broken.isPresent()) {
-                        return new Result(walk.events, broken);
-                    }
+                Optional<Break> broken = walk(walk, file.toString(), in);
+                if (broken.isPresent()) {
+                    return new Result(walk.events, broken);
                 }
             }
         }
         return new Result(walk.events, Optional.empty());
+    }
+
+    /**
+     * Verifies a stream of JSON lines (UTF-8) as it arrives, line by line, without holding it;
+     * the break names {@code name} as the file. Does not close the stream.
+     */
+    public static Result verify(InputStream stream, String name) throws IOException {
+        Walk walk = new Walk();
+        BufferedReader in = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8));
+        Optional<Break> broken = walk(walk, name, in);
+        return new Result(walk.events, broken);
+    }
+
+    private static Optional<Break> walk(Walk walk, String name, BufferedReader in) throws IOException {
+        String line;
+        long lineNo = 0;
+        while ((line = in.readLine()) != null) {
+            lineNo++;
+            Optional<Break> broken = walk.next(name, lineNo, line);
+            if (broken.isPresent()) {
+                return broken;
+            }
+        }
+        return Optional.empty();
     }
 
     /** Verifies lines already in memory; the break names {@code <memory>} as the file. */

@@ -1,6 +1,7 @@
 package dev.pep.telemetry.audit;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,7 +14,8 @@ import java.util.stream.Stream;
  * The {@code pep audit} command: {@code pep audit verify PATH...} checks the hash chain of
  * JSON-lines audit files, read in the order given (oldest rotated file first). A directory stands
  * for the file sink's files in it: the rotated {@code audit-<seq>.jsonl} files by their first
- * seq, then the current {@code audit.jsonl}.
+ * seq, then the current {@code audit.jsonl}. {@code pep audit verify -} reads one stream from
+ * standard input (for example {@code zcat audit-*.jsonl.gz | pep audit verify -}), line by line.
  *
  * <p>Exit status: 0 when the chain is intact, 1 when an event breaks it (named on standard
  * output), 2 on a usage or I/O error (on standard error).
@@ -29,19 +31,33 @@ public final class AuditCommand {
     private AuditCommand() {
     }
 
-    /** Runs the command with the arguments after {@code audit}; returns the exit status. */
+    /** Runs the command with the arguments after {@code audit}, {@code -} reading standard input. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        return run(args, System.in, out, err);
+    }
+
+    /** Runs the command; {@code -} reads {@code stdin}. Returns the exit status. */
+    public static int run(String[] args, InputStream stdin, PrintStream out, PrintStream err) {
         if (args.length < 2 || !args[0].equals("verify")) {
-            err.println("usage: pep audit verify FILE|DIRECTORY...");
+            err.println("usage: pep audit verify FILE|DIRECTORY...|-");
+            return ERROR;
+        }
+        boolean fromStdin = List.of(args).subList(1, args.length).contains("-");
+        if (fromStdin && args.length > 2) {
+            err.println("usage: pep audit verify -  (standard input is one stream, given alone)");
             return ERROR;
         }
         AuditChainVerifier.Result result;
         try {
-            List<Path> files = new ArrayList<>();
-            for (int i = 1; i < args.length; i++) {
-                files.addAll(expand(Path.of(args[i])));
+            if (fromStdin) {
+                result = AuditChainVerifier.verify(stdin, "<stdin>");
+            } else {
+                List<Path> files = new ArrayList<>();
+                for (int i = 1; i < args.length; i++) {
+                    files.addAll(expand(Path.of(args[i])));
+                }
+                result = AuditChainVerifier.verify(files);
             }
-            result = AuditChainVerifier.verify(files);
         } catch (IOException | RuntimeException e) {
             err.println("audit verify failed: " + e.getMessage());
             return ERROR;

@@ -136,6 +136,42 @@ class AuditChainVerifierTest {
     }
 
     @Test
+    void command_dashReadsStandardInput_intactExitsZero_reorderedExitsOneNamingStdin() {
+        List<String> lines = Fixtures.chainedLines(5);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+
+        int intact = AuditCommand.run(new String[] {"verify", "-"}, stdin(lines),
+                new PrintStream(out, true, StandardCharsets.UTF_8), System.err);
+
+        assertThat(intact).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("chain intact: 5 events");
+        List<String> reordered = new ArrayList<>(lines);
+        java.util.Collections.swap(reordered, 1, 2);
+        out.reset();
+        int broken = AuditCommand.run(new String[] {"verify", "-"}, stdin(reordered),
+                new PrintStream(out, true, StandardCharsets.UTF_8), System.err);
+        assertThat(broken).isEqualTo(1);
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("chain broken at <stdin>:2 ")
+                .contains("1 events verified before the break");
+    }
+
+    @Test
+    void command_dashWithFiles_isAUsageError() {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+        int status = AuditCommand.run(new String[] {"verify", "-", "audit.jsonl"}, stdin(List.of()),
+                System.out, new PrintStream(err, true, StandardCharsets.UTF_8));
+
+        assertThat(status).isEqualTo(2);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("given alone");
+    }
+
+    private static java.io.InputStream stdin(List<String> lines) {
+        String text = lines.isEmpty() ? "" : String.join("\n", lines) + "\n";
+        return new java.io.ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
     void command_badUsageOrMissingFile_exitsTwo() {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream errStream = new PrintStream(err, true, StandardCharsets.UTF_8);
