@@ -17,16 +17,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The image of docker/Dockerfile, built and run on a real Docker engine: a base image made here
@@ -44,15 +45,15 @@ class ContainerIT {
     private static final String ADMIN_TOKEN = "ct-" + UUID.randomUUID().toString().replace("-", "");
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    @TempDir
-    Path dir;
-
+    /** Made in {@link #buildImage}: a PER_CLASS test gets its @TempDir fields only per test. */
+    private Path dir;
     private DockerEngine engine;
     private String image;
     private String container;
 
     @BeforeAll
     void buildImage() throws Exception {
+        dir = Files.createTempDirectory("pep-container-it");
         long t0 = System.nanoTime();
         engine = DockerEngine.require(dir);
         long t1 = System.nanoTime();
@@ -71,6 +72,9 @@ class ContainerIT {
 
     @AfterAll
     void cleanUp() throws Exception {
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        }
         if (engine == null) {
             return;
         }
