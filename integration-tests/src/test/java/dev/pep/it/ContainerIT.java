@@ -28,6 +28,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The image of docker/Dockerfile, built and run on a real Docker engine: a base image made here
@@ -52,6 +53,7 @@ class ContainerIT {
     private String container;
 
     @BeforeAll
+    @Timeout(value = 20, unit = TimeUnit.MINUTES)   // a cold machine installs, bootstraps and builds
     void buildImage() throws Exception {
         dir = Files.createTempDirectory("pep-container-it");
         long t0 = System.nanoTime();
@@ -71,6 +73,7 @@ class ContainerIT {
     }
 
     @AfterAll
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
     void cleanUp() throws Exception {
         try (Stream<Path> files = Files.walk(dir)) {
             files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
@@ -100,6 +103,7 @@ class ContainerIT {
     }
 
     @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
     void gatewayContainer_readOnlyNonRoot_healthy_servesEcho_andDrainsOnSigterm() throws Exception {
         Path etc = Files.createDirectories(dir.resolve("etc"));
         Files.writeString(etc.resolve("gateway.yaml"), CONFIG);
