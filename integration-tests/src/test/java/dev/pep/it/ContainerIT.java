@@ -147,6 +147,34 @@ class ContainerIT {
         assertDrainsInFlightRequestOnSigterm(client, port, adminPort);
     }
 
+    @Test
+    @Timeout(value = 3, unit = TimeUnit.MINUTES)
+    void noexecTmp_gatewayRunsOnNioAndJdkTls_andStillServes() throws Exception {
+        // L-792: Docker's plain --tmpfs is noexec, so Netty cannot load its native libraries.
+        Path etc = Files.createDirectories(dir.resolve("etc-noexec"));
+        Files.writeString(etc.resolve("gateway.yaml"), CONFIG.replace("token-file: /run/pep/secrets/admin-tokens", ""));
+        String name = "pep-it-noexec-" + UUID.randomUUID().toString().substring(0, 8);
+        try {
+            engine.dockerOk(SHORT, "run", "-d", "--name", name, "--read-only", "--tmpfs", "/tmp",
+                    "-v", etc + ":/etc/pep:ro", "-p", "127.0.0.1::8443", image);
+            await().atMost(Duration.ofSeconds(90)).until(() -> logsOf(name).contains("gateway started"));
+            String port = engine.dockerOk(SHORT, "port", name, "8443/tcp").split("\n")[0];
+            Path ca = dir.resolve("noexec-ca.pem");
+            engine.dockerOk(SHORT, "cp", name + ":/var/lib/pep/dev-ca/ca.pem", ca.toString());
+            HttpResponse<String> echo = Clients.http(ca, HttpClient.Version.HTTP_2).send(HttpRequest.newBuilder(
+                    URI.create("https://demo.pep.localhost:" + port.substring(port.lastIndexOf(':') + 1) + "/n"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+
+            assertThat(logsOf(name)).contains("transport=nio", "tls=jdk");
+            assertThat(echo.statusCode()).isEqualTo(200);
+            assertThat(echo.version()).isEqualTo(HttpClient.Version.HTTP_2);
+            assertThat(engine.dockerOk(SHORT, "stop", "-t", "30", name)).isEqualTo(name);
+            assertThat(engine.dockerOk(SHORT, "inspect", "--format", "{{.State.ExitCode}}", name)).isEqualTo("0");
+        } finally {
+            engine.docker(SHORT, "rm", "-f", "-v", name);
+        }
+    }
+
     /** The admin token came in as PEP_SECRET_ADMIN_TOKENS: it opens the API and is logged nowhere. */
     private void assertAdminApiTakesTheEnvironmentSecret(int adminPort) throws Exception {
         HttpClient admin = HttpClient.newHttpClient();
@@ -224,7 +252,11 @@ class ContainerIT {
     }
 
     private String logs() throws IOException, InterruptedException {
-        ToolResult r = engine.docker(SHORT, "logs", container);
+        return logsOf(container);
+    }
+
+    private String logsOf(String name) throws IOException, InterruptedException {
+        ToolResult r = engine.docker(SHORT, "logs", name);
         return r.out() + r.stderr();
     }
 
