@@ -54,7 +54,7 @@ class ContainerConfigTest {
      * The compose file's configuration, without its {@code connectors} section when this build
      * does not know that section; everything else must load as it is.
      */
-    private Path withoutConnectorsSection() throws IOException {
+    private Path withoutConnectorsSection() throws IOException, ConfigException {
         String yaml = Files.readString(COMPOSE_CONFIG);
         Path copy = dir.resolve("gateway.yaml");
         Files.createDirectories(dir.resolve("policies"));
