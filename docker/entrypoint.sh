@@ -27,6 +27,7 @@ if [ -n "$names" ]; then
   done
 fi
 
-# Word splitting of PEP_JAVA_OPTS is intended: it holds several JVM options.
+# PEP_JAVA_OPTS replaces these defaults (set it empty for none). Word splitting is intended.
+default_java_opts="-XX:+UseG1GC -XX:MaxRAMPercentage=75 -XX:-UsePerfData -Djava.io.tmpdir=/tmp"
 # shellcheck disable=SC2086
-exec java ${PEP_JAVA_OPTS:-} -jar /opt/pep/pep.jar "$@"
+exec java ${PEP_JAVA_OPTS-$default_java_opts} -jar /opt/pep/pep.jar "$@"
