@@ -21,6 +21,9 @@ mvn -B -q dependency:copy -Dartifact="org.keycloak:keycloak-quarkus-dist:$versio
   -DoutputDirectory="$context" >&2
 unzip -q "$context/keycloak-quarkus-dist-$version.zip" -d "$context"
 mv "$context/keycloak-$version" "$context/keycloak"
+# Keycloak's user must own data/: a realm file mounted into data/import would otherwise make the
+# engine create the directory for root.
+mkdir -p "$context/keycloak/data/import"
 rm "$context/keycloak-quarkus-dist-$version.zip"
 cp -a "$java_home" "$context/jdk"
 rm -rf "$context/jdk/jmods" "$context/jdk/src.zip" "$context/jdk/man"
