@@ -58,7 +58,13 @@ record ToolResult(int exitCode, byte[] stdout, String stderr, boolean timedOut) 
             } catch (IOException e) {
                 // The tool may exit (or the server may close) before reading all of stdin.
             }
-            boolean finished = p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            boolean finished;
+            try {
+                finished = p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                p.destroyForcibly();      // a test that timed out leaves no tool running
+                throw e;
+            }
             if (!finished) {
                 p.destroyForcibly();
                 p.waitFor(10, TimeUnit.SECONDS);

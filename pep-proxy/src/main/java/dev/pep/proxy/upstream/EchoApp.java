@@ -48,6 +48,12 @@ public final class EchoApp implements AutoCloseable {
     /** Starts the echo app on 127.0.0.1 on a free port. */
     public static EchoApp start(EventLoopGroup group, Class<? extends ServerChannel> channelClass)
             throws InterruptedException {
+        return start(group, channelClass, "127.0.0.1", 0);
+    }
+
+    /** Starts the echo app on {@code address:port} (0 picks a free port); see {@link EchoServer}. */
+    public static EchoApp start(EventLoopGroup group, Class<? extends ServerChannel> channelClass,
+            String address, int port) throws InterruptedException {
         Channel ch = new ServerBootstrap().group(group).channel(channelClass)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
@@ -55,14 +61,18 @@ public final class EchoApp implements AutoCloseable {
                         c.pipeline().addLast(new HttpServerCodec(), new EchoHandler());
                     }
                 })
-                .bind("127.0.0.1", 0).sync().channel();
+                .bind(address, port).sync().channel();
         return new EchoApp(ch);
     }
 
-    /** Where the gateway reaches it. */
+    /** Where the gateway reaches it (on loopback). */
     public URI uri() {
-        InetSocketAddress a = (InetSocketAddress) server.localAddress();
-        return URI.create("http://127.0.0.1:" + a.getPort());
+        return URI.create("http://127.0.0.1:" + port());
+    }
+
+    /** The port it listens on. */
+    public int port() {
+        return ((InetSocketAddress) server.localAddress()).getPort();
     }
 
     @Override

@@ -1,0 +1,296 @@
+package dev.pep.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The image of docker/Dockerfile, built and run on a real Docker engine: a base image made here
+ * without any registry (docker/base/debian-jre.sh: debootstrap and docker import, cached by a
+ * content key under /var/cache/pep), the project image on it with the packaged jar, then the
+ * gateway container read-only and as a non-root user, healthy by its own HEALTHCHECK, serving the
+ * echo app through TLS on a published port, taking a secret from the environment, and draining an
+ * in-flight request on SIGTERM before it exits 0. Skipped, with the reason, where no engine can run.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ContainerIT {
+
+    private static final Duration BUILD = Duration.ofMinutes(10);
+    private static final Duration SHORT = Duration.ofSeconds(60);
+    private static final String ADMIN_TOKEN = "ct-" + UUID.randomUUID().toString().replace("-", "");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Made in {@link #buildImage}: a PER_CLASS test gets its @TempDir fields only per test. */
+    private Path dir;
+    private DockerEngine engine;
+    private String image;
+    private String container;
+
+    @BeforeAll
+    @Timeout(value = 20, unit = TimeUnit.MINUTES)   // a cold machine installs, bootstraps and builds
+    void buildImage() throws Exception {
+        dir = Files.createTempDirectory("pep-container-it");
+        long t0 = System.nanoTime();
+        engine = DockerEngine.require(dir);
+        long t1 = System.nanoTime();
+        String base = baseImage();
+        long t2 = System.nanoTime();
+        image = "pep-it:" + UUID.randomUUID().toString().substring(0, 8);
+        Path home = GatewayProcess.pepHome();
+        engine.dockerOk(BUILD, "build", "-q", "-f", home.resolve("docker/Dockerfile").toString(),
+                "--build-arg", "BASE_IMAGE=" + base, "--build-arg", "BUILD_IMAGE=" + base,
+                "--build-arg", "PEP_JAR=prebuilt", "-t", image, home.toString());
+        long t3 = System.nanoTime();
+        System.out.printf(Locale.ROOT, "container test: engine %s in %.1fs, base image %s in %.1fs,"
+                + " project image in %.1fs%n", engine.startedHere() ? "started" : "found",
+                seconds(t1 - t0), base, seconds(t2 - t1), seconds(t3 - t2));
+    }
+
+    @AfterAll
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void cleanUp() throws Exception {
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        }
+        if (engine == null) {
+            return;
+        }
+        try {
+            if (container != null) {
+                engine.docker(SHORT, "rm", "-f", "-v", container);
+            }
+            if (image != null) {
+                engine.docker(SHORT, "rmi", "-f", image);
+            }
+            // The build stage's images are nobody's parents: with vfs each is a full copy of the base.
+            engine.docker(SHORT, "image", "prune", "-f", "--filter", "label=dev.pep.stage=build");
+        } finally {
+            engine.close();
+        }
+    }
+
+    @Test
+    void entryPoint_passesArgumentsToPep() throws Exception {
+        String version = engine.dockerOk(SHORT, "run", "--rm", "--read-only", image, "version");
+
+        assertThat(version).contains("pep");
+    }
+
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void gatewayContainer_readOnlyNonRoot_healthy_servesEcho_andDrainsOnSigterm() throws Exception {
+        Path etc = Files.createDirectories(dir.resolve("etc"));
+        Files.writeString(etc.resolve("gateway.yaml"), CONFIG);
+        etc.toFile().setReadable(true, false);
+        etc.resolve("gateway.yaml").toFile().setReadable(true, false);
+        container = "pep-it-" + UUID.randomUUID().toString().substring(0, 8);
+        long t0 = System.nanoTime();
+        engine.dockerOk(SHORT, "run", "-d", "--name", container, "--read-only",
+                "--tmpfs", "/tmp:rw,exec,nosuid,nodev,size=64m",
+                "--tmpfs", "/run/pep:rw,nosuid,nodev,size=1m,uid=10001,gid=10001,mode=0700",
+                "-v", etc + ":/etc/pep:ro", "-e", "PEP_SECRET_ADMIN_TOKENS=ops " + ADMIN_TOKEN,
+                "--health-interval", "2s", "-p", "127.0.0.1::8443", "-p", "127.0.0.1::9090", image);
+
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500))
+                .until(() -> health().equals("healthy") || !running());
+        assertThat(health()).as("health; logs:%n%s", logs()).isEqualTo("healthy");
+        System.out.printf(Locale.ROOT, "container test: gateway container healthy in %.1fs%n",
+                seconds(System.nanoTime() - t0));
+        assertThat(engine.dockerOk(SHORT, "exec", container, "id", "-u")).isEqualTo("10001");
+        assertThat(logs()).contains("transport=epoll", "tls=boringssl");
+        int port = publishedPort("8443/tcp");
+        int adminPort = publishedPort("9090/tcp");
+        Path ca = dir.resolve("ca.pem");
+        engine.dockerOk(SHORT, "cp", container + ":/var/lib/pep/dev-ca/ca.pem", ca.toString());
+        HttpClient client = Clients.http(ca, HttpClient.Version.HTTP_1_1);
+
+        HttpResponse<String> echo = client.send(HttpRequest.newBuilder(
+                URI.create("https://demo.pep.localhost:" + port + "/hello?x=1")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(echo.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(echo.body()).get("path").asText()).isEqualTo("/hello?x=1");
+
+        HttpResponse<String> denied = client.send(HttpRequest.newBuilder(
+                URI.create("https://closed.pep.localhost:" + port + "/")).header("accept", "application/json")
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(denied.statusCode()).isEqualTo(403);
+        String requestId = JSON.readTree(denied.body()).get("request_id").asText();
+        await().atMost(Duration.ofSeconds(20)).until(() -> auditEvents().contains(requestId));
+
+        assertAdminApiTakesTheEnvironmentSecret(adminPort);
+        assertDrainsInFlightRequestOnSigterm(client, port, adminPort);
+    }
+
+    @Test
+    @Timeout(value = 3, unit = TimeUnit.MINUTES)
+    void noexecTmp_gatewayRunsOnNioAndJdkTls_andStillServes() throws Exception {
+        // L-792: Docker's plain --tmpfs is noexec, so Netty cannot load its native libraries.
+        Path etc = Files.createDirectories(dir.resolve("etc-noexec"));
+        Files.writeString(etc.resolve("gateway.yaml"), CONFIG.replace("token-file: /run/pep/secrets/admin-tokens", ""));
+        String name = "pep-it-noexec-" + UUID.randomUUID().toString().substring(0, 8);
+        try {
+            engine.dockerOk(SHORT, "run", "-d", "--name", name, "--read-only", "--tmpfs", "/tmp",
+                    "-v", etc + ":/etc/pep:ro", "-p", "127.0.0.1::8443", image);
+            await().atMost(Duration.ofSeconds(90)).until(() -> logsOf(name).contains("gateway started"));
+            String port = engine.dockerOk(SHORT, "port", name, "8443/tcp").split("\n")[0];
+            Path ca = dir.resolve("noexec-ca.pem");
+            engine.dockerOk(SHORT, "cp", name + ":/var/lib/pep/dev-ca/ca.pem", ca.toString());
+            HttpResponse<String> echo = Clients.http(ca, HttpClient.Version.HTTP_2).send(HttpRequest.newBuilder(
+                    URI.create("https://demo.pep.localhost:" + port.substring(port.lastIndexOf(':') + 1) + "/n"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+
+            assertThat(logsOf(name)).contains("transport=nio", "tls=jdk");
+            assertThat(echo.statusCode()).isEqualTo(200);
+            assertThat(echo.version()).isEqualTo(HttpClient.Version.HTTP_2);
+            assertThat(engine.dockerOk(SHORT, "stop", "-t", "30", name)).isEqualTo(name);
+            assertThat(engine.dockerOk(SHORT, "inspect", "--format", "{{.State.ExitCode}}", name)).isEqualTo("0");
+        } finally {
+            engine.docker(SHORT, "rm", "-f", "-v", name);
+        }
+    }
+
+    /** The admin token came in as PEP_SECRET_ADMIN_TOKENS: it opens the API and is logged nowhere. */
+    private void assertAdminApiTakesTheEnvironmentSecret(int adminPort) throws Exception {
+        HttpClient admin = HttpClient.newHttpClient();
+        URI policy = URI.create("http://127.0.0.1:" + adminPort + "/api/v1/policy");
+        HttpResponse<String> withToken = admin.send(HttpRequest.newBuilder(policy)
+                .header("authorization", "Bearer " + ADMIN_TOKEN).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> without = admin.send(HttpRequest.newBuilder(policy).build(),
+                HttpResponse.BodyHandlers.ofString());
+
+        assertThat(withToken.statusCode()).as(withToken.body()).isEqualTo(200);
+        assertThat(without.statusCode()).isEqualTo(401);
+        assertThat(logs()).doesNotContain(ADMIN_TOKEN);
+        assertThat(auditEvents()).doesNotContain(ADMIN_TOKEN);
+        assertThat(engine.dockerOk(SHORT, "exec", container, "sh", "-c", "tr '\\0' '\\n' </proc/1/environ"))
+                .as("the JVM's environment").doesNotContain(ADMIN_TOKEN);
+    }
+
+    /**
+     * A request whose body is still arriving when SIGTERM comes: the gateway says it drains one
+     * request, the body completes, the echo answers it, and the container exits 0.
+     */
+    private void assertDrainsInFlightRequestOnSigterm(HttpClient client, int port, int adminPort) throws Exception {
+        PipedOutputStream bodyOut = new PipedOutputStream();
+        PipedInputStream bodyIn = new PipedInputStream(bodyOut, 64 * 1024);
+        CompletableFuture<HttpResponse<String>> inFlight = client.sendAsync(HttpRequest.newBuilder(
+                URI.create("https://demo.pep.localhost:" + port + "/upload"))
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> bodyIn)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        byte[] half = "x".repeat(1000).getBytes(StandardCharsets.US_ASCII);
+        write(bodyOut, half);
+        await().atMost(Duration.ofSeconds(20)).until(() -> inFlightRequests(adminPort) == 1);
+
+        engine.dockerOk(SHORT, "kill", "--signal", "TERM", container);
+        await().atMost(Duration.ofSeconds(20)).until(() -> logs().contains("gateway draining in_flight=1"));
+        assertThat(inFlight).as("the upload is still in flight while the gateway drains").isNotDone();
+        write(bodyOut, half);
+        bodyOut.close();
+
+        HttpResponse<String> response = inFlight.get(30, TimeUnit.SECONDS);
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(response.body()).get("body_bytes").asInt()).isEqualTo(2000);
+        String exit = engine.dockerOk(Duration.ofSeconds(45), "wait", container);
+        assertThat(exit).as("exit code; logs:%n%s", logs()).isEqualTo("0");
+        assertThat(logs()).contains("gateway drained", "gateway stopped");
+    }
+
+    /** {@code pep_requests_in_flight} from the admin listener's /metrics. */
+    private static double inFlightRequests(int adminPort) throws IOException, InterruptedException {
+        String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + adminPort + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        return metrics.lines().filter(l -> l.startsWith("pep_requests_in_flight"))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
+
+    private String baseImage() throws IOException, InterruptedException {
+        if (!DockerEngine.onPath("debootstrap")) {
+            DockerEngine.install("debootstrap");
+        }
+        Path script = GatewayProcess.pepHome().resolve("docker/base/debian-jre.sh");
+        ToolResult r = DockerEngine.run(BUILD, List.of(), "bash", script.toString());
+        assertThat(r.exitCode()).as("%s%n%s", script, r).isZero();
+        String[] lines = r.out().trim().split("\n");
+        return lines[lines.length - 1].trim();
+    }
+
+    private String health() throws IOException, InterruptedException {
+        return engine.docker(SHORT, "inspect", "--format", "{{if .State.Health}}{{.State.Health.Status}}{{end}}",
+                container).out().trim();
+    }
+
+    private boolean running() throws IOException, InterruptedException {
+        return engine.docker(SHORT, "inspect", "--format", "{{.State.Running}}", container).out().trim()
+                .equals("true");
+    }
+
+    private String logs() throws IOException, InterruptedException {
+        return logsOf(container);
+    }
+
+    private String logsOf(String name) throws IOException, InterruptedException {
+        ToolResult r = engine.docker(SHORT, "logs", name);
+        return r.out() + r.stderr();
+    }
+
+    private String auditEvents() throws IOException, InterruptedException {
+        return engine.docker(SHORT, "exec", container, "sh", "-c", "cat /var/lib/pep/audit/events/*.jsonl").out();
+    }
+
+    /** The host port that {@code containerPort} is published on (first line: 127.0.0.1:PORT). */
+    private int publishedPort(String containerPort) throws IOException, InterruptedException {
+        String first = engine.dockerOk(SHORT, "port", container, containerPort).split("\n")[0].trim();
+        return Integer.parseInt(first.substring(first.lastIndexOf(':') + 1));
+    }
+
+    private static void write(OutputStream out, byte[] bytes) throws IOException {
+        out.write(bytes);
+        out.flush();
+    }
+
+    private static double seconds(long nanos) {
+        return nanos / 1e9;
+    }
+
+    /** The container's gateway.yaml: every writable path under the /var/lib/pep volume. */
+    private static final String CONFIG = """
+            instance: container-it
+            listener: { address: 0.0.0.0, port: 8443 }
+            tls:
+              development-ca: { directory: /var/lib/pep/dev-ca }
+            admin: { address: 0.0.0.0, port: 9090, token-file: /run/pep/secrets/admin-tokens }
+            identity: { session-keys: /var/lib/pep/session-keys }
+            audit: { directory: /var/lib/pep/audit }
+            drain-timeout: 20s
+            apps:
+              demo: { hosts: [demo.pep.localhost], upstream: "pep:echo", access: public }
+              closed: { hosts: [closed.pep.localhost], upstream: "pep:echo", access: deny }
+            """;
+}
