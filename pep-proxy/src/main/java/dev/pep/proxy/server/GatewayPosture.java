@@ -43,6 +43,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,9 +68,12 @@ final class GatewayPosture implements AutoCloseable {
     private final ExecutorService workers;
     private final ScheduledExecutorService timer;
     private final List<AutoCloseable> closeables;
+    private final PostureCarriers carriers;
 
     private GatewayPosture(PostureAssessor assessor, NetworkSets networks, boolean fingerprints,
-            ExecutorService workers, ScheduledExecutorService timer, List<AutoCloseable> closeables) {
+            ExecutorService workers, ScheduledExecutorService timer, List<AutoCloseable> closeables,
+            PostureCarriers carriers) {
+        this.carriers = carriers;
         this.assessor = assessor;
         this.networks = networks;
         this.fingerprints = fingerprints;
@@ -128,13 +132,26 @@ final class GatewayPosture implements AutoCloseable {
                     + "fingerprints={}", selected.size(), p.deadline().toMillis(),
                     !certificates.isEmpty(), p.fingerprint().enabled());
             return new GatewayPosture(assessor, sets, p.fingerprint().enabled(), workers, timer,
-                    closeables);
+                    closeables, PostureCarriers.of(p));
         } catch (IOException | RuntimeException e) {
             workers.shutdownNow();
             timer.shutdownNow();
             closeAll(closeables);
             throw e;
         }
+    }
+
+    /**
+     * Names a request's session for device bindings: the gateway's own session when its cookie
+     * opens one (the binding lasts the whole sign-in, across connections), else the subject on its
+     * TLS connection ({@link SessionKeys#perConnection()}).
+     *
+     * @param sessionId the id of the gateway session a request's cookie opens, if any
+     */
+    static SessionKeys sessionKeys(Function<Credentials, Optional<String>> sessionId) {
+        SessionKeys perConnection = SessionKeys.perConnection();
+        return (subject, credentials) -> sessionId.apply(credentials).map(id -> "session " + id)
+                .orElseGet(() -> perConnection.of(subject, credentials));
     }
 
     /**
@@ -168,6 +185,11 @@ final class GatewayPosture implements AutoCloseable {
     /** The named network sets that contain an address. */
     Set<String> networks(InetAddress address) {
         return networks == null ? Set.of() : networks.names(address);
+    }
+
+    /** The headers and cookies that carry posture assertions, stripped before the app. */
+    PostureCarriers carriers() {
+        return carriers;
     }
 
     /** Whether ClientHellos are fingerprinted. */

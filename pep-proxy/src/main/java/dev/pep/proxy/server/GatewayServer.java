@@ -4,7 +4,6 @@ import dev.pep.core.App;
 import dev.pep.core.AppProtocol;
 import dev.pep.core.PolicyEngine;
 import dev.pep.core.PolicyVersion;
-import dev.pep.identity.posture.SessionKeys;
 import dev.pep.policy.DefaultPolicyEngine;
 import dev.pep.policy.PolicyError;
 import dev.pep.policy.PolicyListener;
@@ -136,11 +135,8 @@ public final class GatewayServer implements AutoCloseable {
                 tracing(config, registry));
         gw.identity = GatewayIdentity.create(config, audit, events, gw.clock);
         if (config.posture() != null) {
-            // The gateway's session when the cookie opens one, else the subject on its connection.
-            SessionKeys perConnection = SessionKeys.perConnection();
-            gw.posture = GatewayPosture.create(config, gw.clock, (subject, credentials) -> gw.identity
-                    .sessionId(credentials).map(id -> "session " + id)
-                    .orElseGet(() -> perConnection.of(subject, credentials)));
+            gw.posture = GatewayPosture.create(config, gw.clock,
+                    GatewayPosture.sessionKeys(credentials -> gw.identity.sessionId(credentials)));
         }
         gw.sessions = new SessionRegistry(new GatewayRedecider(gw), new SessionEvents(gw), gw.clock,
                 config.sessions().redecideInterval());
