@@ -18,14 +18,15 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A device posture service on loopback, port 0: {@code GET /devices/{id}} with the expected
  * bearer token. The device id picks the mode, so tests need no shared switch: an id starting
- * {@code down-} answers 503 (the service is down), {@code slow-} answers only after
+ * {@code down-} answers 503 (the service is down), {@code cut-} closes the connection without an
+ * answer (the service crashed), {@code slow-} answers only after
  * {@link #SLOW} (past any sane timeout), any other answers 200, compliant, assessed now. A wrong
  * token gets 401. Counts the calls per device, so a test can tell the gateway asked.
  */
 final class PostureServiceFixture implements AutoCloseable {
 
     /** How long a slow device's answer takes. */
-    static final Duration SLOW = Duration.ofSeconds(8);
+    static final Duration SLOW = Duration.ofSeconds(15);
 
     private final HttpServer server;
     private final ExecutorService threads;
@@ -72,6 +73,9 @@ final class PostureServiceFixture implements AutoCloseable {
                 answer(exchange, 401, "{\"error\":\"unauthorized\"}");
             } else if (device.startsWith("down-")) {
                 answer(exchange, 503, "{\"error\":\"maintenance\"}");
+            } else if (device.startsWith("cut-")) {
+                // No status line at all: closing the exchange now drops the connection.
+                exchange.getRequestBody().close();
             } else if (device.startsWith("slow-")) {
                 sleep(SLOW);
                 answer(exchange, 200, report(device));
