@@ -275,12 +275,15 @@ final class PolicySet {
         List<String> failing = new ArrayList<>();
         for (String term : condition.terms()) {
             Boolean holds = termValue(term, vars);
-            if (holds == null || !holds && !DEVICE_ONLY.matcher(term).matches()) {
+            if (Boolean.TRUE.equals(holds)) {
+                continue;
+            }
+            if (!DEVICE_ONLY.matcher(term).matches()) {
                 return Optional.empty();
             }
-            if (!holds) {
-                failing.add(term);
-            }
+            // A device term that cannot be evaluated on its own reads a signal the device lacks
+            // (its guard, an earlier term, is false): the device fell short there too.
+            failing.add(term);
         }
         if (failing.isEmpty()) {
             return Optional.empty();

@@ -72,6 +72,16 @@ class DeviceShortfallTest {
     }
 
     @Test
+    void decide_guardedSignalAbsent_deviceRequirementNotMet() {
+        // The guard is false and the guarded term alone cannot be evaluated: still the device.
+        Decision d = engine.decide(Requests.to("b").build());
+
+        assertThat(d.allowed()).isFalse();
+        assertThat(d.reasons()).extracting(DecisionReason::code).containsExactly(
+                DecisionReason.NO_MATCHING_RULE, DecisionReason.DEVICE_REQUIREMENT_NOT_MET);
+    }
+
+    @Test
     void decide_subjectAlsoFallsShort_noDeviceReason() {
         Decision d = engine.decide(Requests.to("a").groups("guests").build());
 

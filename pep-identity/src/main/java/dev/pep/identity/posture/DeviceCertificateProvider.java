@@ -33,6 +33,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicReference;
 import org.bouncycastle.asn1.ASN1Boolean;
 import org.bouncycastle.asn1.ASN1Integer;
 import org.bouncycastle.asn1.ASN1Primitive;
@@ -66,20 +67,32 @@ public final class DeviceCertificateProvider implements PostureProvider {
     private final Config config;
     private final Clock clock;
     private final Executor executor;
-    private final BoundedStore<Verdict> verdicts = new BoundedStore<>(10_000, VERDICT_TTL);
+    private final AtomicReference<TrustBundle> bundle;
+    private volatile BoundedStore<Verdict> verdicts = new BoundedStore<>(10_000, VERDICT_TTL);
 
     /**
      * A provider.
      *
-     * @param config the CAs and what to read from the certificate
+     * @param config the CAs and what to read from the certificate; {@link #trust} replaces its
+     *     bundle
      * @param clock the time chains are judged at
      * @param executor where chains are validated (CPU work kept off the caller's thread)
      */
-    // LIMITATION(L-502): the CAs and CRLs are those of the config given here; files are not re-read.
     public DeviceCertificateProvider(Config config, Clock clock, Executor executor) {
         this.config = Objects.requireNonNull(config, "config");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.executor = Objects.requireNonNull(executor, "executor");
+        this.bundle = new AtomicReference<>(config.bundle());
+    }
+
+    /**
+     * Judges chains by these CAs and CRLs from now on (a reloaded bundle): verdicts reached under
+     * the previous one are forgotten, so a certificate revoked in a new CRL is unmanaged from the
+     * next assessment.
+     */
+    public void trust(TrustBundle next) {
+        bundle.set(Objects.requireNonNull(next, "next"));
+        verdicts = new BoundedStore<>(10_000, VERDICT_TTL);
     }
 
     @Override
@@ -103,12 +116,15 @@ public final class DeviceCertificateProvider implements PostureProvider {
         }
         try {
             String key = thumbprint(chain);
-            Verdict cached = verdicts.get(key, now);
+            // Read once: a verdict judged under a bundle is stored only with that bundle's cache.
+            BoundedStore<Verdict> cache = verdicts;
+            TrustBundle trusted = bundle.get();
+            Verdict cached = cache.get(key, now);
             if (cached != null && cached.at().plus(VERDICT_TTL).isAfter(now)) {
                 return cached;
             }
-            Verdict fresh = judge(chain, now);
-            verdicts.compute(key, now, (k, old) -> fresh);
+            Verdict fresh = judge(chain, trusted, now);
+            cache.compute(key, now, (k, old) -> fresh);
             return fresh;
         } catch (RuntimeException | GeneralSecurityException e) {
             LOG.warn("device certificate check failed internally provider={} error={}",
@@ -117,12 +133,12 @@ public final class DeviceCertificateProvider implements PostureProvider {
         }
     }
 
-    private Verdict judge(List<X509Certificate> chain, Instant now)
+    private Verdict judge(List<X509Certificate> chain, TrustBundle trusted, Instant now)
             throws GeneralSecurityException {
         X509Certificate leaf = chain.get(0);
         String status = validity(leaf, now);
         if (status == null) {
-            status = pkix(chain, now);
+            status = pkix(chain, trusted, now);
         }
         if (status == null && !allowsClientAuth(leaf)) {
             status = PostureSignals.UNTRUSTED;
@@ -146,8 +162,8 @@ public final class DeviceCertificateProvider implements PostureProvider {
         }
     }
 
-    private String pkix(List<X509Certificate> chain, Instant now) throws GeneralSecurityException {
-        TrustBundle bundle = config.bundle();
+    private static String pkix(List<X509Certificate> chain, TrustBundle bundle, Instant now)
+            throws GeneralSecurityException {
         PKIXParameters params = new PKIXParameters(bundle.anchors());
         params.setDate(Date.from(now));
         // LIMITATION(L-501): revocation only from the configured CRL files; no OCSP, no fetching.

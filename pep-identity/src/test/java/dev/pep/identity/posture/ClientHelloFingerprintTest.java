@@ -14,6 +14,8 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class ClientHelloFingerprintTest {
 
@@ -82,6 +84,23 @@ class ClientHelloFingerprintTest {
         assertThat(complete(hello).fingerprint())
                 .isEqualTo("t13d1516h2_8daaf6152771_e5627efa2ab1")
                 .isEqualTo(complete(shuffled).fingerprint());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"chromium-156-hello-1.bin", "chromium-156-hello-2.bin"})
+    void read_capturedChromiumHello_knownFingerprintWhateverItsGrease(String fixture)
+            throws Exception {
+        // Real hellos of headless Chromium 156 (src/test/resources/posture/README.md): GREASE in
+        // ciphers, extensions and signature algorithms, shuffled extensions, ML-KEM key share.
+        byte[] hello;
+        try (var in = ClientHelloFingerprintTest.class.getResourceAsStream("/posture/" + fixture)) {
+            hello = in.readAllBytes();
+        }
+
+        ClientHelloFingerprint.Complete c = complete(hello);
+
+        assertThat(c.fingerprint()).isEqualTo("t13d1517h2_8daaf6152771_cb7bf5808d99");
+        assertThat(c.version()).isEqualTo("1.3");
     }
 
     @Test

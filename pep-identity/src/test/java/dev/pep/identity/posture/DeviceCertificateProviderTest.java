@@ -7,6 +7,7 @@ import dev.pep.core.PostureSignal;
 import dev.pep.core.Subject;
 import dev.pep.identity.testing.TestCredentials;
 import dev.pep.identity.x509.TrustBundle;
+import dev.pep.identity.x509.TrustBundleFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509CRL;
@@ -157,20 +158,62 @@ class DeviceCertificateProviderTest {
     }
 
     @Test
-    void assess_crlFileRewrittenAfterStart_notReread() throws Exception {
-        // Pins L-502: revoking in the CRL file takes a restart.
+    void assess_crlFileRewrittenAfterStart_revokedFromTheNextAssessment() throws Exception {
         X509Certificate laptop = PKI.device("laptop-40");
         Path bundle = dir.resolve("device-ca.pem");
         Path crl = dir.resolve("device-ca.crl");
         Files.writeString(bundle, TestPki.pem("CERTIFICATE", PKI.ca.getEncoded()));
         Files.writeString(crl, TestPki.pem("X509 CRL", PKI.crl().getEncoded()));
+        TrustBundleFiles files = TrustBundleFiles.load(bundle, List.of(crl));
         var provider = new DeviceCertificateProvider(new DeviceCertificateProvider.Config("d",
-                TrustBundle.load(bundle, List.of(crl)), DeviceCertificateProvider.DeviceIdField.SERIAL,
-                Map.of()), Clock.systemUTC(), Runnable::run);
+                files.current(), DeviceCertificateProvider.DeviceIdField.SERIAL, Map.of()),
+                Clock.systemUTC(), Runnable::run);
+        assertThat(assess(provider, laptop).managed()).as("managed, and its verdict cached").isTrue();
 
         Files.writeString(crl, TestPki.pem("X509 CRL", PKI.crl(laptop).getEncoded()));
+        files.reloadIfChanged().ifPresent(provider::trust);
 
-        assertThat(assess(provider, laptop).managed()).isTrue();
+        DevicePosture posture = assess(provider, laptop);
+        assertThat(posture.managed()).isFalse();
+        assertThat(value(posture, "certificate.status")).isEqualTo("revoked");
+    }
+
+    @Test
+    void assess_crlFileBrokenAfterStart_previousRevocationsKept() throws Exception {
+        X509Certificate laptop = PKI.device("laptop-41");
+        Path bundle = dir.resolve("device-ca.pem");
+        Path crl = dir.resolve("device-ca.crl");
+        Files.writeString(bundle, TestPki.pem("CERTIFICATE", PKI.ca.getEncoded()));
+        Files.writeString(crl, TestPki.pem("X509 CRL", PKI.crl(laptop).getEncoded()));
+        TrustBundleFiles files = TrustBundleFiles.load(bundle, List.of(crl));
+        var provider = new DeviceCertificateProvider(new DeviceCertificateProvider.Config("d",
+                files.current(), DeviceCertificateProvider.DeviceIdField.SERIAL, Map.of()),
+                Clock.systemUTC(), Runnable::run);
+
+        Files.writeString(crl, "-----BEGIN X509 CRL-----\nbm90IGEgQ1JM\n-----END X509 CRL-----\n");
+
+        assertThat(files.reloadIfChanged()).isEmpty();
+        assertThat(files.current().crls()).hasSize(1);
+        assertThat(value(assess(provider, laptop), "certificate.status")).isEqualTo("revoked");
+    }
+
+    @Test
+    void assess_deviceCaAddedAfterStart_trustedFromTheNextAssessment() throws Exception {
+        Path bundle = dir.resolve("device-ca.pem");
+        Files.writeString(bundle, TestPki.pem("CERTIFICATE", PKI.ca.getEncoded()));
+        TrustBundleFiles files = TrustBundleFiles.load(bundle, List.of());
+        var provider = new DeviceCertificateProvider(new DeviceCertificateProvider.Config("d",
+                files.current(), DeviceCertificateProvider.DeviceIdField.SERIAL, Map.of()),
+                Clock.systemUTC(), Runnable::run);
+        X509Certificate other = OTHER.device("tablet-3");
+        assertThat(value(assess(provider, other), "certificate.status")).isEqualTo("untrusted");
+
+        Files.writeString(bundle, TestPki.pem("CERTIFICATE", PKI.ca.getEncoded())
+                + TestPki.pem("CERTIFICATE", OTHER.ca.getEncoded()));
+        files.reloadIfChanged().ifPresent(provider::trust);
+
+        assertThat(assess(provider, other).managed()).isTrue();
+        assertThat(files.reloadIfChanged()).as("unchanged content is not read again").isEmpty();
     }
 
     @Test

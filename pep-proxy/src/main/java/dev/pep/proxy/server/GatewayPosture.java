@@ -16,6 +16,7 @@ import dev.pep.identity.posture.ServiceTls;
 import dev.pep.identity.posture.SessionKeys;
 import dev.pep.identity.posture.TlsContextProvider;
 import dev.pep.identity.x509.TrustBundle;
+import dev.pep.identity.x509.TrustBundleFiles;
 import dev.pep.proxy.config.GatewayConfig;
 import dev.pep.proxy.config.PostureSettings;
 import java.io.IOException;
@@ -42,6 +43,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,9 +68,12 @@ final class GatewayPosture implements AutoCloseable {
     private final ExecutorService workers;
     private final ScheduledExecutorService timer;
     private final List<AutoCloseable> closeables;
+    private final PostureCarriers carriers;
 
     private GatewayPosture(PostureAssessor assessor, NetworkSets networks, boolean fingerprints,
-            ExecutorService workers, ScheduledExecutorService timer, List<AutoCloseable> closeables) {
+            ExecutorService workers, ScheduledExecutorService timer, List<AutoCloseable> closeables,
+            PostureCarriers carriers) {
+        this.carriers = carriers;
         this.assessor = assessor;
         this.networks = networks;
         this.fingerprints = fingerprints;
@@ -92,8 +98,11 @@ final class GatewayPosture implements AutoCloseable {
             List<PostureAssessor.Selected> selected = new ArrayList<>();
             List<DeviceCertificateProvider> certificates = new ArrayList<>();
             for (PostureSettings.DeviceCertificates d : p.deviceCertificates()) {
-                var provider = new DeviceCertificateProvider(certificateConfig(config, d), clock,
-                        workers);
+                TrustBundleFiles files = TrustBundleFiles.load(config.resolve(d.caBundle()),
+                        d.crls().stream().map(config::resolve).toList());
+                var provider = new DeviceCertificateProvider(certificateConfig(d, files.current()),
+                        clock, workers);
+                reloadOnChange(files, provider, p.reloadInterval(), timer);
                 certificates.add(provider);
                 selected.add(select(provider, d.apps(), d.partners()));
             }
@@ -123,7 +132,7 @@ final class GatewayPosture implements AutoCloseable {
                     + "fingerprints={}", selected.size(), p.deadline().toMillis(),
                     !certificates.isEmpty(), p.fingerprint().enabled());
             return new GatewayPosture(assessor, sets, p.fingerprint().enabled(), workers, timer,
-                    closeables);
+                    closeables, PostureCarriers.of(p));
         } catch (IOException | RuntimeException e) {
             workers.shutdownNow();
             timer.shutdownNow();
@@ -132,17 +141,40 @@ final class GatewayPosture implements AutoCloseable {
         }
     }
 
-    /** The device CAs the listener names when it asks for a client certificate. */
-    static List<X509Certificate> clientIssuers(GatewayConfig config) throws IOException {
+    /**
+     * Names a request's session for device bindings: the gateway's own session when its cookie
+     * opens one (the binding lasts the whole sign-in, across connections), else the subject on its
+     * TLS connection ({@link SessionKeys#perConnection()}).
+     *
+     * @param sessionId the id of the gateway session a request's cookie opens, if any
+     */
+    static SessionKeys sessionKeys(Function<Credentials, Optional<String>> sessionId) {
+        SessionKeys perConnection = SessionKeys.perConnection();
+        return (subject, credentials) -> sessionId.apply(credentials).map(id -> "session " + id)
+                .orElseGet(() -> perConnection.of(subject, credentials));
+    }
+
+    /**
+     * The device CAs the listener names when it asks for a client certificate, as of each call:
+     * the CA files are read again when they changed (a broken one keeps its previous CAs). Throws
+     * now when one does not load.
+     */
+    static Supplier<List<X509Certificate>> clientIssuers(GatewayConfig config) throws IOException {
         if (config.posture() == null) {
-            return List.of();
+            return List::of;
         }
-        Set<X509Certificate> issuers = new LinkedHashSet<>();
+        List<TrustBundleFiles> files = new ArrayList<>();
         for (PostureSettings.DeviceCertificates d : config.posture().deviceCertificates()) {
-            TrustBundle bundle = TrustBundle.load(config.resolve(d.caBundle()), List.of());
-            bundle.anchors().forEach(a -> issuers.add(a.getTrustedCert()));
+            files.add(TrustBundleFiles.load(config.resolve(d.caBundle()), List.of()));
         }
-        return List.copyOf(issuers);
+        return () -> {
+            Set<X509Certificate> issuers = new LinkedHashSet<>();
+            for (TrustBundleFiles f : files) {
+                f.reloadIfChanged();
+                f.current().anchors().forEach(a -> issuers.add(a.getTrustedCert()));
+            }
+            return List.copyOf(issuers);
+        };
     }
 
     /** Assesses the device behind a request; completes off the event loop by the deadline. */
@@ -153,6 +185,11 @@ final class GatewayPosture implements AutoCloseable {
     /** The named network sets that contain an address. */
     Set<String> networks(InetAddress address) {
         return networks == null ? Set.of() : networks.names(address);
+    }
+
+    /** The headers and cookies that carry posture assertions, stripped before the app. */
+    PostureCarriers carriers() {
+        return carriers;
     }
 
     /** Whether ClientHellos are fingerprinted. */
@@ -177,10 +214,22 @@ final class GatewayPosture implements AutoCloseable {
         return new PostureAssessor.Selected(provider, new HashSet<>(apps), new HashSet<>(partners));
     }
 
-    private static DeviceCertificateProvider.Config certificateConfig(GatewayConfig config,
-            PostureSettings.DeviceCertificates d) throws IOException {
-        List<Path> crls = d.crls().stream().map(config::resolve).toList();
-        TrustBundle bundle = TrustBundle.load(config.resolve(d.caBundle()), crls);
+    /** Device CAs and CRLs re-read on the timer: a device revoked after start is unmanaged. */
+    private static void reloadOnChange(TrustBundleFiles files, DeviceCertificateProvider provider,
+            Duration interval, ScheduledExecutorService timer) {
+        long ms = interval.toMillis();
+        timer.scheduleWithFixedDelay(() -> {
+            try {
+                files.reloadIfChanged().ifPresent(provider::trust);
+            } catch (RuntimeException e) {
+                LOG.warn("device trust reload failed provider={} error={}", provider.name(),
+                        e.toString());
+            }
+        }, ms, ms, TimeUnit.MILLISECONDS);
+    }
+
+    private static DeviceCertificateProvider.Config certificateConfig(
+            PostureSettings.DeviceCertificates d, TrustBundle bundle) {
         var field = DeviceCertificateProvider.DeviceIdField.valueOf(
                 d.deviceId().toUpperCase(Locale.ROOT).replace('-', '_'));
         return new DeviceCertificateProvider.Config(d.name(), bundle, field, d.extensions());

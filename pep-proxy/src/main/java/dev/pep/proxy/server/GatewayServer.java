@@ -4,7 +4,6 @@ import dev.pep.core.App;
 import dev.pep.core.AppProtocol;
 import dev.pep.core.PolicyEngine;
 import dev.pep.core.PolicyVersion;
-import dev.pep.identity.posture.SessionKeys;
 import dev.pep.policy.DefaultPolicyEngine;
 import dev.pep.policy.PolicyError;
 import dev.pep.policy.PolicyListener;
@@ -109,10 +108,15 @@ public final class GatewayServer implements AutoCloseable {
     public static GatewayServer start(GatewayConfig config) throws Exception {
         Transport transport = Transport.best();
         LOG.info("gateway starting instance={} {} {}", config.instance(), transport.describe(), TlsContexts.describe());
-        List<java.security.cert.X509Certificate> clientIssuers = new ArrayList<>(GatewayPosture.clientIssuers(config));
-        clientIssuers.addAll(GatewayIdentity.clientIssuers(config));
+        // Device CAs (re-read when their files change) and partner identity CAs, asked for together.
+        var deviceIssuers = GatewayPosture.clientIssuers(config);
+        List<java.security.cert.X509Certificate> partnerIssuers = GatewayIdentity.clientIssuers(config);
         CertificateStore certificates = new CertificateStore(certificateEntries(config), config.tls().profile(),
-                List.copyOf(new java.util.LinkedHashSet<>(clientIssuers)));
+                () -> {
+                    var issuers = new java.util.LinkedHashSet<>(deviceIssuers.get());
+                    issuers.addAll(partnerIssuers);
+                    return List.copyOf(issuers);
+                });
         EventLoopGroup boss = transport.group(1, "pep-accept");
         EventLoopGroup workers = transport.group(0, "pep-io");
         try {
@@ -146,11 +150,8 @@ public final class GatewayServer implements AutoCloseable {
         gw.identity = GatewayIdentity.create(config, audit, events, gw.clock);
         gw.dialer = new DirectDialer(transport.socketChannel(), TlsContexts.streamClient());
         if (config.posture() != null) {
-            // The gateway's session when the cookie opens one, else the subject on its connection.
-            SessionKeys perConnection = SessionKeys.perConnection();
-            gw.posture = GatewayPosture.create(config, gw.clock, (subject, credentials) -> gw.identity
-                    .sessionId(credentials).map(id -> "session " + id)
-                    .orElseGet(() -> perConnection.of(subject, credentials)));
+            gw.posture = GatewayPosture.create(config, gw.clock,
+                    GatewayPosture.sessionKeys(credentials -> gw.identity.sessionId(credentials)));
         }
         gw.sessions = new SessionRegistry(new GatewayRedecider(gw), new SessionEvents(gw), gw.clock,
                 config.sessions().redecideInterval());

@@ -602,7 +602,10 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             // HTTP/2 may split Cookie into several fields; HTTP/1.1 wants one (RFC 9113 8.2.3).
             headers.set(HttpHeaderNames.COOKIE, String.join("; ", headers.getAll(HttpHeaderNames.COOKIE)));
         }
-        stripGatewayCookies(headers);
+        // Posture assertions are the device's credentials for the gateway; the app sees none.
+        PostureCarriers carriers = gw.posture == null ? PostureCarriers.NONE : gw.posture.carriers();
+        carriers.headers().forEach(headers::remove);
+        stripGatewayCookies(headers, carriers.cookies());
         for (Obligation o : obligations) {
             if (o instanceof Obligation.SetHeader h) {
                 headers.set(h.name(), h.value());
@@ -617,13 +620,16 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
                 request.pathAndQuery(), headers);
     }
 
-    private static void stripGatewayCookies(HttpHeaders headers) {
+    private static void stripGatewayCookies(HttpHeaders headers, Set<String> postureCookies) {
         // The gateway's own cookies are its credentials: the app never sees them.
         List<String> kept = new ArrayList<>();
         for (String line : headers.getAll(HttpHeaderNames.COOKIE)) {
             for (String pair : line.split(";")) {
                 String p = pair.trim();
-                if (!p.isEmpty() && !p.startsWith(SessionCookieCodec.COOKIE_NAME + "=") && !p.startsWith("__Host-pep_csrf=")) {
+                int eq = p.indexOf('=');
+                String name = eq < 0 ? p : p.substring(0, eq).trim();
+                if (!p.isEmpty() && !p.startsWith(SessionCookieCodec.COOKIE_NAME + "=") && !p.startsWith("__Host-pep_csrf=")
+                        && !postureCookies.contains(name)) {
                     kept.add(p);
                 }
             }

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,9 +28,10 @@ public final class CertificateStore implements Mapping<String, SslContext> {
 
     private final List<Entry> entries;
     private final TlsProfile profile;
-    private final List<X509Certificate> clientIssuers;
+    private final Supplier<List<X509Certificate>> clientIssuers;
     private final AtomicReference<Contexts> current = new AtomicReference<>();
     private volatile List<FileTime> stamps;
+    private volatile List<X509Certificate> issuersNamed;
 
     /** A store over those certificates; loads them now and throws when one does not load. */
     public CertificateStore(List<Entry> entries, TlsProfile profile) throws IOException {
@@ -42,14 +44,24 @@ public final class CertificateStore implements Mapping<String, SslContext> {
      */
     public CertificateStore(List<Entry> entries, TlsProfile profile,
             List<X509Certificate> clientIssuers) throws IOException {
+        this(entries, profile, constant(List.copyOf(clientIssuers)));
+    }
+
+    /**
+     * A store whose contexts ask for a certificate of the device CAs {@code clientIssuers} names
+     * at each {@link #reloadIfChanged()} (CA files that change); an empty list: none asked for.
+     */
+    public CertificateStore(List<Entry> entries, TlsProfile profile,
+            Supplier<List<X509Certificate>> clientIssuers) throws IOException {
         if (entries.isEmpty()) {
             throw new IllegalArgumentException("no certificate configured");
         }
         this.entries = List.copyOf(entries);
         this.profile = profile;
-        this.clientIssuers = List.copyOf(clientIssuers);
+        this.clientIssuers = clientIssuers;
         this.stamps = stamps();
-        current.set(build());
+        this.issuersNamed = List.copyOf(clientIssuers.get());
+        current.set(build(issuersNamed));
     }
 
     @Override
@@ -67,7 +79,7 @@ public final class CertificateStore implements Mapping<String, SslContext> {
     }
 
     /**
-     * Reloads when any file's modification time changed. A reload that fails keeps the running
+     * Reloads when any file's modification time or the device CAs to name changed. A reload that fails keeps the running
      * certificates and logs why.
      *
      * @return true when new certificates are in use
@@ -80,13 +92,21 @@ public final class CertificateStore implements Mapping<String, SslContext> {
             LOG.warn("certificate files unreadable, keeping current certificates error={}", e.toString());
             return false;
         }
-        if (now.equals(stamps)) {
+        List<X509Certificate> issuers;
+        try {
+            issuers = List.copyOf(clientIssuers.get());
+        } catch (RuntimeException e) {
+            LOG.warn("device CAs unreadable, keeping current certificates error={}", e.toString());
+            return false;
+        }
+        if (now.equals(stamps) && issuers.equals(issuersNamed)) {
             return false;
         }
         try {
-            current.set(build());
+            current.set(build(issuers));
             stamps = now;
-            LOG.info("certificates reloaded files={}", entries.size());
+            issuersNamed = issuers;
+            LOG.info("certificates reloaded files={} device_cas={}", entries.size(), issuers.size());
             return true;
         } catch (IOException | RuntimeException e) {
             LOG.warn("certificate reload refused, keeping current certificates error={}", e.toString());
@@ -94,15 +114,16 @@ public final class CertificateStore implements Mapping<String, SslContext> {
         }
     }
 
-    private Contexts build() throws IOException {
-        return new Contexts(build(false), build(true));
+    private Contexts build(List<X509Certificate> issuers) throws IOException {
+        return new Contexts(build(issuers, false), build(issuers, true));
     }
 
-    private Mapping<String, SslContext> build(boolean stream) throws IOException {
+    private Mapping<String, SslContext> build(List<X509Certificate> issuers, boolean stream)
+            throws IOException {
         List<SslContext> contexts = new ArrayList<>();
         for (Entry e : entries) {
             contexts.add(TlsContexts.server(e.chain().toFile(), e.key().toFile(), profile,
-                    clientIssuers, stream));
+                    issuers, stream));
         }
         // The first certificate answers clients that send no SNI or an unknown name; the router
         // still refuses unknown hosts with 404, so this only decides which certificate they see.
@@ -113,6 +134,10 @@ public final class CertificateStore implements Mapping<String, SslContext> {
             }
         }
         return builder.build();
+    }
+
+    private static Supplier<List<X509Certificate>> constant(List<X509Certificate> issuers) {
+        return () -> issuers;
     }
 
     private List<FileTime> stamps() throws IOException {

@@ -8,9 +8,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.security.SecureRandom;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -61,6 +64,26 @@ class CertificateStoreTest {
         touch(a, 20);
         assertThat(store.reloadIfChanged()).isFalse();
         assertThat(store.map("demo.pep.localhost")).isSameAs(after);
+    }
+
+    @Test
+    void reloadIfChanged_deviceCasChanged_newContextsAskForThem() throws Exception {
+        DevelopmentCa ca = new DevelopmentCa(dir.resolve("a"), Clock.systemUTC(), new SecureRandom());
+        ca.ensure(List.of("*.pep.localhost"));
+        X509Certificate deviceCa = (X509Certificate) CertificateFactory.getInstance("X.509")
+                .generateCertificate(Files.newInputStream(ca.caFile()));
+        AtomicReference<List<X509Certificate>> issuers = new AtomicReference<>(List.of());
+        CertificateStore store = new CertificateStore(List.of(new CertificateStore.Entry(
+                List.of("*.pep.localhost"), ca.certFile(), ca.keyFile())), TlsProfile.INTERMEDIATE,
+                issuers::get);
+        SslContext before = store.map("demo.pep.localhost");
+        assertThat(store.reloadIfChanged()).isFalse();
+
+        issuers.set(List.of(deviceCa));
+
+        assertThat(store.reloadIfChanged()).isTrue();
+        assertThat(store.map("demo.pep.localhost")).isNotSameAs(before);
+        assertThat(store.reloadIfChanged()).as("same CAs again: nothing to do").isFalse();
     }
 
     private static void touch(Path d, int seconds) throws Exception {
