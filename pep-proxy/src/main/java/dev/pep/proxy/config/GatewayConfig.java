@@ -24,6 +24,7 @@ import java.util.Objects;
  * @param posture how devices are assessed; null when no device is (every device unknown)
  * @param tracing W3C trace context and the export of request spans
  * @param sessions how live sessions are re-decided
+ * @param connectors the connector listener and its state; null when no connector may dial in
  * @param baseDirectory the directory relative paths in the file are resolved against
  */
 public record GatewayConfig(
@@ -41,6 +42,7 @@ public record GatewayConfig(
         PostureSettings posture,
         TracingSettings tracing,
         SessionSettings sessions,
+        ConnectorsConfig connectors,
         Path baseDirectory) {
 
     /** Applies defaults and copies. */
@@ -62,7 +64,7 @@ public record GatewayConfig(
     /** The same configuration with relative paths resolved against {@code dir}. */
     GatewayConfig withBaseDirectory(Path dir) {
         return new GatewayConfig(instance, listener, tls, limits, http2, admin, drainTimeout, apps,
-                policy, audit, identity, posture, tracing, sessions, dir);
+                policy, audit, identity, posture, tracing, sessions, connectors, dir);
     }
 
     /** A path from the file, resolved against the file's directory. */

@@ -84,10 +84,12 @@ public final class GatewayServer implements AutoCloseable {
     private final DefaultPolicyEngine policy;
     private final AuditPipeline audit;
     private final AdminApi api;
+    private final GatewayConnectors connectors;
 
     private GatewayServer(GatewayContext gw, EventLoopGroup boss, EventLoopGroup workers, Channel listener,
             AdminServer admin, EchoApp echo, ChannelGroup connections, DefaultPolicyEngine policy,
-            AuditPipeline audit, AdminApi api) {
+            AuditPipeline audit, AdminApi api, GatewayConnectors connectors) {
+        this.connectors = connectors;
         this.gw = gw;
         this.boss = boss;
         this.workers = workers;
@@ -129,9 +131,11 @@ public final class GatewayServer implements AutoCloseable {
                 : new ConfiguredAccessEngine(accessModes(config), configVersion(config));
         var registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         var metrics = new GatewayMetrics(registry);
-        var upstreams = new Upstreams(transport.socketChannel(), TlsContexts.client());
         AuditPipeline audit = Audit.start(config, registry);
         AuditEvents events = AuditEvents.create(config.instance());
+        GatewayConnectors connectors = GatewayConnectors.open(config, audit, events, registry, apps);
+        var upstreams = new Upstreams(transport.socketChannel(), TlsContexts.client(),
+                connectors == null ? null : connectors.registry());
         var gw = new GatewayContext(config, router, engine, upstreams, metrics, Clock.systemUTC(), audit, events,
                 tracing(config, registry));
         gw.identity = GatewayIdentity.create(config, audit, events, gw.clock);
@@ -169,6 +173,9 @@ public final class GatewayServer implements AutoCloseable {
         AdminApi api = adminApi(config, audit, events);
         api.register("GET", "/api/v1/policy", r -> CompletableFuture.completedFuture(policyView(gw)));
         SessionAdmin.register(api, gw.sessions, gw.clock);
+        if (connectors != null) {
+            connectors.start(boss, workers, transport.serverChannel(), api);
+        }
         if (policy != null) {
             // This gateway's built-in engine as another gateway's decision point (AuthZEN).
             AuthZenEndpoint authzen = AuthZenEndpoint.over(policy);
@@ -208,7 +215,7 @@ public final class GatewayServer implements AutoCloseable {
         audit.emit(events.policyLoaded(engine.version(), -1,
                 List.of(config.policy() == null ? "gateway.yaml" : config.policy().directory())));
         var server = new GatewayServer(gw, boss, workers, listener, admin, echo, connections, policy, audit,
-                api);
+                api, connectors);
         LOG.info("gateway started listener={}:{} admin={} apps={} policy_version={}", config.listener().address(),
                 server.port(), admin == null ? "off" : config.admin().address() + ":" + admin.port(),
                 router.routes().size(), engine.version());
@@ -218,6 +225,11 @@ public final class GatewayServer implements AutoCloseable {
     /** The admin API, where the parts of the gateway register their operations. */
     public AdminApi adminApi() {
         return api;
+    }
+
+    /** The connector listener's port, or -1 when there is none. */
+    public int connectorPort() {
+        return connectors == null ? -1 : connectors.port();
     }
 
     /** The partner listener's port. */
@@ -262,6 +274,9 @@ public final class GatewayServer implements AutoCloseable {
         }
         listener.close().syncUninterruptibly();
         connections.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+        if (connectors != null) {
+            connectors.close();
+        }
         if (admin != null) {
             admin.close();
         }
