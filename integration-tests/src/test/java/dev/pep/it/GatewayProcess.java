@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -78,8 +79,14 @@ final class GatewayProcess implements AutoCloseable {
 
     /** Starts {@code pep serve --config file} and waits for the started line. */
     static GatewayProcess start(Path file) throws IOException {
+        return start(file, Map.of());
+    }
+
+    /** As {@link #start(Path)}, with more environment for the launcher (e.g. PEP_JAVA_OPTS). */
+    static GatewayProcess start(Path file, Map<String, String> env) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(pepHome().resolve("pep").toString(), "serve",
                 "--config", file.toString()).directory(file.getParent().toFile());
+        pb.environment().putAll(env);
         pb.environment().put("JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
         // Files, not pipes: the JDK closes a pipe under a concurrent reader when the process exits,
         // which would lose the drain and stop lines.

@@ -61,10 +61,14 @@ class QuickstartIT {
                 .contains("trust_ca=" + ca.toRealPath());
     }
 
-    /** Pins L-001: the shipped TCP app is not routed, and the log says so at start. */
+    /** The shipped TCP app is routed by SNI: without a client certificate it is closed at once. */
     @Test
-    void tcpApp_isNotRouted_andTheLogSaysSo() {
-        assertThat(gateway.stderr()).contains("app not routed, protocol not supported yet app=telemetry-feed");
+    void tcpApp_withoutClientCertificate_isClosed() throws Exception {
+        ToolResult r = Clients.openssl(gateway.port(), "telemetry.partners.example",
+                "<14>hello\n".getBytes(java.nio.charset.StandardCharsets.UTF_8), Duration.ofSeconds(20));
+
+        assertThat(r.timedOut()).as("the gateway closed the connection; " + r).isFalse();
+        assertThat(gateway.stderr()).doesNotContain("app not routed");
     }
 
     @Test

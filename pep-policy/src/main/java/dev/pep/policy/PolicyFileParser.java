@@ -147,6 +147,9 @@ final class PolicyFileParser {
         }
         AppProtocol protocol = protocol(app.get("protocol"));
         URI upstream = upstream(name, entry.key, app.get("upstream"), app.get("connector"));
+        if (upstream != null && app.containsKey("upstream") && !fits(protocol, upstream, app.get("upstream"))) {
+            upstream = null;
+        }
         boolean episodic = lifecycle(app.get("lifecycle"));
         Instant expires = expires(app.get("expires"), episodic);
         Map<String, String> labels = labels(app.get("labels"));
@@ -204,6 +207,23 @@ final class PolicyFileParser {
             error(upstream.value, "upstream '" + u + "' is not a URI: " + e.getReason());
             return null;
         }
+    }
+
+    /** A TCP app is spliced to tcp://host:port or tls://host:port; an HTTP app never is. */
+    private boolean fits(AppProtocol protocol, URI upstream, Entry at) {
+        boolean stream = "tcp".equals(upstream.getScheme()) || "tls".equals(upstream.getScheme());
+        if (protocol == AppProtocol.TCP && (!stream || upstream.getHost() == null
+                || upstream.getPort() <= 0 || !upstream.getRawPath().isEmpty())) {
+            error(at.value, "upstream '" + upstream + "': a tcp app expects tcp://host:port "
+                    + "or tls://host:port");
+            return false;
+        }
+        if (protocol == AppProtocol.HTTP && stream) {
+            error(at.value, "upstream '" + upstream + "': tcp:// and tls:// are for apps with "
+                    + "protocol: tcp");
+            return false;
+        }
+        return true;
     }
 
     private boolean lifecycle(Entry entry) {

@@ -43,6 +43,7 @@ final class ConfigValidator {
         positiveDuration("sessions.check-interval", c.sessions().checkInterval());
         checkIdentity(c);
         checkConnectors(c);
+        positiveDurations(c);
         new PostureValidator(this::add, path -> Files.isReadable(c.resolve(path))).check(c.posture());
         return problems;
     }
@@ -156,6 +157,37 @@ final class ConfigValidator {
                 add(key + ".audiences", "expected at least one audience");
             }
         }
+        checkClientCertificates(c, id);
+    }
+
+    private void checkClientCertificates(GatewayConfig c, IdentitySettings id) {
+        Map<String, String> byHost = new HashMap<>();
+        for (int i = 0; i < id.clientCertificates().size(); i++) {
+            IdentitySettings.ClientCertificates cc = id.clientCertificates().get(i);
+            String key = "identity.client-certificates." + i;
+            file(c, key + ".ca-bundle", cc.caBundle());
+            cc.crls().forEach(crl -> file(c, key + ".crls", crl));
+            if (!List.of("common-name", "san-email", "subject-dn").contains(cc.subjectId())) {
+                add(key + ".subject-id", "expected common-name, san-email or subject-dn, got '"
+                        + cc.subjectId() + "'");
+            }
+            if (cc.hosts().isEmpty()) {
+                add(key + ".hosts", "no hosts; expected the app hosts that accept these certificates");
+            }
+            for (String h : cc.hosts()) {
+                host(key + ".hosts", h);
+                String before = byHost.putIfAbsent(h.toLowerCase(Locale.ROOT), key);
+                if (before != null) {
+                    add(key + ".hosts", "host '" + h + "' is already in " + before
+                            + "; put the CAs of one host in one bundle");
+                }
+            }
+        }
+    }
+
+    private void positiveDurations(GatewayConfig c) {
+        positiveDuration("tcp.idle-timeout", c.tcp().idleTimeout());
+        positiveDuration("tcp.max-duration", c.tcp().maxDuration());
     }
 
     private void checkAudit(GatewayConfig c) {

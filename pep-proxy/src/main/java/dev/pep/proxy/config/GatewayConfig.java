@@ -24,6 +24,7 @@ import java.util.Objects;
  * @param posture how devices are assessed; null when no device is (every device unknown)
  * @param tracing W3C trace context and the export of request spans
  * @param sessions how live sessions are re-decided
+ * @param tcp limits of spliced TCP sessions
  * @param connectors the connector listener and its state; null when no connector may dial in
  * @param baseDirectory the directory relative paths in the file are resolved against
  */
@@ -42,6 +43,7 @@ public record GatewayConfig(
         PostureSettings posture,
         TracingSettings tracing,
         SessionSettings sessions,
+        TcpSettings tcp,
         ConnectorsConfig connectors,
         Path baseDirectory) {
 
@@ -58,13 +60,14 @@ public record GatewayConfig(
         audit = audit == null ? AuditSettings.defaults() : audit;
         tracing = tracing == null ? TracingSettings.DEFAULT : tracing;
         sessions = sessions == null ? SessionSettings.DEFAULT : sessions;
+        tcp = tcp == null ? TcpSettings.DEFAULT : tcp;
         baseDirectory = baseDirectory == null ? Path.of(".") : baseDirectory;
     }
 
     /** The same configuration with relative paths resolved against {@code dir}. */
     GatewayConfig withBaseDirectory(Path dir) {
         return new GatewayConfig(instance, listener, tls, limits, http2, admin, drainTimeout, apps,
-                policy, audit, identity, posture, tracing, sessions, connectors, dir);
+                policy, audit, identity, posture, tracing, sessions, tcp, connectors, dir);
     }
 
     /** A path from the file, resolved against the file's directory. */

@@ -13,13 +13,15 @@ import java.util.List;
  * @param sessionMaxLength a session ends this long after login, whatever its use
  * @param localUsers the local user directory; enables the login form at {@code /.pep/login}
  * @param bearer issuers whose access tokens the gateway accepts
+ * @param clientCertificates partner CAs whose client certificates authenticate subjects
  */
 public record IdentitySettings(
         String sessionKeys,
         Duration sessionIdleTimeout,
         Duration sessionMaxLength,
         String localUsers,
-        List<BearerIssuer> bearer) {
+        List<BearerIssuer> bearer,
+        List<ClientCertificates> clientCertificates) {
 
     /** Applies defaults and copies. */
     public IdentitySettings {
@@ -27,6 +29,7 @@ public record IdentitySettings(
         sessionIdleTimeout = sessionIdleTimeout == null ? Duration.ofMinutes(30) : sessionIdleTimeout;
         sessionMaxLength = sessionMaxLength == null ? Duration.ofHours(8) : sessionMaxLength;
         bearer = bearer == null ? List.of() : List.copyOf(bearer);
+        clientCertificates = clientCertificates == null ? List.of() : List.copyOf(clientCertificates);
     }
 
     /**
@@ -44,6 +47,25 @@ public record IdentitySettings(
         public BearerIssuer {
             audiences = audiences == null ? List.of() : List.copyOf(audiences);
             algorithms = algorithms == null ? List.of("RS256", "ES256") : List.copyOf(algorithms);
+        }
+    }
+
+    /**
+     * A partner CA whose client certificates authenticate subjects on some hosts.
+     *
+     * @param caBundle PEM file of the partner's CA certificates
+     * @param crls revocation lists (PEM or DER) checked with the bundle; none: no check
+     * @param subjectId which certificate field becomes the subject id: {@code common-name}
+     *     (default), {@code san-email} or {@code subject-dn}
+     * @param hosts the app hosts on which these certificates are accepted; at least one
+     */
+    public record ClientCertificates(String caBundle, List<String> crls, String subjectId,
+            List<String> hosts) {
+        /** Applies defaults and copies. */
+        public ClientCertificates {
+            crls = crls == null ? List.of() : List.copyOf(crls);
+            subjectId = subjectId == null ? "common-name" : subjectId;
+            hosts = hosts == null ? List.of() : List.copyOf(hosts);
         }
     }
 }

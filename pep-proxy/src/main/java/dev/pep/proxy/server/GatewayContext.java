@@ -9,6 +9,7 @@ import dev.pep.proxy.config.GatewayConfig;
 import dev.pep.proxy.http.Http1Limits;
 import dev.pep.proxy.route.Router;
 import dev.pep.proxy.session.SessionRegistry;
+import dev.pep.proxy.upstream.AppDialer;
 import dev.pep.proxy.upstream.Upstreams;
 import io.netty.util.AttributeKey;
 import java.security.SecureRandom;
@@ -44,6 +45,8 @@ final class GatewayContext {
     GatewayIdentity identity;
     /** Every live admitted exchange, re-decided while it lasts. */
     SessionRegistry sessions;
+    /** How TCP sessions reach their app: the only source of a spliced stream. Set once at start. */
+    AppDialer dialer;
     /** The posture providers; null when gateway.yaml configures none (every device unknown). */
     GatewayPosture posture;
     final AtomicInteger inFlight = new AtomicInteger();

@@ -30,6 +30,9 @@ final class GatewayMetrics {
     private final ConcurrentHashMap<String, Counter> policyReloads = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> revoked = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> kept = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Counter> tcpSessions = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Counter> tcpBytes = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Timer> tcpDurations = new ConcurrentHashMap<>();
     private final AtomicInteger liveSessions = new AtomicInteger();
     private final Counter bytesIn;
     private final Counter bytesOut;
@@ -85,6 +88,29 @@ final class GatewayMetrics {
     /** A session was admitted. */
     void sessionStarted() {
         liveSessions.incrementAndGet();
+    }
+
+    /**
+     * A TCP session of {@code app} ended: {@code outcome} is {@code refused} (never relayed) or
+     * the relay's ending reason; bytes are the app's payload, without TLS records.
+     */
+    void tcpSession(String app, String outcome, long toApp, long toClient, Duration elapsed) {
+        tcpSessions.computeIfAbsent(app + '|' + outcome, k -> Counter.builder("pep.tcp.sessions")
+                .tag("app", app).tag("outcome", outcome)
+                .description("TCP sessions by how they ended").register(registry)).increment();
+        if (toApp > 0) {
+            tcpBytes.computeIfAbsent(app + "|to_app", k -> Counter.builder("pep.tcp.bytes").tag("app", app)
+                    .tag("direction", "to_app").description("Payload relayed in TCP sessions")
+                    .register(registry)).increment(toApp);
+        }
+        if (toClient > 0) {
+            tcpBytes.computeIfAbsent(app + "|to_client", k -> Counter.builder("pep.tcp.bytes").tag("app", app)
+                    .tag("direction", "to_client").description("Payload relayed in TCP sessions")
+                    .register(registry)).increment(toClient);
+        }
+        tcpDurations.computeIfAbsent(app, a -> Timer.builder("pep.tcp.session.duration").tag("app", a)
+                .description("From the TCP session's decision to its end").register(registry))
+                .record(elapsed);
     }
 
     /** An admitted session ended, for {@code reason} (closed, idle_timeout, session_limit...). */

@@ -25,6 +25,7 @@ import dev.pep.proxy.route.Router;
 import dev.pep.proxy.tls.CertificateStore;
 import dev.pep.proxy.tls.DevelopmentCa;
 import dev.pep.proxy.tls.TlsContexts;
+import dev.pep.proxy.upstream.DirectDialer;
 import dev.pep.proxy.upstream.EchoApp;
 import dev.pep.proxy.session.SessionRegistry;
 import dev.pep.proxy.upstream.Upstreams;
@@ -106,8 +107,10 @@ public final class GatewayServer implements AutoCloseable {
     public static GatewayServer start(GatewayConfig config) throws Exception {
         Transport transport = Transport.best();
         LOG.info("gateway starting instance={} {} {}", config.instance(), transport.describe(), TlsContexts.describe());
+        List<java.security.cert.X509Certificate> clientIssuers = new ArrayList<>(GatewayPosture.clientIssuers(config));
+        clientIssuers.addAll(GatewayIdentity.clientIssuers(config));
         CertificateStore certificates = new CertificateStore(certificateEntries(config), config.tls().profile(),
-                GatewayPosture.clientIssuers(config));
+                List.copyOf(new java.util.LinkedHashSet<>(clientIssuers)));
         EventLoopGroup boss = transport.group(1, "pep-accept");
         EventLoopGroup workers = transport.group(0, "pep-io");
         try {
@@ -139,6 +142,10 @@ public final class GatewayServer implements AutoCloseable {
         var gw = new GatewayContext(config, router, engine, upstreams, metrics, Clock.systemUTC(), audit, events,
                 tracing(config, registry));
         gw.identity = GatewayIdentity.create(config, audit, events, gw.clock);
+        DirectDialer direct = new DirectDialer(transport.socketChannel(), TlsContexts.streamClient());
+        // TCP apps behind a connector ride its tunnel like HTTP ones; the rest are dialled directly.
+        gw.dialer = connectors == null ? direct : (loop, route) -> Upstreams.viaConnector(route)
+                ? connectors.registry().dial(loop, route) : direct.dial(loop, route);
         if (config.posture() != null) {
             // The gateway's session when the cookie opens one, else the subject on its connection.
             SessionKeys perConnection = SessionKeys.perConnection();
@@ -394,11 +401,6 @@ public final class GatewayServer implements AutoCloseable {
     private static List<Route> routes(GatewayConfig config, List<App> apps, EchoApp echo) {
         List<Route> routes = new ArrayList<>();
         for (App app : apps) {
-            if (app.protocol() != AppProtocol.HTTP) {
-                // LIMITATION(L-001): TCP apps are not routed yet; they get no route (404 by SNI).
-                LOG.warn("app not routed, protocol not supported yet app={} protocol={}", app.name(), app.protocol());
-                continue;
-            }
             String upstream = app.upstream().toString();
             AppConfig settings = config.apps().getOrDefault(app.name(), AppConfig.defaults(app.hosts(), upstream));
             URI target = ECHO.equals(upstream) ? echo.uri() : app.upstream();

@@ -1,6 +1,7 @@
 package dev.pep.proxy.server;
 
 import dev.pep.proxy.config.Http2Config;
+import dev.pep.proxy.route.Route;
 import dev.pep.proxy.tls.CertificateStore;
 import dev.pep.proxy.tls.ClientHelloCapture;
 import io.netty.buffer.ByteBufAllocator;
@@ -18,6 +19,7 @@ import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.util.concurrent.Future;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
@@ -30,7 +32,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Sets up a partner connection: connection limits, the ClientHello fingerprint when posture asks
- * for it, then TLS with the certificate chosen by SNI, then HTTP/1.1 or HTTP/2 as ALPN decided.
+ * for it, then TLS with the certificate chosen by SNI, then a TCP session when SNI names a TCP
+ * app's host, else HTTP/1.1 or HTTP/2 as ALPN decided.
  */
 final class PartnerChannelInitializer extends ChannelInitializer<SocketChannel> {
 
@@ -60,17 +63,35 @@ final class PartnerChannelInitializer extends ChannelInitializer<SocketChannel> 
         if (gw.posture != null && gw.posture.fingerprints()) {
             ch.pipeline().addLast("client-hello", new ClientHelloCapture());
         }
-        ch.pipeline().addLast("sni", new GatewaySniHandler(certificates, handshakeMs));
+        ch.pipeline().addLast("sni", new GatewaySniHandler(gw, certificates, handshakeMs));
         ch.pipeline().addLast("alpn", new AlpnHandler());
     }
 
-    /** Keeps the SNI name for routing and bounds the whole handshake in time. */
+    /**
+     * Keeps the SNI name for routing, picks a context without ALPN for a TCP app's host, and
+     * bounds the whole handshake in time.
+     */
     private static final class GatewaySniHandler extends SniHandler {
+        private final GatewayContext gw;
+        private final CertificateStore certificates;
         private final long handshakeMs;
 
-        GatewaySniHandler(CertificateStore certificates, long handshakeMs) {
+        GatewaySniHandler(GatewayContext gw, CertificateStore certificates, long handshakeMs) {
             super(certificates, handshakeMs);
+            this.gw = gw;
+            this.certificates = certificates;
             this.handshakeMs = handshakeMs;
+        }
+
+        @Override
+        protected Future<SslContext> lookup(ChannelHandlerContext ctx, String hostname) throws Exception {
+            String name = normalise(hostname);
+            if (name != null && TcpSession.routeOf(gw, name) != null) {
+                // The app's bytes are not HTTP: no protocol is selected, whatever the client offers.
+                // LIMITATION(L-720): a client that insists on its own ALPN protocol is not served.
+                return ctx.executor().newSucceededFuture(certificates.streamContext(name));
+            }
+            return super.lookup(ctx, hostname);
         }
 
         @Override
@@ -84,10 +105,17 @@ final class PartnerChannelInitializer extends ChannelInitializer<SocketChannel> 
         protected void replaceHandler(ChannelHandlerContext ctx, String hostname, SslContext context)
                 throws Exception {
             if (hostname != null) {
-                String h = hostname.toLowerCase(Locale.ROOT);
-                ctx.channel().attr(GatewayContext.SNI).set(h.endsWith(".") ? h.substring(0, h.length() - 1) : h);
+                ctx.channel().attr(GatewayContext.SNI).set(normalise(hostname));
             }
             super.replaceHandler(ctx, hostname, context);
+        }
+
+        private static String normalise(String hostname) {
+            if (hostname == null) {
+                return null;
+            }
+            String h = hostname.toLowerCase(Locale.ROOT);
+            return h.endsWith(".") ? h.substring(0, h.length() - 1) : h;
         }
     }
 
@@ -101,7 +129,12 @@ final class PartnerChannelInitializer extends ChannelInitializer<SocketChannel> 
             keepPeerCertificates(ctx);
             SslHandler tls = ctx.pipeline().get(SslHandler.class);
             handshakeDone(ctx, "success", tls == null ? "none" : tls.engine().getSession().getProtocol());
-            if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+            String sni = ctx.channel().attr(GatewayContext.SNI).get();
+            Route tcp = sni == null ? null : TcpSession.routeOf(gw, sni);
+            if (tcp != null) {
+                // Chosen by SNI alone: a TCP app's host never reaches the HTTP codecs.
+                ctx.pipeline().addLast(TcpSession.NAME, new TcpSession(gw, tcp, sni));
+            } else if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
                 ctx.pipeline().addLast("h2", http2Codec());
                 ctx.pipeline().addLast("h2-streams", new Http2MultiplexHandler(new StreamInitializer()));
             } else {

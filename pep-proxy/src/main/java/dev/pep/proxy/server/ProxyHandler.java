@@ -1,6 +1,7 @@
 package dev.pep.proxy.server;
 
 import dev.pep.core.AccessRequest;
+import dev.pep.core.AppProtocol;
 import dev.pep.core.AuthenticationResult;
 import dev.pep.core.Credentials;
 import dev.pep.identity.session.SessionCookieCodec;
@@ -271,6 +272,11 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             return;
         }
         route = gw.router().route(request.host()).orElse(null);
+        if (route != null && route.app().protocol() == AppProtocol.TCP) {
+            // A TCP app is reached by SNI only, never through HTTP: to HTTP it is no app at all.
+            LOG.debug("http request for a tcp app refused request={} app={}", requestId, route.name());
+            route = null;
+        }
         if (route == null) {
             respondError(404, "unknown_host", "No application is served at this address.");
             return;

@@ -7,5 +7,7 @@ public enum SessionKind {
     /** An HTTP/2 stream in progress: ended by a 403 or a reset, with GOAWAY on its connection. */
     HTTP2,
     /** A WebSocket after its 101: ended by a close frame carrying the reason. */
-    WEBSOCKET
+    WEBSOCKET,
+    /** A spliced TCP session (an app with {@code protocol: tcp}): ended by closing both sides. */
+    TCP
 }

@@ -28,7 +28,7 @@ public final class CertificateStore implements Mapping<String, SslContext> {
     private final List<Entry> entries;
     private final TlsProfile profile;
     private final List<X509Certificate> clientIssuers;
-    private final AtomicReference<Mapping<String, SslContext>> current = new AtomicReference<>();
+    private final AtomicReference<Contexts> current = new AtomicReference<>();
     private volatile List<FileTime> stamps;
 
     /** A store over those certificates; loads them now and throws when one does not load. */
@@ -55,7 +55,15 @@ public final class CertificateStore implements Mapping<String, SslContext> {
     @Override
     public SslContext map(String host) {
         String h = host == null ? null : host.toLowerCase(Locale.ROOT);
-        return current.get().map(h);
+        return current.get().http().map(h);
+    }
+
+    /**
+     * The context for a host whose connections are spliced to a TCP app: the same certificate
+     * and client-certificate request, but no application protocol is selected (ALPN).
+     */
+    public SslContext streamContext(String host) {
+        return current.get().stream().map(host.toLowerCase(Locale.ROOT));
     }
 
     /**
@@ -86,11 +94,15 @@ public final class CertificateStore implements Mapping<String, SslContext> {
         }
     }
 
-    private Mapping<String, SslContext> build() throws IOException {
+    private Contexts build() throws IOException {
+        return new Contexts(build(false), build(true));
+    }
+
+    private Mapping<String, SslContext> build(boolean stream) throws IOException {
         List<SslContext> contexts = new ArrayList<>();
         for (Entry e : entries) {
             contexts.add(TlsContexts.server(e.chain().toFile(), e.key().toFile(), profile,
-                    clientIssuers));
+                    clientIssuers, stream));
         }
         // The first certificate answers clients that send no SNI or an unknown name; the router
         // still refuses unknown hosts with 404, so this only decides which certificate they see.
@@ -124,5 +136,9 @@ public final class CertificateStore implements Mapping<String, SslContext> {
         public Entry {
             hosts = List.copyOf(hosts);
         }
+    }
+
+    /** The contexts of every host: with ALPN for HTTP, without for spliced TCP. */
+    private record Contexts(Mapping<String, SslContext> http, Mapping<String, SslContext> stream) {
     }
 }

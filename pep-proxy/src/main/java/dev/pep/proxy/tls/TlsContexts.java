@@ -61,6 +61,17 @@ public final class TlsContexts {
      */
     public static SslContext server(File chain, File key, TlsProfile profile,
             List<X509Certificate> clientIssuers) throws SSLException {
+        return server(chain, key, profile, clientIssuers, false);
+    }
+
+    /**
+     * A server context as above; for a {@code stream} (a host whose bytes are spliced to a TCP
+     * app rather than read as HTTP) it selects no application protocol, and runs on the JDK's
+     * engine, which keeps writing after the client's close_notify (a TLS 1.3 half-close, RFC 8446
+     * section 6.1), where the native engine closes both ways.
+     */
+    public static SslContext server(File chain, File key, TlsProfile profile,
+            List<X509Certificate> clientIssuers, boolean stream) throws SSLException {
         List<String> ciphers = profile == TlsProfile.MODERN
                 ? TLS13 : concat(TLS13, INTERMEDIATE_TLS12);
         String[] protocols = profile == TlsProfile.MODERN
@@ -69,15 +80,27 @@ public final class TlsContexts {
         if (!clientIssuers.isEmpty()) {
             builder.clientAuth(ClientAuth.OPTIONAL).trustManager(new DeferredClientTrust(clientIssuers));
         }
-        return builder
-                .sslProvider(provider())
+        builder.sslProvider(stream ? SslProvider.JDK : provider())
                 .protocols(protocols)
-                .ciphers(ciphers, SupportedCipherSuiteFilter.INSTANCE)
-                .applicationProtocolConfig(new ApplicationProtocolConfig(
-                        ApplicationProtocolConfig.Protocol.ALPN,
-                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
-                        ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1))
+                .ciphers(ciphers, SupportedCipherSuiteFilter.INSTANCE);
+        if (!stream) {
+            builder.applicationProtocolConfig(new ApplicationProtocolConfig(
+                    ApplicationProtocolConfig.Protocol.ALPN,
+                    ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                    ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                    ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1));
+        }
+        return builder.build();
+    }
+
+    /**
+     * A client context for TLS streams to TCP apps ({@code tls://}), verifying their
+     * certificates; on the JDK's engine, for TLS 1.3 half-close as {@link #server} explains.
+     */
+    public static SslContext streamClient() throws SSLException {
+        return SslContextBuilder.forClient()
+                .sslProvider(SslProvider.JDK)
+                .protocols("TLSv1.3", "TLSv1.2")
                 .build();
     }
 

@@ -1,0 +1,570 @@
+package dev.pep.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.math.BigInteger;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.KeyStore;
+import java.security.MessageDigest;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.Date;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * TCP apps through the packaged gateway: chosen by SNI, the partner authenticated by a client
+ * certificate of a test partner CA, decided as {@code CONNECT}, spliced to real TCP and TLS
+ * servers on loopback; reached with {@code openssl s_client} and JDK TLS sockets.
+ */
+class TcpAppIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int LARGE = 64 * 1024 * 1024;
+    private static final String POLICY = """
+            apps:
+              echo:
+                hosts: [echo.pep.localhost]
+                protocol: tcp
+                upstream: tcp://127.0.0.1:%1$d
+              vault:
+                hosts: [vault.pep.localhost]
+                protocol: tcp
+                upstream: tcp://127.0.0.1:%2$d
+              bulk:
+                hosts: [bulk.pep.localhost]
+                protocol: tcp
+                upstream: tcp://127.0.0.1:%3$d
+              keep:
+                hosts: [keep.pep.localhost]
+                protocol: tcp
+                upstream: tcp://127.0.0.1:%1$d
+              gone:
+                hosts: [gone.pep.localhost]
+                protocol: tcp
+                upstream: tcp://127.0.0.1:%1$d
+              secure:
+                hosts: [secure.pep.localhost]
+                protocol: tcp
+                upstream: tls://localhost:%4$d
+              forged:
+                hosts: [forged.pep.localhost]
+                protocol: tcp
+                upstream: tls://localhost:%5$d
+              depot:
+                hosts: [depot.pep.localhost]
+                protocol: tcp
+                connector: depot-1
+              tunnelled:
+                hosts: [tunnelled.pep.localhost]
+                protocol: tcp
+                connector: tcp-depot
+              web:
+                hosts: [web.pep.localhost]
+                upstream: "pep:echo"
+            rules:
+              - id: collectors
+                apps: [echo, vault, bulk, keep, secure, forged, depot, tunnelled]
+                effect: allow
+                when: >
+                  subject.method == "client_certificate" && subject.id == "collector-1" &&
+                  request.method == "CONNECT" && request.protocol == "TCP"
+                obligations: { max-session: 1h }
+            """;
+    private static final String GONE_RULE = """
+              - id: gone-while-it-lasts
+                apps: [gone]
+                effect: allow
+                when: subject.id == "collector-1"
+            """;
+
+    @TempDir
+    static Path dir;
+
+    static TcpFixture lines;
+    static TcpFixture vault;
+    static TcpFixture bulk;
+    static TcpFixture secure;
+    static TcpFixture forged;
+    static GatewayProcess gateway;
+    static Path collectorCert;
+    static Path collectorKey;
+    static Path malloryCert;
+    static Path malloryKey;
+    static SSLContext collector;
+
+    @BeforeAll
+    static void start() throws Exception {
+        KeyPair partnerCa = keys();
+        X509Certificate partner = issue("CN=Partner CA", partnerCa, "CN=Partner CA", partnerCa, true, null);
+        write("partner-ca.pem", pem("CERTIFICATE", partner.getEncoded()));
+        KeyPair c = keys();
+        X509Certificate cc = issue("CN=collector-1,O=northwind", c, "CN=Partner CA", partnerCa, false, null);
+        collectorCert = write("collector.pem", pem("CERTIFICATE", cc.getEncoded()));
+        collectorKey = write("collector-key.pem", pem("PRIVATE KEY", c.getPrivate().getEncoded()));
+        KeyPair m = keys();
+        malloryCert = write("mallory.pem", pem("CERTIFICATE",
+                issue("CN=mallory,O=northwind", m, "CN=Partner CA", partnerCa, false, null).getEncoded()));
+        malloryKey = write("mallory-key.pem", pem("PRIVATE KEY", m.getPrivate().getEncoded()));
+
+        KeyPair appCaKeys = keys();
+        X509Certificate appCa = issue("CN=App CA", appCaKeys, "CN=App CA", appCaKeys, true, null);
+        KeyPair appKeys = keys();
+        X509Certificate appCert = issue("CN=localhost", appKeys, "CN=App CA", appCaKeys, false, "localhost");
+        KeyPair rogueKeys = keys();
+        X509Certificate rogueCert = issue("CN=localhost", rogueKeys, "CN=localhost", rogueKeys, false, "localhost");
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("app-ca", appCa);
+        try (OutputStream out = Files.newOutputStream(dir.resolve("app-trust.p12"))) {
+            trust.store(out, "changeit".toCharArray());
+        }
+
+        lines = TcpFixture.start(TcpFixture.Mode.LINE_ECHO);
+        vault = TcpFixture.start(TcpFixture.Mode.LINE_ECHO);
+        bulk = TcpFixture.start(TcpFixture.Mode.ECHO);
+        secure = TcpFixture.startTls(TcpFixture.Mode.LINE_ECHO, serverTls(appKeys, appCert));
+        forged = TcpFixture.startTls(TcpFixture.Mode.LINE_ECHO, serverTls(rogueKeys, rogueCert));
+        Files.createDirectories(dir.resolve("policies"));
+        writePolicy(true);
+        String yaml = GatewayProcess.baseConfig("it-tcp") + """
+                policy:
+                  directory: policies
+                  reload-interval: 200ms
+                sessions:
+                  check-interval: 200ms
+                identity:
+                  session-keys: session-keys
+                  client-certificates:
+                    - ca-bundle: partner-ca.pem
+                      hosts: ["*.pep.localhost"]
+                audit:
+                  directory: audit
+                tcp:
+                  idle-timeout: 2m
+                  max-duration: 1h
+                connectors:
+                  port: 0
+                  state-directory: connectors
+                """;
+        Path file = dir.resolve("gateway.yaml");
+        Files.writeString(file, yaml);
+        // The gateway trusts the test App CA for tls:// upstreams, as an operator's trust store would.
+        gateway = GatewayProcess.start(file, Map.of("PEP_JAVA_OPTS", "-Xms64m -Djavax.net.ssl.trustStore="
+                + dir.resolve("app-trust.p12") + " -Djavax.net.ssl.trustStorePassword=changeit"
+                + " -Djavax.net.ssl.trustStoreType=PKCS12"));
+        collector = clientTls(c, cc);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        GatewayProcess.stopAll(gateway, lines, vault, bulk, secure, forged);
+    }
+
+    @Test
+    void opensslWithClientCertificate_reachesTheTcpApp_withoutAlpn() throws Exception {
+        ToolResult r = openssl("echo.pep.localhost", List.of("-cert", collectorCert.toString(),
+                "-key", collectorKey.toString()), "hello through the gateway\nquit\n");
+
+        assertThat(r.timedOut()).as(r.toString()).isFalse();
+        assertThat(r.out()).as(r.toString()).contains("hello through the gateway\nquit\n");
+        await().atMost(Duration.ofSeconds(10)).until(() -> !ended("echo").isEmpty());
+        assertThat(ended("echo").get(0).get("status_detail").asText()).isIn("closed", "app_closed");
+        JsonNode decision = events("decision", "echo").get(0);
+        assertThat(decision.get("decision").get("effect").asText()).isEqualTo("allow");
+        assertThat(decision.get("decision").get("rule").asText()).isEqualTo("collectors");
+        assertThat(decision.get("http_request").get("http_method").asText()).isEqualTo("CONNECT");
+        assertThat(decision.get("actor").get("user").get("uid").asText()).isEqualTo("collector-1");
+    }
+
+    @Test
+    void clientOfferingHttpAlpn_getsNoProtocolSelected_andStillReachesTheApp() throws Exception {
+        ToolResult r = openssl("echo.pep.localhost", List.of("-cert", collectorCert.toString(),
+                "-key", collectorKey.toString(), "-alpn", "h2,http/1.1"), "offered alpn\nquit\n");
+
+        assertThat(r.out()).as(r.toString()).contains("No ALPN negotiated").contains("offered alpn\n");
+    }
+
+    @Test
+    void noClientCertificate_closedAfterTheHandshake_certificateRequired() throws Exception {
+        int before = vault.connections();
+
+        ToolResult r = openssl("vault.pep.localhost", List.of(), "anonymous\nquit\n");
+
+        assertThat(r.timedOut()).as("the gateway closes the connection; " + r).isFalse();
+        assertThat(r.out()).doesNotContain("anonymous");
+        await().atMost(Duration.ofSeconds(10)).until(() -> denials("vault", "certificate_required") >= 1);
+        assertThat(vault.connections()).as("nothing reached the app").isEqualTo(before);
+    }
+
+    @Test
+    void deniedSubject_closed_nothingReachesTheApp_andTheDenialIsAudited() throws Exception {
+        ToolResult r = openssl("vault.pep.localhost", List.of("-cert", malloryCert.toString(),
+                "-key", malloryKey.toString()), "let me in\nquit\n");
+
+        assertThat(r.timedOut()).as(r.toString()).isFalse();
+        assertThat(r.out()).doesNotContain("let me in");
+        await().atMost(Duration.ofSeconds(10)).until(() -> denials("vault", "no_matching_rule") >= 1);
+        assertThat(vault.connections()).isZero();
+        assertThat(vault.received()).isZero();
+        JsonNode denied = events("decision", "vault").stream()
+                .filter(e -> e.get("actor").get("user").get("uid").asText().equals("mallory")).findFirst()
+                .orElseThrow();
+        assertThat(denied.get("decision").get("effect").asText()).isEqualTo("deny");
+    }
+
+    @Test
+    void largeTransfer_64MiB_bothWays_sha256Matches_andHalfCloseEndsItCleanly() throws Exception {
+        try (SSLSocket s = connect("bulk.pep.localhost")) {
+            s.setSoTimeout(60_000);
+            CompletableFuture<String> sent = CompletableFuture.supplyAsync(() -> send(s, LARGE));
+            MessageDigest got = MessageDigest.getInstance("SHA-256");
+            long read = 0;
+            byte[] buf = new byte[64 * 1024];
+            InputStream in = s.getInputStream();
+            int n;
+            long started = System.nanoTime();
+            while ((n = in.read(buf)) >= 0) {
+                got.update(buf, 0, n);
+                read += n;
+            }
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+            String sentDigest = sent.get(60, TimeUnit.SECONDS);
+
+            assertThat(read).isEqualTo(LARGE);
+            assertThat(HexFormat.of().formatHex(got.digest())).as("client to app to client").isEqualTo(sentDigest);
+            await().atMost(Duration.ofSeconds(10)).until(() -> !bulk.digests().isEmpty());
+            assertThat(bulk.digests()).as("what the app received").containsExactly(sentDigest);
+            System.out.printf("tcp splice: 64 MiB each way in %d ms (%.1f MiB/s each way)%n", ms,
+                    64.0 * 1000 / Math.max(1, ms));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> !ended("bulk").isEmpty());
+        JsonNode ended = ended("bulk").get(0);
+        assertThat(ended.get("traffic").get("bytes_in").asLong()).as("TLS records included").isGreaterThan(LARGE);
+        assertThat(ended.get("traffic").get("bytes_out").asLong()).isGreaterThan(LARGE);
+        assertThat(ended.get("status_detail").asText()).isEqualTo("closed");
+        assertThat(metrics()).contains("pep_tcp_sessions_total{app=\"bulk\",outcome=\"closed\"}");
+    }
+
+    @Test
+    void policyChange_endsTheDeniedTcpSession_whileAnotherAppsSessionKeepsFlowing() throws Exception {
+        try (SSLSocket gone = connect("gone.pep.localhost"); SSLSocket keep = connect("keep.pep.localhost")) {
+            assertThat(echo(gone, "before")).isEqualTo("before");
+            assertThat(echo(keep, "before")).isEqualTo("before");
+
+            writePolicy(false);
+
+            gone.setSoTimeout(15_000);
+            assertThat(readToEnd(gone)).as("the gateway closed the denied session").isTrue();
+            assertThat(echo(keep, "after")).isEqualTo("after");
+            assertThat(echo(keep, "still")).isEqualTo("still");
+        } finally {
+            writePolicy(true);
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> events("revocation", "gone").stream()
+                .anyMatch(e -> e.get("status_detail").asText().equals("no_matching_rule")));
+        assertThat(events("revocation", "keep")).isEmpty();
+    }
+
+    @Test
+    void tlsUpstream_verifiedAgainstTheGatewaysTrust_relays() throws Exception {
+        try (SSLSocket s = connect("secure.pep.localhost")) {
+            assertThat(echo(s, "over tls both ways")).isEqualTo("over tls both ways");
+        }
+        assertThat(secure.connections()).isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
+    void tlsUpstream_untrustedCertificate_closed_upstreamTlsFailed() throws Exception {
+        try (SSLSocket s = connect("forged.pep.localhost")) {
+            s.getOutputStream().write("secret\n".getBytes(StandardCharsets.UTF_8));
+            s.getOutputStream().flush();
+            s.setSoTimeout(15_000);
+            assertThat(readToEnd(s)).isTrue();
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> ended("forged").stream()
+                .anyMatch(e -> e.get("status_detail").asText().equals("upstream_tls_failed")));
+        assertThat(forged.received()).as("no plaintext reached the unverified app").isZero();
+    }
+
+    @Test
+    void connectorApp_withoutATunnel_failsClosed_noConnector() throws Exception {
+        try (SSLSocket s = connect("depot.pep.localhost")) {
+            s.setSoTimeout(15_000);
+            assertThat(readToEnd(s)).isTrue();
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> ended("depot").stream()
+                .anyMatch(e -> e.get("status_detail").asText().equals("no_connector")));
+    }
+
+    @Test
+    void connectorApp_throughItsTunnel_isSplicedToTheAppBehindTheConnector() throws Exception {
+        ToolResult token = GatewayProcess.run(Duration.ofSeconds(60), "connector", "token", "create", "--config",
+                gateway.configFile().toString(), "--name", "tcp-depot", "--app", "tunnelled");
+        assertThat(token.exitCode()).as(token.toString()).isZero();
+        Files.writeString(dir.resolve("tcp-depot-token"), token.out());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("connector listener started address=\\S+:(\\d+)")
+                .matcher(gateway.stderr());
+        assertThat(m.find()).isTrue();
+        Path file = write("tcp-depot.yaml", """
+                name: tcp-depot
+                gateways:
+                  - address: 127.0.0.1:%s
+                gateway-ca: connectors/ca.pem
+                enrolment-token-file: tcp-depot-token
+                state-directory: tcp-depot-state
+                apps:
+                  tunnelled: { address: 127.0.0.1:%d }
+                """.formatted(m.group(1), lines.port()));
+        int before = lines.connections();
+        try (ConnectorProcess connector = ConnectorProcess.start(file, null).awaitTunnel()) {
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
+                try (SSLSocket s = connect("tunnelled.pep.localhost")) {
+                    return echo(s, "through the tunnel").equals("through the tunnel");
+                } catch (IOException e) {
+                    return false;
+                }
+            });
+            assertThat(lines.connections()).isGreaterThan(before);
+        }
+    }
+
+    @Test
+    void httpRequestNamingATcpAppsHost_isNoApp_404() throws Exception {
+        int before = lines.connections();
+        ToolResult r = Clients.curl(gateway.devCa(), "web.pep.localhost", gateway.port(), "-i",
+                "-H", "Host: echo.pep.localhost", "https://web.pep.localhost:" + gateway.port() + "/");
+
+        assertThat(ProxyingIT.statusLine(r)).as(r.toString()).endsWith(" 404");
+        assertThat(ProxyingIT.body(r)).contains("unknown_host");
+        assertThat(lines.connections()).isEqualTo(before);
+    }
+
+    // ---- helpers -------------------------------------------------------------------------
+
+    private static void writePolicy(boolean withGone) throws IOException {
+        String policy = POLICY.formatted(lines.port(), vault.port(), bulk.port(), secure.port(), forged.port())
+                + (withGone ? GONE_RULE : "");
+        Path tmp = dir.resolve("policies/tcp.yaml.tmp");
+        Files.writeString(tmp, policy);
+        Files.move(tmp, dir.resolve("policies/tcp.yaml"), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private static ToolResult openssl(String sni, List<String> extra, String input) throws Exception {
+        ToolResult.assumeInstalled("openssl");
+        List<String> command = new java.util.ArrayList<>(List.of("openssl", "s_client", "-connect",
+                "127.0.0.1:" + gateway.port(), "-servername", sni, "-CAfile", gateway.devCa().toString(),
+                "-verify_return_error", "-ign_eof"));
+        command.addAll(extra);
+        return ToolResult.run(new ProcessBuilder(command), input.getBytes(StandardCharsets.UTF_8),
+                Duration.ofSeconds(30));
+    }
+
+    private static SSLSocket connect(String sni) throws IOException {
+        Socket plain = new Socket();
+        plain.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), gateway.port()), 10_000);
+        SSLSocket s = (SSLSocket) collector.getSocketFactory().createSocket(plain, sni, gateway.port(), true);
+        s.setSoTimeout(20_000);
+        s.startHandshake();
+        return s;
+    }
+
+    private static String echo(SSLSocket s, String text) throws IOException {
+        s.getOutputStream().write((text + "\n").getBytes(StandardCharsets.UTF_8));
+        s.getOutputStream().flush();
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        InputStream in = s.getInputStream();
+        int b;
+        while ((b = in.read()) >= 0 && b != '\n') {
+            got.write(b);
+        }
+        return got.toString(StandardCharsets.UTF_8);
+    }
+
+    /** Reads until the gateway closes; true when it did (end of stream or a reset). */
+    private static boolean readToEnd(SSLSocket s) throws IOException {
+        try {
+            InputStream in = s.getInputStream();
+            while (in.read() >= 0) {
+                // Drain.
+            }
+            return true;
+        } catch (java.net.SocketTimeoutException e) {
+            return false;
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    private static String send(SSLSocket s, int total) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            Random random = new Random(42);
+            byte[] chunk = new byte[256 * 1024];
+            OutputStream out = s.getOutputStream();
+            for (int sent = 0; sent < total; sent += chunk.length) {
+                random.nextBytes(chunk);
+                sha.update(chunk);
+                out.write(chunk);
+            }
+            out.flush();
+            // TLS 1.3 half-close: close_notify, then the client still reads the echo to its end.
+            s.shutdownOutput();
+            return HexFormat.of().formatHex(sha.digest());
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The session.ended events of the sessions started for {@code app}. */
+    private static List<JsonNode> ended(String app) {
+        List<String> ids = events("session.started", app).stream().map(e -> e.get("session_id").asText()).toList();
+        return events("session.ended", null).stream().filter(e -> ids.contains(e.get("session_id").asText()))
+                .toList();
+    }
+
+    private static long denials(String app, String reason) {
+        return events("decision", app).stream()
+                .filter(e -> e.get("decision").get("effect").asText().equals("deny"))
+                .filter(e -> e.get("decision").get("reasons").get(0).get("code").asText().equals(reason))
+                .count();
+    }
+
+    /** Audit events of a type, of an app when {@code app} is not null. */
+    private static List<JsonNode> events(String type, String app) {
+        return AuditFiles.lines(dir.resolve("audit")).map(TcpAppIT::parse)
+                .filter(e -> e.get("type").asText().equals(type))
+                .filter(e -> app == null || e.toString().contains("\"name\":\"" + app + "\"")
+                        || e.toString().contains("\"svc_name\":\"" + app + "\""))
+                .toList();
+    }
+
+    private static String metrics() throws Exception {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + gateway.adminPort() + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        return r.body();
+    }
+
+    private static JsonNode parse(String line) {
+        try {
+            return JSON.readTree(line);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static SSLContext clientTls(KeyPair keys, X509Certificate cert) throws Exception {
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("client", keys.getPrivate(), new char[0], new Certificate[] {cert});
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, new char[0]);
+        KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+        trust.load(null, null);
+        try (InputStream in = Files.newInputStream(gateway.devCa())) {
+            trust.setCertificateEntry("dev-ca", java.security.cert.CertificateFactory.getInstance("X.509")
+                    .generateCertificate(in));
+        }
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        SSLContext ctx = SSLContext.getInstance("TLSv1.3");
+        ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        return ctx;
+    }
+
+    private static SSLContext serverTls(KeyPair keys, X509Certificate cert) throws Exception {
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("server", keys.getPrivate(), new char[0], new Certificate[] {cert});
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, new char[0]);
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(kmf.getKeyManagers(), null, null);
+        return ctx;
+    }
+
+    private static KeyPair keys() throws Exception {
+        KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+        g.initialize(256);
+        return g.generateKeyPair();
+    }
+
+    private static Path write(String name, String content) throws IOException {
+        return Files.writeString(dir.resolve(name), content);
+    }
+
+    private static String pem(String type, byte[] der) {
+        return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder().encodeToString(der)
+                + "\n-----END " + type + "-----\n";
+    }
+
+    /** A certificate; {@code dnsName} makes it a server certificate for that name and 127.0.0.1. */
+    private static X509Certificate issue(String subject, KeyPair subjectKeys, String issuer,
+            KeyPair issuerKeys, boolean ca, String dnsName) throws Exception {
+        Instant notBefore = Instant.now().minus(Duration.ofHours(1));
+        var b = new JcaX509v3CertificateBuilder(new X500Name(issuer),
+                BigInteger.valueOf(System.nanoTime()), Date.from(notBefore),
+                Date.from(notBefore.plus(Duration.ofDays(2))), new X500Name(subject), subjectKeys.getPublic());
+        b.addExtension(Extension.basicConstraints, true, new BasicConstraints(ca));
+        b.addExtension(Extension.keyUsage, true, new KeyUsage(ca
+                ? KeyUsage.keyCertSign | KeyUsage.cRLSign : KeyUsage.digitalSignature));
+        if (!ca) {
+            b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(dnsName == null
+                    ? KeyPurposeId.id_kp_clientAuth : KeyPurposeId.id_kp_serverAuth));
+        }
+        if (dnsName != null) {
+            b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
+                new GeneralName(GeneralName.dNSName, dnsName),
+                new GeneralName(GeneralName.iPAddress, "127.0.0.1")}));
+        }
+        return new JcaX509CertificateConverter().getCertificate(
+                b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(issuerKeys.getPrivate())));
+    }
+}
