@@ -241,6 +241,29 @@ class ConnectorIT {
         assertThat(metrics()).contains("pep_connectors_connected");
     }
 
+    @Test
+    void adminApi_createsTokens_listsHealth_andRevokes() throws Exception {
+        HttpResponse<String> created = admin("POST", "/api/v1/connectors/tokens",
+                "{\"name\": \"ops-made\", \"apps\": [\"revocable\"], \"token_ttl\": \"10m\", \"expires\": \"30d\"}");
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        JsonNode body = JSON.readTree(created.body());
+        Path token = Files.createTempFile(dir, "ops-made-token", "");
+        Files.writeString(token, body.get("token").asText());
+        assertThat(body.get("enrolment_expires").asText()).isNotEmpty();
+        connector("ops-made", token, List.of("revocable")).awaitTunnel();
+        await().atMost(Duration.ofSeconds(10)).until(() -> connectedInstances("ops-made") == 1);
+
+        HttpResponse<String> revoked = admin("DELETE", "/api/v1/connectors/ops-made", null);
+        assertThat(revoked.statusCode()).as(revoked.body()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(5)).until(() -> connectedInstances("ops-made") == 0);
+        assertThat(admin("DELETE", "/api/v1/connectors/ops-made", null).statusCode()).isEqualTo(404);
+        assertThat(admin("POST", "/api/v1/connectors/tokens", "{\"name\": \"Bad Name\", \"apps\": [\"x\"]}")
+                .statusCode()).isEqualTo(400);
+        await().atMost(Duration.ofSeconds(10)).until(() -> audit("admin.action").anyMatch(l ->
+                l.contains("create-connectors")) && audit("connector.revoked").anyMatch(l -> l.contains("\"ops\"")));
+        assertThat(allAudit()).noneMatch(l -> l.contains(body.get("token").asText()));
+    }
+
     // ---- fixtures ------------------------------------------------------------------------
 
     /** Creates a token with the command line and writes it to a file. */

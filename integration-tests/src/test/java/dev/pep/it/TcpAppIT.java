@@ -104,6 +104,10 @@ class TcpAppIT {
                 hosts: [tunnelled.pep.localhost]
                 protocol: tcp
                 connector: tcp-depot
+              ledger:
+                hosts: [ledger.pep.localhost]
+                protocol: tcp
+                upstream: tcp://127.0.0.1:%2$d
               web:
                 hosts: [web.pep.localhost]
                 upstream: "pep:echo"
@@ -115,6 +119,11 @@ class TcpAppIT {
                   subject.method == "client_certificate" && subject.id == "collector-1" &&
                   request.method == "CONNECT" && request.protocol == "TCP"
                 obligations: { max-session: 1h }
+              - id: ledger-readers
+                apps: [ledger]
+                effect: allow
+                when: subject.id == "collector-1"
+                obligations: { isolation: read-only }
             """;
     private static final String GONE_RULE = """
               - id: gone-while-it-lasts
@@ -256,6 +265,16 @@ class TcpAppIT {
                 .filter(e -> e.get("actor").get("user").get("uid").asText().equals("mallory")).findFirst()
                 .orElseThrow();
         assertThat(denied.get("decision").get("effect").asText()).isEqualTo("deny");
+    }
+
+    @Test
+    void allowWithReadOnlyObligation_aStreamCannotHonourIt_closed_obligationNotEnforceable() throws Exception {
+        try (SSLSocket s = connect("ledger.pep.localhost")) {
+            s.setSoTimeout(15_000);
+            assertThat(readToEnd(s)).isTrue();
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> denials("ledger", "obligation_not_enforceable") >= 1);
+        assertThat(vault.connections()).as("nothing reached the app").isZero();
     }
 
     @Test

@@ -109,7 +109,8 @@ final class GatewayMetrics {
                     .register(registry)).increment(toClient);
         }
         tcpDurations.computeIfAbsent(app, a -> Timer.builder("pep.tcp.session.duration").tag("app", a)
-                .description("From the TCP session's decision to its end").register(registry))
+                .description("From the TCP session's handshake to its end").publishPercentileHistogram()
+                .register(registry))
                 .record(elapsed);
     }
 

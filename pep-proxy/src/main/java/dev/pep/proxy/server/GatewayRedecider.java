@@ -9,6 +9,7 @@ import dev.pep.core.DevicePosture;
 import dev.pep.core.Subject;
 import dev.pep.proxy.route.Route;
 import dev.pep.proxy.session.LiveSession;
+import dev.pep.proxy.session.SessionKind;
 import dev.pep.proxy.session.Redecider;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
@@ -47,9 +48,11 @@ final class GatewayRedecider implements Redecider {
             String why = auth instanceof AuthenticationResult.Rejected r ? r.reason().code() : "not_presented";
             return denied(DecisionReason.of(AUTHENTICATION_ENDED, "the sign-in ended: " + why));
         }
-        return posture(subject, credentials, route).thenCompose(device -> gw.engine().decideAsync(
-                new AccessRequest(subject, device, route.app(), before.request(), before.source(), now,
+        CompletionStage<Decision> decided = posture(subject, credentials, route).thenCompose(device -> gw.engine()
+                .decideAsync(new AccessRequest(subject, device, route.app(), before.request(), before.source(), now,
                         session.id())));
+        // A TCP session cannot take up obligations a new allow brings that a byte stream cannot honour.
+        return session.kind() == SessionKind.TCP ? decided.thenApply(TcpSession::enforced) : decided;
     }
 
     private CompletionStage<DevicePosture> posture(Subject subject, Credentials credentials, Route route) {

@@ -64,6 +64,8 @@ final class TcpSession extends ChannelInboundHandlerAdapter {
     static final String PROTOCOL = "TCP";
     /** The reason a connection without a usable client certificate is refused with. */
     static final String CERTIFICATE_REQUIRED = "certificate_required";
+    /** The reason an allow is refused with when a TCP session cannot honour its obligations. */
+    static final String OBLIGATION_NOT_ENFORCEABLE = "obligation_not_enforceable";
 
     private static final Logger LOG = LoggerFactory.getLogger(TcpSession.class);
 
@@ -239,10 +241,8 @@ final class TcpSession extends ChannelInboundHandlerAdapter {
             LOG.warn("decision failed request={} app={} error={}", requestId, route.name(), String.valueOf(error));
             decision = Decision.deny(gw.engine().version(), DecisionReason.of(DecisionReason.EVALUATION_ERROR,
                     "access could not be decided, so it is denied"));
-        } else if (decided.allowed() && !enforceable(decided)) {
-            // An obligation a byte stream cannot honour (read-only, headers to the app) denies.
-            decision = Decision.deny(decided.version(), DecisionReason.of("obligation_not_enforceable",
-                    "the rule that allows this asks for what a TCP session cannot enforce"));
+        } else {
+            decision = enforced(decided);
         }
         gw.metrics.decision(route.name(), decision.allowed() ? "allow" : "deny", decision.primaryReason().code());
         LOG.debug("decided request={} app={} effect={} reason={}", requestId, route.name(), decision.effect(),
@@ -276,13 +276,22 @@ final class TcpSession extends ChannelInboundHandlerAdapter {
         }));
     }
 
-    private static boolean enforceable(Decision d) {
+    /**
+     * The decision as a TCP session can enforce it: an allow whose obligations a byte stream
+     * cannot honour (read-only, headers to the app) becomes a deny, since ignoring them would
+     * grant more than the rule did.
+     */
+    static Decision enforced(Decision d) {
+        if (!d.allowed()) {
+            return d;
+        }
         for (Obligation o : d.obligations()) {
             if (!(o instanceof Obligation.MaxSessionLength) && !(o instanceof Obligation.Reevaluate)) {
-                return false;
+                return Decision.deny(d.version(), DecisionReason.of(OBLIGATION_NOT_ENFORCEABLE,
+                        "the rule that allows this asks for what a TCP session cannot enforce"));
             }
         }
-        return true;
+        return d;
     }
 
     /** Registers the allowed session as live, re-decided until it ends. */

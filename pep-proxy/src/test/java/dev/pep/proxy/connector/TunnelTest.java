@@ -172,6 +172,32 @@ class TunnelTest {
         assertThat(registry.health().get(0).get("connected")).isEqualTo(false);
     }
 
+    @Test
+    void enrolmentExpiry_closesItsTunnel_audited() throws Exception {
+        EnrolmentStore store = registry.store();
+        String token = store.createToken("brief", List.of("echo"), Duration.ofMinutes(5),
+                java.time.Instant.now().plusSeconds(4), "test");
+        Files.writeString(dir.resolve("brief-token"), token);
+        try (ConnectorAgent brief = ConnectorAgent.start(new ConnectorConfig("brief",
+                List.of(new ConnectorConfig.GatewayAddress("127.0.0.1:" + listener.port())),
+                dir.resolve("gateway/ca.pem").toString(), "brief-token", "brief-state",
+                Map.of("echo", new ConnectorConfig.AppAddress("127.0.0.1:" + echo.getLocalPort(), false)), dir))) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> registry.dial(group.next(),
+                    route("echo", "connector:brief")).await().isSuccess());
+            java.util.concurrent.ScheduledFuture<?> checks = group.next().scheduleWithFixedDelay(registry::check,
+                    200, 200, TimeUnit.MILLISECONDS);
+            try {
+                await().atMost(Duration.ofSeconds(15)).until(() -> audit.stream().anyMatch(e ->
+                        e.type().equals(AuditEvents.CONNECTOR_DISCONNECTED)
+                                && e.toString().contains("enrolment_expired")));
+            } finally {
+                checks.cancel(false);
+            }
+            assertThat(registry.dial(group.next(), route("echo", "connector:brief")).await().cause())
+                    .isInstanceOf(NoConnectorException.class);
+        }
+    }
+
     private Channel dial(String app) throws Exception {
         Future<Channel> f = registry.dial(group.next(), route(app, "connector:depot-1")).await();
         assertThat(f.cause()).isNull();
