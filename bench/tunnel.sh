@@ -31,6 +31,7 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 work=$(mktemp -d "${TMPDIR:-/tmp}/pep-tunnel-bench.XXXXXX")
 report="$out/tunnel-$stamp.txt"
 mkdir -p "$out" "$work/www" "$work/logs" "$work/tmp"
+chmod 755 "$work" "$work/www"   # nginx workers drop root and must read the files
 
 say() { printf '%s [tunnel-bench] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { printf '%s [tunnel-bench] FAILED: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; exit 1; }
@@ -56,6 +57,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # ---- the app: nginx serving static files ---------------------------------------------------------
 head -c 1024 /dev/urandom > "$work/www/small"
 head -c $((10 * 1024 * 1024)) /dev/urandom > "$work/www/bulk"
+chmod 644 "$work/www/small" "$work/www/bulk"
 app_port=$(free_port)
 cat > "$work/nginx.conf" <<EOF
 worker_processes 1;
@@ -128,9 +130,9 @@ lg() { # seconds command... : runs it with the private hosts file, killed if it 
     timeout --kill-after=5 "$limit" unshare -m sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$work/hosts" "$@"
 }
 for h in "$host" "$tunnel_host"; do
-    code=$(curl -s --cacert "$work/dev-ca/ca.pem" --resolve "$h:$gw_port:127.0.0.1" -o /dev/null \
+    code=$(curl -s --cacert "$work/dev-ca/ca.pem" --resolve "$h:$gw_port:127.0.0.1" -o "$work/check.out" \
         -w '%{http_code}' "https://$h:$gw_port/small")
-    [ "$code" = 200 ] || die "$h: GET /small answered $code (gateway log: $work/logs/gateway.err)"
+    [ "$code" = 200 ] || die "$h: GET /small answered $code: $(head -c 300 "$work/check.out")"
 done
 
 run_wrk() { # app threads connections seconds path -> wrk output
@@ -149,7 +151,7 @@ line() { # label app output
     p50=$(awk '$1=="50%" {print $2}' <<< "$3")
     p99=$(awk '$1=="99%" {print $2}' <<< "$3")
     tr=$(awk '/Transfer\/sec/ {print $2}' <<< "$3")
-    errs=$(grep -Eo 'Non-2xx or 3xx responses: [0-9]+|Socket errors: .*' <<< "$3" | tr '\n' ' ')
+    errs=$(grep -Eo 'Non-2xx or 3xx responses: [0-9]+|Socket errors: .*' <<< "$3" | tr '\n' ' ' || true)
     printf '%-8s %-7s %10s req/s  p50 %8s  p99 %8s  %10s/s  %s\n' "$1" "$2" "$rps" "$p50" "$p99" "$tr" "$errs"
 }
 

@@ -121,8 +121,11 @@ final class GatewayLink {
                     up = true;
                     upSince = System.nanoTime();
                     // HTTP/2 starts once TLS is up: nothing of it may be queued ahead of the handshake.
+                    // The peer is the authenticated gateway, whose streams end by the thousand:
+                    // no reset-flood limit (the gateway keeps its own against connectors).
                     ctx.pipeline().addLast("h2", Http2FrameCodecBuilder.forServer()
-                            .initialSettings(TunnelProtocol.settings()).build());
+                            .initialSettings(TunnelProtocol.settings())
+                            .decoderEnforceMaxRstFramesPerWindow(0, 0).build());
                     ctx.pipeline().addLast("streams", new Http2MultiplexHandler(streams));
                     ctx.pipeline().addLast("frames", new ConnectionFrames());
                     ctx.channel().writeAndFlush(

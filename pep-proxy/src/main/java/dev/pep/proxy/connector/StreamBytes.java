@@ -9,6 +9,7 @@ import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Turns a tunnel stream into a byte pipe: DATA frames in become {@link ByteBuf}s, ByteBufs out
@@ -21,11 +22,15 @@ import java.util.ArrayDeque;
  */
 final class StreamBytes extends ChannelDuplexHandler {
 
+    /** How long a close waits for the peer's END_STREAM before it resets the stream. */
+    static final int CLOSE_WAIT_SECONDS = 10;
+
     private final ArrayDeque<ByteBuf> held = new ArrayDeque<>();
     private boolean armed;
     private boolean reading;
     private boolean ended;
     private boolean endSent;
+    private ChannelPromise pendingClose;
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -41,10 +46,18 @@ final class StreamBytes extends ChannelDuplexHandler {
             if (end) {
                 // LIMITATION(L-740): END_STREAM ends the whole stream; no half-closed TCP across the tunnel.
                 ended = true;
+                if (pendingClose != null) {
+                    // Our close was waiting for the peer's END_STREAM: both sides are done, no reset.
+                    releaseHeld();
+                    ctx.close(pendingClose);
+                    return;
+                }
                 closeIfDone(ctx);
             }
         } else if (msg instanceof Http2ResetFrame) {
             ended = true;
+            endSent = true;
+            ReferenceCountUtil.release(msg);
             closeIfDone(ctx);
         } else if (msg instanceof ByteBuf) {
             ctx.fireChannelRead(msg);
@@ -91,18 +104,40 @@ final class StreamBytes extends ChannelDuplexHandler {
         }
     }
 
+    /**
+     * Ends the stream gracefully: END_STREAM, then the close once the peer's END_STREAM is in, so
+     * neither side resets a stream that ended normally (a peer counts resets as a flood). A peer
+     * that does not answer within {@link #CLOSE_WAIT_SECONDS} gets a reset.
+     */
     @Override
     public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
-        if (!endSent && !ended && ctx.channel().isActive()) {
+        boolean active = ctx.channel().isActive();
+        if (active && !endSent) {
             endSent = true;
             ctx.writeAndFlush(new DefaultHttp2DataFrame(true));
         }
-        ctx.close(promise);
+        if (!active || ended) {
+            ctx.close(promise);
+            return;
+        }
+        if (pendingClose != null) {
+            pendingClose.addListener(f -> promise.trySuccess());
+            return;
+        }
+        pendingClose = promise;
+        ctx.executor().schedule(() -> {
+            if (ctx.channel().isActive()) {
+                ctx.close(pendingClose);
+            }
+        }, CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         releaseHeld();
+        if (pendingClose != null) {
+            pendingClose.trySuccess();
+        }
         ctx.fireChannelInactive();
     }
 
@@ -122,7 +157,7 @@ final class StreamBytes extends ChannelDuplexHandler {
     private void closeIfDone(ChannelHandlerContext ctx) {
         if (ended && reading && held.isEmpty()) {
             ctx.fireChannelReadComplete();
-            endSent = true;
+            // Through close() above: our END_STREAM goes out first, then the stream closes.
             ctx.channel().close();
         }
     }

@@ -65,7 +65,14 @@ public final class Upstreams {
         if (viaConnector(route)) {
             // A tunnel stream carries one exchange; a new one costs a HEADERS frame, no handshake.
             // LIMITATION(L-742): the connector opens a new connection to the app for every exchange.
-            ch.close();
+            ch.eventLoop().execute(() -> {
+                // Unbound first: whatever the stream still carries is not for the next exchange.
+                UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
+                if (h != null) {
+                    h.listener(null);
+                }
+                ch.close();
+            });
             return;
         }
         pool(loop, route).release(ch);

@@ -134,6 +134,25 @@ class TunnelTest {
     }
 
     @Test
+    void manySessionsEndingOneAfterAnother_endWithoutResets_andTheTunnelStaysUp() throws Exception {
+        // Peers count RST_STREAM frames as a flood (Netty's default: 200 in 30 s); streams that end
+        // normally must end with END_STREAM both ways, or the tunnel falls after a few hundred.
+        for (int i = 0; i < 300; i++) {
+            Channel stream = dial("echo");
+            AtomicLong received = count(stream);
+            stream.config().setAutoRead(true);
+            stream.writeAndFlush(Unpooled.wrappedBuffer(new byte[10])).sync();
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(1))
+                    .until(() -> received.get() == 10);
+            stream.close().sync();
+        }
+
+        assertThat(audit).filteredOn(e -> e.type().equals(AuditEvents.CONNECTOR_CONNECTED)).hasSize(1);
+        assertThat(audit).noneMatch(e -> e.type().equals(AuditEvents.CONNECTOR_DISCONNECTED));
+        assertThat(dial("echo").isActive()).isTrue();
+    }
+
+    @Test
     void appEndsItsSide_streamClosesAfterItsLastBytes() throws Exception {
         // Pins L-740: the app's close ends the whole stream, after its bytes arrive.
         Channel stream = dial("firehose");
