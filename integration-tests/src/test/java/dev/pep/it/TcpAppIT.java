@@ -66,6 +66,7 @@ class TcpAppIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int LARGE = 64 * 1024 * 1024;
+    private static final String TOKEN = "it-tcp-admin-token-0123456789abcdef";
     private static final String POLICY = """
             apps:
               echo:
@@ -104,6 +105,10 @@ class TcpAppIT {
                 hosts: [tunnelled.pep.localhost]
                 protocol: tcp
                 connector: tcp-depot
+              desk:
+                hosts: [desk.pep.localhost]
+                protocol: tcp
+                upstream: tcp://127.0.0.1:%1$d
               ledger:
                 hosts: [ledger.pep.localhost]
                 protocol: tcp
@@ -113,7 +118,7 @@ class TcpAppIT {
                 upstream: "pep:echo"
             rules:
               - id: collectors
-                apps: [echo, vault, bulk, keep, secure, forged, depot, tunnelled]
+                apps: [echo, vault, bulk, keep, secure, forged, depot, desk, tunnelled]
                 effect: allow
                 when: >
                   subject.method == "client_certificate" && subject.id == "collector-1" &&
@@ -181,7 +186,9 @@ class TcpAppIT {
         forged = TcpFixture.startTls(TcpFixture.Mode.LINE_ECHO, serverTls(rogueKeys, rogueCert));
         Files.createDirectories(dir.resolve("policies"));
         writePolicy(true);
-        String yaml = GatewayProcess.baseConfig("it-tcp") + """
+        Files.writeString(dir.resolve("admin-tokens"), "alice " + TOKEN + "\n");
+        String yaml = GatewayProcess.baseConfig("it-tcp").replace("drain-timeout:",
+                "  token-file: admin-tokens\ndrain-timeout:") + """
                 policy:
                   directory: policies
                   reload-interval: 200ms
@@ -328,6 +335,27 @@ class TcpAppIT {
         await().atMost(Duration.ofSeconds(10)).until(() -> events("revocation", "gone").stream()
                 .anyMatch(e -> e.get("status_detail").asText().equals("no_matching_rule")));
         assertThat(events("revocation", "keep")).isEmpty();
+    }
+
+    @Test
+    void admin_listsTheLiveTcpSession_andEndingItClosesTheConnection() throws Exception {
+        try (SSLSocket s = connect("desk.pep.localhost")) {
+            assertThat(echo(s, "at the desk")).isEqualTo("at the desk");
+
+            JsonNode listed = JSON.readTree(admin("GET", "/api/v1/sessions?app=desk").body());
+            assertThat(listed.get("count").asInt()).isEqualTo(1);
+            JsonNode session = listed.get("sessions").get(0);
+            assertThat(session.get("kind").asText()).isEqualTo("tcp");
+            assertThat(session.get("subject").asText()).isEqualTo("collector-1");
+            assertThat(session.get("rule").asText()).isEqualTo("collectors");
+
+            assertThat(JSON.readTree(admin("POST", "/api/v1/sessions/end?app=desk").body()).get("ended").asInt())
+                    .isEqualTo(1);
+            s.setSoTimeout(15_000);
+            assertThat(readToEnd(s)).as("the operator's end closed the connection").isTrue();
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> ended("desk").stream()
+                .anyMatch(e -> e.get("status_detail").asText().equals("admin_ended")));
     }
 
     @Test
@@ -502,6 +530,13 @@ class TcpAppIT {
                 .filter(e -> app == null || e.toString().contains("\"name\":\"" + app + "\"")
                         || e.toString().contains("\"svc_name\":\"" + app + "\""))
                 .toList();
+    }
+
+    private static HttpResponse<String> admin(String method, String pathAndQuery) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + gateway.adminPort() + pathAndQuery))
+                .method(method, HttpRequest.BodyPublishers.noBody())
+                .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     private static String metrics() throws Exception {

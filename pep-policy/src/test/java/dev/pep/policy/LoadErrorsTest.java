@@ -149,6 +149,23 @@ class LoadErrorsTest {
     }
 
     @Test
+    void load_upstreamThatDoesNotFitTheProtocol_isAnErrorAtItsPosition() {
+        List<PolicyError> errors = errorsOf("""
+                apps:
+                  a: { hosts: [a.example], protocol: tcp, upstream: "https://a:443" }
+                  b: { hosts: [b.example], protocol: tcp, upstream: "tcp://b" }
+                  c: { hosts: [c.example], upstream: "tls://c:6514" }
+                  d: { hosts: [d.example], protocol: tcp, upstream: "tls://d:6514" }
+                  e: { hosts: [e.example], protocol: tcp, connector: depot-1 }
+                """);
+
+        assertThat(errors).extracting(e -> e.line() + ":" + e.column() + " " + e.message()).containsExactly(
+                "2:53 upstream 'https://a:443': a tcp app expects tcp://host:port or tls://host:port",
+                "3:53 upstream 'tcp://b': a tcp app expects tcp://host:port or tls://host:port",
+                "4:38 upstream 'tls://c:6514': tcp:// and tls:// are for apps with protocol: tcp");
+    }
+
+    @Test
     void load_manyProblems_reportsEveryOne() {
         List<PolicyError> errors = errorsOf("""
                 apps:

@@ -46,6 +46,8 @@ final class TcpRelay {
     /** Told once, on the client's loop, that the relay ended and why. */
     interface Listener {
         /**
+         * The relay ended: both sides are being closed.
+         *
          * @param reason {@code closed} (both sides finished), {@code client_closed},
          *     {@code app_closed}, {@code idle_timeout}, {@code max_duration}, {@code client_error},
          *     {@code app_error}, or the reason handed to {@link #end}

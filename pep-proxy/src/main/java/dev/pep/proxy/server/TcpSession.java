@@ -111,7 +111,6 @@ final class TcpSession extends ChannelInboundHandlerAdapter {
         started = gw.clock.instant();
         requestId = gw.newRequestId();
         trace = gw.tracing.start(List.of(), List.of());
-        gw.inFlight.incrementAndGet();
         authenticate();
     }
 
@@ -427,7 +426,6 @@ final class TcpSession extends ChannelInboundHandlerAdapter {
             gw.sessions.unregister(live);
             live = null;
         }
-        gw.inFlight.decrementAndGet();
         gw.metrics.tcpSession(route.name(), relay == null ? "refused" : reason, toApp, toClient,
                 Duration.between(started, gw.clock.instant()));
     }

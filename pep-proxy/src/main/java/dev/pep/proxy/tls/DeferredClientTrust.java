@@ -8,11 +8,14 @@ import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
- * Asks TLS clients for a certificate, naming the device CAs, and leaves judging the chain to the
- * request: the handshake proves the client holds the key, the posture providers validate the
- * chain against the CAs and CRLs at the request's time (docs/posture.md). A chain is therefore
- * never trusted for anything here; a device without a valid one is simply unmanaged, with a
- * reason the deny page can name, instead of a handshake failure it cannot.
+ * Asks TLS clients for a certificate, naming the device CAs of posture and the partner CAs of
+ * {@code identity.client-certificates}, and leaves judging the chain to the request: the
+ * handshake proves the client holds the key; the posture providers validate a device chain, and
+ * the client-certificate authenticator a subject's chain, against their CAs and CRLs at the
+ * request's time (docs/posture.md, docs/identity.md). A chain is therefore never trusted for
+ * anything here; a device without a valid one is simply unmanaged, and a subject without one is
+ * not authenticated, each with a reason that can be shown or audited, instead of a handshake
+ * failure that cannot.
  */
 final class DeferredClientTrust extends X509ExtendedTrustManager {
 

@@ -26,7 +26,7 @@ import javax.net.ssl.SSLParameters;
 public final class DirectDialer implements AppDialer {
 
     /** The handler name of the TLS handler on a {@code tls://} stream. */
-    public static final String TLS = "app-tls";
+    private static final String TLS = "app-tls";
 
     private final Class<? extends SocketChannel> channelClass;
     private final SslContext clientTls;

@@ -36,6 +36,12 @@ final class HeldReads extends ChannelDuplexHandler {
     }
 
     @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        // Before the caller takes over (a failed handshake fails the dial instead): held, not logged.
+        held.add(new Failure(cause));
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         inactive = true;
     }
@@ -48,6 +54,8 @@ final class HeldReads extends ChannelDuplexHandler {
         for (Object m : out) {
             if (m instanceof Event e) {
                 ctx.fireUserEventTriggered(e.evt());
+            } else if (m instanceof Failure f) {
+                ctx.fireExceptionCaught(f.cause());
             } else {
                 any = true;
                 ctx.fireChannelRead(m);
@@ -75,5 +83,9 @@ final class HeldReads extends ChannelDuplexHandler {
 
     /** A user event held in order with the bytes. */
     private record Event(Object evt) {
+    }
+
+    /** A failure held in order with the bytes. */
+    private record Failure(Throwable cause) {
     }
 }

@@ -51,6 +51,67 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void load_tcpAndClientCertificates_boundWithDefaults() throws Exception {
+        Files.writeString(dir.resolve("partner-ca.pem"), "not read by the loader");
+        GatewayConfig c = load("""
+                tls: { development-ca: {} }
+                identity:
+                  client-certificates:
+                    - ca-bundle: partner-ca.pem
+                      hosts: ["*.partners.example"]
+                tcp:
+                  idle-timeout: 90s
+                """);
+
+        assertThat(c.tcp().idleTimeout()).isEqualTo(Duration.ofSeconds(90));
+        assertThat(c.tcp().maxDuration()).isEqualTo(Duration.ofHours(24));
+        var cc = c.identity().clientCertificates().get(0);
+        assertThat(cc.subjectId()).isEqualTo("common-name");
+        assertThat(cc.crls()).isEmpty();
+    }
+
+    @Test
+    void load_hostInTwoClientCertificateEntries_namesTheSecond() throws IOException {
+        Files.writeString(dir.resolve("a.pem"), "a");
+        Files.writeString(dir.resolve("b.pem"), "b");
+        ConfigProblem p = problem("""
+                tls: { development-ca: {} }
+                identity:
+                  client-certificates:
+                    - ca-bundle: a.pem
+                      hosts: [feed.example]
+                    - ca-bundle: b.pem
+                      hosts: [feed.example]
+                """);
+
+        assertThat(p.key()).isEqualTo("identity.client-certificates.1.hosts");
+        assertThat(p.message()).contains("already in identity.client-certificates.0");
+    }
+
+    @Test
+    void load_unknownSubjectIdAndMissingBundle_refused() throws IOException {
+        ConfigProblem p = problem("""
+                tls: { development-ca: {} }
+                identity:
+                  client-certificates:
+                    - ca-bundle: nowhere.pem
+                      subject-id: serial
+                      hosts: [feed.example]
+                """);
+
+        assertThat(p.key()).isEqualTo("identity.client-certificates.0.ca-bundle");
+        assertThat(p.message()).contains("cannot read file 'nowhere.pem'");
+    }
+
+    @Test
+    void load_zeroTcpIdleTimeout_refused() throws IOException {
+        ConfigProblem p = problem("tls: { development-ca: {} }\ntcp: { idle-timeout: 0s }\n");
+
+        assertThat(p.key()).isEqualTo("tcp.idle-timeout");
+        assertThat(p.message()).contains("expected a positive duration");
+    }
+
+    @Test
     void load_defaults_areExplicit() throws Exception {
         GatewayConfig c = load("tls: { development-ca: {} }\n");
 
