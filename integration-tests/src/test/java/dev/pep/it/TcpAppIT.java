@@ -101,6 +101,10 @@ class TcpAppIT {
                 hosts: [depot.pep.localhost]
                 protocol: tcp
                 connector: depot-1
+              tunnelled:
+                hosts: [tunnelled.pep.localhost]
+                protocol: tcp
+                connector: tcp-depot
               desk:
                 hosts: [desk.pep.localhost]
                 protocol: tcp
@@ -114,7 +118,7 @@ class TcpAppIT {
                 upstream: "pep:echo"
             rules:
               - id: collectors
-                apps: [echo, vault, bulk, keep, secure, forged, depot, desk]
+                apps: [echo, vault, bulk, keep, secure, forged, depot, desk, tunnelled]
                 effect: allow
                 when: >
                   subject.method == "client_certificate" && subject.id == "collector-1" &&
@@ -200,6 +204,9 @@ class TcpAppIT {
                 tcp:
                   idle-timeout: 2m
                   max-duration: 1h
+                connectors:
+                  port: 0
+                  state-directory: connectors
                 """;
         Path file = dir.resolve("gateway.yaml");
         Files.writeString(file, yaml);
@@ -380,6 +387,38 @@ class TcpAppIT {
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> ended("depot").stream()
                 .anyMatch(e -> e.get("status_detail").asText().equals("no_connector")));
+    }
+
+    @Test
+    void connectorApp_throughItsTunnel_isSplicedToTheAppBehindTheConnector() throws Exception {
+        ToolResult token = GatewayProcess.run(Duration.ofSeconds(60), "connector", "token", "create", "--config",
+                gateway.configFile().toString(), "--name", "tcp-depot", "--app", "tunnelled");
+        assertThat(token.exitCode()).as(token.toString()).isZero();
+        Files.writeString(dir.resolve("tcp-depot-token"), token.out());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("connector listener started address=\\S+:(\\d+)")
+                .matcher(gateway.stderr());
+        assertThat(m.find()).isTrue();
+        Path file = write("tcp-depot.yaml", """
+                name: tcp-depot
+                gateways:
+                  - address: 127.0.0.1:%s
+                gateway-ca: connectors/ca.pem
+                enrolment-token-file: tcp-depot-token
+                state-directory: tcp-depot-state
+                apps:
+                  tunnelled: { address: 127.0.0.1:%d }
+                """.formatted(m.group(1), lines.port()));
+        int before = lines.connections();
+        try (ConnectorProcess connector = ConnectorProcess.start(file, null).awaitTunnel()) {
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
+                try (SSLSocket s = connect("tunnelled.pep.localhost")) {
+                    return echo(s, "through the tunnel").equals("through the tunnel");
+                } catch (IOException e) {
+                    return false;
+                }
+            });
+            assertThat(lines.connections()).isGreaterThan(before);
+        }
     }
 
     @Test

@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
 
 /**
- * The {@code pep} command line: {@code serve}, {@code validate}, {@code version}. Exit codes: 0 on
+ * The {@code pep} command line: {@code serve}, {@code validate}, {@code connector}, {@code version}. Exit codes: 0 on
  * success, 1 when the input is bad (configuration, policy), 2 on a usage error.
  */
 public final class Main {
@@ -32,6 +32,10 @@ public final class Main {
               audit    verify FILE|DIR...     check the hash chain of audit files
               user     add --file FILE --name NAME [--group G]... [--org ORG] [--email E]
                                        add a local user; the password is read from standard input
+              connector --config CONNECTOR.yaml       run a connector
+              connector token create --config GATEWAY.yaml --name NAME --app APP...
+                        [--token-ttl 1h] [--expires INSTANT|DURATION]   print an enrolment token
+              connector revoke --config GATEWAY.yaml --name NAME      revoke a connector
             """;
 
     private Main() {
@@ -55,6 +59,7 @@ public final class Main {
             case "policy" -> PolicyCommand.run(rest, out, err);
             case "audit" -> AuditCommand.run(rest, out, err);
             case "user" -> UserCommand.run(rest, out, err);
+            case "connector" -> ConnectorCommand.run(rest, out, err);
             case "version", "--version" -> {
                 out.println("pep " + version());
                 yield 0;

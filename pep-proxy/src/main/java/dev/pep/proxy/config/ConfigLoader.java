@@ -66,12 +66,38 @@ public final class ConfigLoader {
         return config;
     }
 
+    /** Loads and checks a connector's file ({@code pep connector --config}). */
+    public static ConnectorConfig loadConnector(Path file) throws ConfigException {
+        String name = file.toString();
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw problem(name, 0, 0, "", "no such file");
+        } catch (IOException e) {
+            throw problem(name, 0, 0, "", "cannot read: " + e.getMessage());
+        }
+        KeyLocations locations = KeyLocations.index(text);
+        ConnectorConfig config = bind(name, text, locations, ConnectorConfig.class, "'name', 'gateways' and 'apps'")
+                .withBaseDirectory(file.toAbsolutePath().getParent());
+        List<ConfigProblem> problems = new ConnectorValidator(name, locations).check(config);
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
+        }
+        return config;
+    }
+
     private static GatewayConfig bind(String name, String text, KeyLocations locations)
             throws ConfigException {
+        return bind(name, text, locations, GatewayConfig.class, "at least 'tls'");
+    }
+
+    private static <T> T bind(String name, String text, KeyLocations locations, Class<T> type, String least)
+            throws ConfigException {
         try {
-            GatewayConfig config = MAPPER.readValue(text, GatewayConfig.class);
+            T config = MAPPER.readValue(text, type);
             if (config == null) {
-                throw problem(name, 1, 1, "", "the file is empty; expected a mapping with at least 'tls'");
+                throw problem(name, 1, 1, "", "the file is empty; expected a mapping with " + least);
             }
             return config;
         } catch (UnrecognizedPropertyException e) {

@@ -46,6 +46,7 @@ final class ConfigValidator {
         positiveDuration("sessions.redecide-interval", c.sessions().redecideInterval());
         positiveDuration("sessions.check-interval", c.sessions().checkInterval());
         checkIdentity(c);
+        checkConnectors(c);
         positiveDurations(c);
         new PostureValidator(this::add, path -> Files.isReadable(c.resolve(path))).check(c.posture());
         return problems;
@@ -257,6 +258,23 @@ final class ConfigValidator {
         }
     }
 
+    private void checkConnectors(GatewayConfig c) {
+        ConnectorsConfig k = c.connectors();
+        if (k == null) {
+            return;
+        }
+        port("connectors.port", k.port(), false);
+        if (k.address().isBlank()) {
+            add("connectors.address", "expected the address to bind, for example 127.0.0.1 or 0.0.0.0");
+        }
+        if (k.stateDirectory().isBlank()) {
+            add("connectors.state-directory", "expected a directory for the connector CA and enrolments");
+        }
+        if (k.port() != 0 && k.port().equals(c.listener().port())) {
+            add("connectors.port", "the same port as listener.port; connectors need a port of their own");
+        }
+    }
+
     private void positiveDuration(String key, java.time.Duration d) {
         if (d.isZero() || d.isNegative()) {
             add(key, "expected a positive duration, got " + d);
@@ -324,10 +342,16 @@ final class ConfigValidator {
 
     private void upstream(String key, String upstream) {
         if (upstream == null) {
-            add(key, "missing; expected http://host:port, https://host:port or pep:echo");
+            add(key, "missing; expected http://host:port, https://host:port, connector:NAME or pep:echo");
             return;
         }
         if (upstream.equals("pep:echo")) {
+            return;
+        }
+        if (upstream.startsWith("connector:")) {
+            if (!APP_NAME.matcher(upstream.substring("connector:".length())).matches()) {
+                add(key, "invalid connector in '" + upstream + "'; expected connector:NAME");
+            }
             return;
         }
         try {

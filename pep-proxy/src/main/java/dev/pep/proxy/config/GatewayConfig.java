@@ -25,6 +25,7 @@ import java.util.Objects;
  * @param tracing W3C trace context and the export of request spans
  * @param sessions how live sessions are re-decided
  * @param tcp limits of spliced TCP sessions
+ * @param connectors the connector listener and its state; null when no connector may dial in
  * @param baseDirectory the directory relative paths in the file are resolved against
  */
 public record GatewayConfig(
@@ -43,6 +44,7 @@ public record GatewayConfig(
         TracingSettings tracing,
         SessionSettings sessions,
         TcpSettings tcp,
+        ConnectorsConfig connectors,
         Path baseDirectory) {
 
     /** Applies defaults and copies. */
@@ -65,7 +67,7 @@ public record GatewayConfig(
     /** The same configuration with relative paths resolved against {@code dir}. */
     GatewayConfig withBaseDirectory(Path dir) {
         return new GatewayConfig(instance, listener, tls, limits, http2, admin, drainTimeout, apps,
-                policy, audit, identity, posture, tracing, sessions, tcp, dir);
+                policy, audit, identity, posture, tracing, sessions, tcp, connectors, dir);
     }
 
     /** A path from the file, resolved against the file's directory. */

@@ -87,10 +87,12 @@ public final class GatewayServer implements AutoCloseable {
     private final AuditPipeline audit;
     private final AdminApi api;
     private final EpisodicApps episodic;
+    private final GatewayConnectors connectors;
 
     private GatewayServer(GatewayContext gw, EventLoopGroup boss, EventLoopGroup workers, Channel listener,
             AdminServer admin, EchoApp echo, ChannelGroup connections, DefaultPolicyEngine policy,
-            AuditPipeline audit, AdminApi api, EpisodicApps episodic) {
+            AuditPipeline audit, AdminApi api, EpisodicApps episodic, GatewayConnectors connectors) {
+        this.connectors = connectors;
         this.gw = gw;
         this.boss = boss;
         this.workers = workers;
@@ -141,14 +143,19 @@ public final class GatewayServer implements AutoCloseable {
         var registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         var metrics = new GatewayMetrics(registry);
         String upstreamCa = config.tls().upstreamCa();
-        var upstreams = new Upstreams(transport.socketChannel(),
-                TlsContexts.client(upstreamCa == null ? null : config.resolve(upstreamCa).toFile()));
         AuditPipeline audit = Audit.start(config, registry);
         AuditEvents events = AuditEvents.create(config.instance());
+        GatewayConnectors connectors = GatewayConnectors.open(config, audit, events, registry, apps);
+        var upstreams = new Upstreams(transport.socketChannel(),
+                TlsContexts.client(upstreamCa == null ? null : config.resolve(upstreamCa).toFile()),
+                connectors == null ? null : connectors.registry());
         var gw = new GatewayContext(config, router, engine, upstreams, metrics, Clock.systemUTC(), audit, events,
                 tracing(config, registry));
         gw.identity = GatewayIdentity.create(config, audit, events, gw.clock);
-        gw.dialer = new DirectDialer(transport.socketChannel(), TlsContexts.streamClient());
+        DirectDialer direct = new DirectDialer(transport.socketChannel(), TlsContexts.streamClient());
+        // TCP apps behind a connector ride its tunnel like HTTP ones; the rest are dialled directly.
+        gw.dialer = connectors == null ? direct : (loop, route) -> Upstreams.viaConnector(route)
+                ? connectors.registry().dial(loop, route) : direct.dial(loop, route);
         if (config.posture() != null) {
             gw.posture = GatewayPosture.create(config, gw.clock,
                     GatewayPosture.sessionKeys(credentials -> gw.identity.sessionId(credentials)));
@@ -189,6 +196,9 @@ public final class GatewayServer implements AutoCloseable {
         SessionAdmin.register(api, gw.sessions, gw.clock);
         if (episodic != null) {
             AppAdmin.register(api, episodic);
+        }
+        if (connectors != null) {
+            connectors.start(boss, workers, transport.serverChannel(), api);
         }
         if (policy != null) {
             // This gateway's built-in engine as another gateway's decision point (AuthZEN).
@@ -234,7 +244,7 @@ public final class GatewayServer implements AutoCloseable {
         audit.emit(events.policyLoaded(engine.version(), -1,
                 List.of(config.policy() == null ? "gateway.yaml" : config.policy().directory())));
         var server = new GatewayServer(gw, boss, workers, listener, admin, echo, connections, policy, audit,
-                api, episodic);
+                api, episodic, connectors);
         LOG.info("gateway started listener={}:{} admin={} apps={} policy_version={}", config.listener().address(),
                 server.port(), admin == null ? "off" : config.admin().address() + ":" + admin.port(),
                 gw.router().routes().size(), engine.version());
@@ -244,6 +254,11 @@ public final class GatewayServer implements AutoCloseable {
     /** The admin API, where the parts of the gateway register their operations. */
     public AdminApi adminApi() {
         return api;
+    }
+
+    /** The connector listener's port, or -1 when there is none. */
+    public int connectorPort() {
+        return connectors == null ? -1 : connectors.port();
     }
 
     /** The partner listener's port. */
@@ -291,6 +306,9 @@ public final class GatewayServer implements AutoCloseable {
         }
         listener.close().syncUninterruptibly();
         connections.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+        if (connectors != null) {
+            connectors.close();
+        }
         if (admin != null) {
             admin.close();
         }

@@ -25,7 +25,10 @@ import dev.pep.proxy.session.LiveSession;
 import dev.pep.proxy.session.SessionControl;
 import dev.pep.proxy.session.SessionEnding;
 import dev.pep.proxy.session.SessionKind;
+import dev.pep.proxy.upstream.NoConnectorException;
 import dev.pep.proxy.upstream.UpstreamBusyException;
+import dev.pep.proxy.upstream.UpstreamLostException;
+import dev.pep.proxy.connector.StreamRefusedException;
 import dev.pep.proxy.upstream.UpstreamListener;
 import dev.pep.proxy.upstream.UpstreamTlsException;
 import dev.pep.telemetry.audit.AuditEvents;
@@ -774,6 +777,10 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         upstream = null;
         LOG.debug("upstream closed mid-exchange request={} app={} error={}", requestId, route.name(),
                 String.valueOf(cause));
+        if (cause instanceof UpstreamLostException) {
+            fail(502, "connector_lost", "The connection to the application was lost; try again.", cause);
+            return;
+        }
         fail(502, "upstream_closed", "The application closed the connection.", cause);
     }
 
@@ -791,7 +798,17 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     }
 
     private void upstreamFailed(Throwable cause) {
-        if (cause instanceof UpstreamBusyException) {
+        if (cause instanceof NoConnectorException) {
+            LOG.debug("no connector for app request={} app={}", requestId, route.name());
+            respondError(502, "connector_unavailable", "The application's connector is not connected right now.");
+        } else if (cause instanceof StreamRefusedException refused) {
+            LOG.debug("connector refused stream request={} app={} reason={}", requestId, route.name(),
+                    refused.reason());
+            respondError(502, "connector_" + refused.reason().replaceFirst("^connector_", ""),
+                    "The application could not be reached through its connector.");
+        } else if (cause instanceof java.util.concurrent.TimeoutException) {
+            respondError(504, "connector_timeout", "The application's connector did not answer in time.");
+        } else if (cause instanceof UpstreamBusyException) {
             respondError(503, "upstream_busy", "The application is busy; try again shortly.");
         } else if (cause instanceof ConnectTimeoutException) {
             respondError(504, "upstream_connect_timeout", "The application could not be reached in time.");

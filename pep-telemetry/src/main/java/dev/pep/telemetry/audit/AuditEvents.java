@@ -66,6 +66,8 @@ public final class AuditEvents {
     /** A connector's enrolment was revoked. */
     public static final String CONNECTOR_REVOKED = "connector.revoked";
     /** An app was registered. */
+    /** A connector's enrolment, tunnel or announced app was refused. */
+    public static final String CONNECTOR_REFUSED = "connector.refused";
     public static final String APP_REGISTERED = "app.registered";
     /** An episodic app expired. */
     public static final String APP_EXPIRED = "app.expired";
@@ -316,6 +318,28 @@ public final class AuditEvents {
         f.put("connector", Map.of("name", requireText(connector, "connector")));
         f.put("status_detail", requireText(reason, "reason"));
         return event(CONNECTOR_DISCONNECTED, "", "", f);
+    }
+
+    /**
+     * A connector was refused (OCSF Network Activity: Refuse): an enrolment with a reused,
+     * expired or unknown token, a revoked or expired certificate, or an app it announced but was
+     * not enrolled for.
+     *
+     * @param connector the connector's name, or {@code ""} when it could not be told
+     * @param app the app refused, or null when the refusal is not about one app
+     * @param reason a code, for example {@code token_used}; never the token
+     */
+    public AuditEvent connectorRefused(String connector, String app, Source source, String reason) {
+        Map<String, Object> f = ocsf(OcsfClass.NETWORK_ACTIVITY, 5, SEVERITY_MEDIUM, STATUS_FAILURE);
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("name", connector == null ? "" : connector);
+        if (app != null) {
+            c.put("app", app);
+        }
+        f.put("connector", c);
+        f.put("src_endpoint", endpoint(source));
+        f.put("status_detail", requireText(reason, "reason"));
+        return event(CONNECTOR_REFUSED, "", "", f);
     }
 
     /** A connector was enrolled (OCSF Entity Management: Create). */

@@ -52,6 +52,8 @@ class AuditEventsTest {
                         AuditEvents.CONNECTOR_CONNECTED, 4001, 1, 1),
                 row(e -> e.connectorDisconnected("depot-1", "peer_closed"),
                         AuditEvents.CONNECTOR_DISCONNECTED, 4001, 2, 1),
+                row(e -> e.connectorRefused("depot-1", null, Fixtures.source(), "token_used"),
+                        AuditEvents.CONNECTOR_REFUSED, 4001, 5, 2),
                 row(e -> e.connectorEnrolled("depot-1", "admin"), AuditEvents.CONNECTOR_ENROLLED,
                         3004, 1, 1),
                 row(e -> e.connectorRevoked("depot-1", "admin"), AuditEvents.CONNECTOR_REVOKED,

@@ -1,0 +1,371 @@
+package dev.pep.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Outbound-only connectors end to end: the packaged gateway, real connector processes
+ * ({@code ./pep connector}), and a real app server (python's http.server) that only the connector
+ * can reach. Where this machine allows (root, iproute2), the app and its connectors run in a
+ * network namespace of their own, so the app is unreachable from the gateway's side by
+ * construction; elsewhere the app binds a loopback port the gateway is never told of.
+ */
+class ConnectorIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String ADMIN = "it-connector-admin-0123456789abcdef0123";
+    private static final Pattern CONNECTOR_PORT = Pattern.compile("connector listener started address=\\S+:(\\d+)");
+
+    @TempDir
+    static Path dir;
+
+    static Netns netns;
+    static AppServer app;
+    static GatewayProcess gateway;
+    static int connectorPort;
+    static HttpClient h1;
+    static HttpClient h2;
+    static final List<ConnectorProcess> connectors = new CopyOnWriteArrayList<>();
+
+    @BeforeAll
+    static void start() throws Exception {
+        ToolResult.assumeInstalled("python3");
+        netns = Netns.tryCreate();
+        System.out.println(netns == null
+                ? "ConnectorIT: no network namespace here; the app binds a loopback port the gateway is never told of"
+                : "ConnectorIT: app and connectors in network namespace, gateway side " + netns.hostAddress());
+        Path site = Files.createDirectories(dir.resolve("site"));
+        Files.writeString(site.resolve("hello.txt"), "hello from the app\n");
+        Files.write(site.resolve("big.bin"), RecordingUpstream.pattern(8 << 20));
+        app = AppServer.start(site, netns);
+        Files.writeString(dir.resolve("admin-tokens"), "ops " + ADMIN + "\n");
+        String yaml = GatewayProcess.baseConfig("it-connectors").replace("drain-timeout:",
+                "  token-file: admin-tokens\ndrain-timeout:") + """
+                audit:
+                  directory: audit
+                connectors:
+                  address: %s
+                  port: 0
+                  state-directory: connectors
+                apps:
+                  logistics:
+                    hosts: [logistics.pep.localhost]
+                    upstream: connector:depot-1
+                    access: public
+                  stock:
+                    hosts: [stock.pep.localhost]
+                    upstream: connector:depot-1
+                    access: public
+                  shared:
+                    hosts: [shared.pep.localhost]
+                    upstream: connector:pair
+                    access: public
+                  revocable:
+                    hosts: [revocable.pep.localhost]
+                    upstream: connector:doomed
+                    access: public
+                """.formatted(netns == null ? "127.0.0.1" : netns.hostAddress());
+        gateway = GatewayProcess.start(dir, yaml);
+        Matcher m = CONNECTOR_PORT.matcher(gateway.stderr());
+        assertThat(m.find()).as("the connector listener line; stderr:%n%s", gateway.stderr()).isTrue();
+        connectorPort = Integer.parseInt(m.group(1));
+        assertThat(gateway.stderr()).contains("gateway_ca=" + dir.resolve("connectors/ca.pem"));
+        h1 = Clients.http(gateway.devCa(), HttpClient.Version.HTTP_1_1);
+        h2 = Clients.http(gateway.devCa(), HttpClient.Version.HTTP_2);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        for (ConnectorProcess c : connectors) {
+            c.close();
+        }
+        GatewayProcess.stopAll(gateway, app, netns);
+    }
+
+    @Test
+    void enrolledConnector_carriesHttpBothVersions_andTheAppIsReachableOnlyThroughIt() throws Exception {
+        connector("depot-1", token("depot-1", "--app", "logistics"), List.of("logistics")).awaitTunnel();
+
+        for (HttpClient client : List.of(h1, h2)) {
+            HttpResponse<String> r = get(client, "logistics", "/hello.txt");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            assertThat(r.body()).isEqualTo("hello from the app\n");
+        }
+        HttpResponse<byte[]> big = h2.send(request("logistics", "/big.bin"), HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(big.body()).isEqualTo(RecordingUpstream.pattern(8 << 20));
+        if (netns != null) {
+            // The app listens on the namespace's own loopback: from here, not even its veth address reaches it.
+            assertThat(reachable(new InetSocketAddress(netns.innerAddress(), app.port()))).isFalse();
+        } else {
+            // No namespace here: the gateway is at least never told where the app is.
+            assertThat(Files.readString(gateway.configFile())).doesNotContain(Integer.toString(app.port()));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> audit("connector.enrolled").anyMatch(l ->
+                l.contains("\"depot-1\"")) && audit("connector.connected").findAny().isPresent());
+        assertThat(allAudit()).noneMatch(l -> l.contains("pepct_"));
+        assertThat(gateway.stderr()).doesNotContain("pepct_");
+        JsonNode list = JSON.readTree(admin("GET", "/api/v1/connectors", null).body());
+        JsonNode depot = find(list.get("connectors"), "depot-1");
+        assertThat(depot.get("connected").asBoolean()).isTrue();
+        assertThat(depot.get("routed_apps").toString()).contains("logistics");
+        assertThat(depot.get("last_seen").asText()).isNotEmpty();
+    }
+
+    @Test
+    void tokenReusedExpiredOrForged_refusedWithItsReason_audited() throws Exception {
+        Path spent = token("reuse", "--app", "logistics");
+        connector("reuse", spent, List.of("logistics")).awaitTunnel();
+        Path expired = token("late", "--app", "logistics", "--token-ttl", "1s");
+        Path forged = dir.resolve("forged-token");
+        Files.writeString(forged, "pepct_" + "Q".repeat(43) + "\n");
+        Thread.sleep(1500);
+
+        assertRefused(connector("reuse", spent, List.of("logistics")), "token_used");
+        assertRefused(connector("late", expired, List.of("logistics")), "token_expired");
+        assertRefused(connector("forger", forged, List.of("logistics")), "token_unknown");
+        await().atMost(Duration.ofSeconds(10)).until(() -> Stream.of("token_used", "token_expired", "token_unknown")
+                .allMatch(reason -> audit("connector.refused").anyMatch(l -> l.contains(reason))));
+    }
+
+    @Test
+    void appAnnouncedButNotEnrolled_refusedAudited_neverRouted() throws Exception {
+        // depot-1 instances are enrolled for logistics only; this one also announces stock.
+        ConnectorProcess c = connector("depot-1", token("depot-1", "--app", "logistics"),
+                List.of("logistics", "stock")).awaitTunnel();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> audit("connector.refused")
+                .anyMatch(l -> l.contains("app_not_enrolled") && l.contains("\"stock\"")));
+        HttpResponse<String> r = get(h1, "stock", "/hello.txt");
+        assertThat(r.statusCode()).isEqualTo(502);
+        assertThat(r.body()).contains("connector_unavailable");
+        assertThat(gateway.stderr()).contains("connector announced an app it is not enrolled for");
+        assertThat(c.isAlive()).isTrue();
+    }
+
+    @Test
+    void revokedConnector_tunnelClosesAtOnce_andItsCertificateIsRefusedFromThenOn() throws Exception {
+        ConnectorProcess c = connector("doomed", token("doomed", "--app", "revocable"), List.of("revocable"))
+                .awaitTunnel();
+        await().atMost(Duration.ofSeconds(10)).until(() -> get(h1, "revocable", "/hello.txt").statusCode() == 200);
+
+        ToolResult revoke = GatewayProcess.run(Duration.ofSeconds(60), "connector", "revoke", "--config",
+                gateway.configFile().toString(), "--name", "doomed");
+        assertThat(revoke.exitCode()).as(revoke.toString()).isZero();
+
+        await().atMost(Duration.ofSeconds(15)).until(() -> get(h1, "revocable", "/hello.txt").statusCode() == 502);
+        assertThat(get(h1, "revocable", "/hello.txt").body()).contains("connector_unavailable");
+        await().atMost(Duration.ofSeconds(10)).until(() -> audit("connector.revoked").anyMatch(l -> l.contains("doomed"))
+                && audit("connector.disconnected").anyMatch(l -> l.contains("connector_revoked")));
+        // It dials again, and its certificate is refused in the handshake.
+        await().atMost(Duration.ofSeconds(30)).until(() -> audit("connector.refused")
+                .anyMatch(l -> l.contains("doomed") && l.contains("connector_revoked")));
+        assertThat(get(h1, "revocable", "/hello.txt").statusCode()).isEqualTo(502);
+        assertThat(c.isAlive()).isTrue();
+    }
+
+    @Test
+    void twoConnectorsForOneApp_oneKilledMidTraffic_newSessionsKeepWorking() throws Exception {
+        ConnectorProcess first = connector("pair", token("pair", "--app", "shared"), List.of("shared")).awaitTunnel();
+        ConnectorProcess second = connector("pair", token("pair", "--app", "shared"), List.of("shared"))
+                .awaitTunnel();
+        await().atMost(Duration.ofSeconds(10)).until(() -> connectedInstances("pair") == 2);
+        AtomicBoolean running = new AtomicBoolean(true);
+        List<Integer> statuses = new CopyOnWriteArrayList<>();
+        ConcurrentHashMap<String, Integer> broken = new ConcurrentHashMap<>();
+        List<Thread> load = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            Thread t = new Thread(() -> {
+                long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                while (running.get() && System.nanoTime() < end) {
+                    try {
+                        HttpResponse<byte[]> r = h1.send(request("shared", "/big.bin"),
+                                HttpResponse.BodyHandlers.ofByteArray());
+                        statuses.add(r.statusCode());
+                        if (r.statusCode() != 200) {
+                            broken.merge(new String(r.body()).replaceAll(".*\"error\":\"([a-z_]+)\".*", "$1").strip(),
+                                    1, Integer::sum);
+                        }
+                    } catch (IOException e) {
+                        // A response cut mid-body by the lost tunnel: the client sees the connection end.
+                        broken.merge("cut", 1, Integer::sum);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+            t.start();
+            load.add(t);
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> statuses.size() >= 4);
+
+        first.kill();
+        int before = statuses.size();
+        await().atMost(Duration.ofSeconds(30)).until(() -> statuses.size() >= before + 12);
+        running.set(false);
+        for (Thread t : load) {
+            t.join(30_000);
+        }
+
+        // Every session started after the kill went through the surviving instance.
+        List<Integer> after = statuses.subList(before + 4, statuses.size());
+        assertThat(after).as("statuses after the kill; broken: %s", broken).containsOnly(200);
+        assertThat(broken.keySet()).as("how the sessions on the killed tunnel ended")
+                .isSubsetOf("connector_lost", "cut", "connector_unavailable");
+        await().atMost(Duration.ofSeconds(10)).until(() -> connectedInstances("pair") == 1);
+        assertThat(second.isAlive()).isTrue();
+        assertThat(metrics()).contains("pep_connectors_connected");
+    }
+
+    @Test
+    void adminApi_createsTokens_listsHealth_andRevokes() throws Exception {
+        HttpResponse<String> created = admin("POST", "/api/v1/connectors/tokens",
+                "{\"name\": \"ops-made\", \"apps\": [\"revocable\"], \"token_ttl\": \"10m\", \"expires\": \"30d\"}");
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        JsonNode body = JSON.readTree(created.body());
+        Path token = Files.createTempFile(dir, "ops-made-token", "");
+        Files.writeString(token, body.get("token").asText());
+        assertThat(body.get("enrolment_expires").asText()).isNotEmpty();
+        connector("ops-made", token, List.of("revocable")).awaitTunnel();
+        await().atMost(Duration.ofSeconds(10)).until(() -> connectedInstances("ops-made") == 1);
+
+        HttpResponse<String> revoked = admin("DELETE", "/api/v1/connectors/ops-made", null);
+        assertThat(revoked.statusCode()).as(revoked.body()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(5)).until(() -> connectedInstances("ops-made") == 0);
+        assertThat(admin("DELETE", "/api/v1/connectors/ops-made", null).statusCode()).isEqualTo(404);
+        assertThat(admin("POST", "/api/v1/connectors/tokens", "{\"name\": \"Bad Name\", \"apps\": [\"x\"]}")
+                .statusCode()).isEqualTo(400);
+        await().atMost(Duration.ofSeconds(10)).until(() -> audit("admin.action").anyMatch(l ->
+                l.contains("create-connectors")) && audit("connector.revoked").anyMatch(l -> l.contains("\"ops\"")));
+        assertThat(allAudit()).noneMatch(l -> l.contains(body.get("token").asText()));
+    }
+
+    // ---- fixtures ------------------------------------------------------------------------
+
+    /** Creates a token with the command line and writes it to a file. */
+    private static Path token(String name, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("connector", "token", "create", "--config",
+                gateway.configFile().toString(), "--name", name));
+        command.addAll(List.of(args));
+        ToolResult r = GatewayProcess.run(Duration.ofSeconds(60), command.toArray(String[]::new));
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        String token = r.out().strip();
+        assertThat(token).startsWith("pepct_").doesNotContain("\n");
+        Path file = Files.createTempFile(dir, name + "-token", "");
+        Files.writeString(file, token + "\n");
+        return file;
+    }
+
+    /** Starts a connector with a fresh state directory, in the namespace when there is one. */
+    private static ConnectorProcess connector(String name, Path tokenFile, List<String> apps) throws Exception {
+        Path home = Files.createTempDirectory(dir, "connector-" + name);
+        StringBuilder yaml = new StringBuilder("""
+                name: %s
+                gateways:
+                  - address: %s:%d
+                gateway-ca: %s
+                enrolment-token-file: %s
+                state-directory: state
+                apps:
+                """.formatted(name, netns == null ? "127.0.0.1" : netns.hostAddress(), connectorPort,
+                dir.resolve("connectors/ca.pem"), tokenFile));
+        for (String a : apps) {
+            yaml.append("  ").append(a).append(": { address: ").append(app.address()).append(" }\n");
+        }
+        Path file = home.resolve("connector.yaml");
+        Files.writeString(file, yaml.toString());
+        ConnectorProcess c = ConnectorProcess.start(file, netns);
+        connectors.add(c);
+        return c;
+    }
+
+    private static void assertRefused(ConnectorProcess c, String reason) throws Exception {
+        assertThat(c.awaitExit(Duration.ofSeconds(60))).as(c.stderr()).isEqualTo(1);
+        assertThat(c.stderr()).contains("enrolment refused (" + reason + ")").doesNotContain("pepct_");
+    }
+
+    private static int connectedInstances(String name) throws Exception {
+        JsonNode list = JSON.readTree(admin("GET", "/api/v1/connectors", null).body()).get("connectors");
+        int n = 0;
+        for (JsonNode c : list) {
+            if (c.get("name").asText().equals(name) && c.get("connected").asBoolean()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private static JsonNode find(JsonNode list, String name) {
+        for (JsonNode c : list) {
+            if (c.get("name").asText().equals(name) && c.get("connected").asBoolean()) {
+                return c;
+            }
+        }
+        throw new AssertionError("no connected " + name + " in " + list);
+    }
+
+    private static HttpRequest request(String app, String path) {
+        return HttpRequest.newBuilder(URI.create("https://" + app + ".pep.localhost:" + gateway.port() + path))
+                .timeout(Duration.ofSeconds(30)).build();
+    }
+
+    private static HttpResponse<String> get(HttpClient client, String app, String path) throws Exception {
+        return client.send(request(app, path), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static HttpResponse<String> admin(String method, String path, String body) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + gateway.adminPort() + path))
+                .header("Authorization", "Bearer " + ADMIN)
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body))
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String metrics() throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + gateway.adminPort() + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    private static boolean reachable(InetSocketAddress address) {
+        try (Socket s = new Socket()) {
+            s.connect(address, 2000);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static Stream<String> allAudit() {
+        return AuditFiles.lines(dir.resolve("audit"));
+    }
+
+    private static Stream<String> audit(String type) {
+        return allAudit().filter(l -> l.contains("\"type\":\"" + type + "\""));
+    }
+}
