@@ -1,6 +1,7 @@
 package dev.pep.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -85,6 +86,7 @@ class AuditCrashIT {
             HttpClient client = Clients.http(gateway.devCa(), HttpClient.Version.HTTP_1_1);
             int port = gateway.port();
             AtomicBoolean loading = new AtomicBoolean(true);
+            int answeredBefore = answered.size();
             List<Thread> clients = new ArrayList<>();
             for (int c = 0; c < 3; c++) {
                 String name = "r" + round + "c" + c;
@@ -93,7 +95,9 @@ class AuditCrashIT {
                 t.start();
                 clients.add(t);
             }
-            // A random moment: after some answers, 200 to 1200 ms into the round.
+            // A random moment: after the round's first answer (a loaded machine may take seconds
+            // to get there), then 200 to 1200 ms more.
+            await().atMost(Duration.ofSeconds(30)).until(() -> answered.size() > answeredBefore);
             LockSupport.parkNanos(Duration.ofMillis(200 + random.nextInt(1000)).toNanos());
             if (round < KILLS) {
                 gateway.close(); // SIGKILL, mid-load
