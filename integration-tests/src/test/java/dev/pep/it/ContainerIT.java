@@ -96,10 +96,17 @@ class ContainerIT {
     }
 
     @Test
-    void entryPoint_passesArgumentsToPep() throws Exception {
-        String version = engine.dockerOk(SHORT, "run", "--rm", "--read-only", image, "version");
+    void entryPoint_passesArgumentsAndExitCodesThrough() throws Exception {
+        Path etc = Files.createDirectories(dir.resolve("etc-bad"));
+        Files.writeString(etc.resolve("gateway.yaml"), CONFIG.replace("upstream:", "upsteam:"));
 
-        assertThat(version).contains("pep");
+        String version = engine.dockerOk(SHORT, "run", "--rm", "--read-only", image, "version");
+        ToolResult invalid = engine.docker(SHORT, "run", "--rm", "--read-only", "-v", etc + ":/etc/pep:ro",
+                image, "validate", "--config", "/etc/pep/gateway.yaml");
+
+        assertThat(version).matches("pep \\S+");
+        assertThat(invalid.exitCode()).as(invalid.toString()).isEqualTo(1);
+        assertThat(invalid.stderr()).contains("/etc/pep/gateway.yaml:", "unknown key 'upsteam'");
     }
 
     @Test
