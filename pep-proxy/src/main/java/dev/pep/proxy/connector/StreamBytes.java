@@ -2,6 +2,7 @@ package dev.pep.proxy.connector;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
@@ -112,9 +113,10 @@ final class StreamBytes extends ChannelDuplexHandler {
     @Override
     public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
         boolean active = ctx.channel().isActive();
+        ChannelFuture endWritten = null;
         if (active && !endSent) {
             endSent = true;
-            ctx.writeAndFlush(new DefaultHttp2DataFrame(true));
+            endWritten = ctx.writeAndFlush(new DefaultHttp2DataFrame(true));
         }
         if (!active || ended) {
             ctx.close(promise);
@@ -125,6 +127,16 @@ final class StreamBytes extends ChannelDuplexHandler {
             return;
         }
         pendingClose = promise;
+        if (endWritten == null) {
+            waitForPeer(ctx);
+        } else {
+            // The wait starts once END_STREAM is out: until then the stream's flow-control window
+            // may still hold bytes, and a reset would drop them.
+            endWritten.addListener(f -> waitForPeer(ctx));
+        }
+    }
+
+    private void waitForPeer(ChannelHandlerContext ctx) {
         ctx.executor().schedule(() -> {
             if (ctx.channel().isActive()) {
                 ctx.close(pendingClose);
