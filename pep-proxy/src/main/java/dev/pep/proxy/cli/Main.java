@@ -1,5 +1,6 @@
 package dev.pep.proxy.cli;
 
+import dev.pep.identity.assertion.AssertionKeyCommand;
 import dev.pep.identity.local.UserCommand;
 import dev.pep.policy.PolicyCommand;
 import dev.pep.telemetry.audit.AuditCommand;
@@ -32,6 +33,8 @@ public final class Main {
               audit    verify FILE|DIR...     check the hash chain of audit files
               user     add --file FILE --name NAME [--group G]... [--org ORG] [--email E]
                                        add a local user; the password is read from standard input
+              assertion-key add --file FILE
+                                       add a key that signs identity assertions (from the next start)
             """;
 
     private Main() {
@@ -55,6 +58,7 @@ public final class Main {
             case "policy" -> PolicyCommand.run(rest, out, err);
             case "audit" -> AuditCommand.run(rest, out, err);
             case "user" -> UserCommand.run(rest, out, err);
+            case "assertion-key" -> AssertionKeyCommand.run(rest, out, err);
             case "version", "--version" -> {
                 out.println("pep " + version());
                 yield 0;

@@ -42,6 +42,8 @@ final class GatewayContext {
     final boolean strictAudit;
     final Tracing tracing;
     GatewayIdentity identity;
+    /** Signs the identity assertions apps ask for, and publishes their keys. */
+    GatewayAssertions assertions;
     /** Every live admitted exchange, re-decided while it lasts. */
     SessionRegistry sessions;
     /** The posture providers; null when gateway.yaml configures none (every device unknown). */

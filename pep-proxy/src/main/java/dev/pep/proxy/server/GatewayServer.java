@@ -139,6 +139,7 @@ public final class GatewayServer implements AutoCloseable {
         var gw = new GatewayContext(config, router, engine, upstreams, metrics, Clock.systemUTC(), audit, events,
                 tracing(config, registry));
         gw.identity = GatewayIdentity.create(config, audit, events, gw.clock);
+        gw.assertions = GatewayAssertions.load(config, gw.clock);
         if (config.posture() != null) {
             // The gateway's session when the cookie opens one, else the subject on its connection.
             SessionKeys perConnection = SessionKeys.perConnection();
@@ -192,7 +193,7 @@ public final class GatewayServer implements AutoCloseable {
         AdminServer admin = config.admin().enabled()
                 ? AdminServer.start(boss, transport.serverChannel(), config.admin().address(), config.admin().port(),
                         registry, () -> new AdminServer.Readiness(!gw.draining.get(), gw.engine().version().id()),
-                        api)
+                        api, gw.assertions::jwksJson)
                 : null;
         if (policy != null) {
             // A new policy version can add, move or remove apps: route by the new set from now on.

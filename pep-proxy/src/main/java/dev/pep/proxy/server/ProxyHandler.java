@@ -283,6 +283,11 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             respondError(413, "body_too_large", "The request body is larger than this application accepts.");
             return;
         }
+        if (GatewayAssertions.PARTNER_JWKS_PATH.equals(request.path())) {
+            // Public keys only: any client, the apps included, may fetch them.
+            respondJwks();
+            return;
+        }
         credentials = credentials();
         if (request.path().startsWith(GatewayIdentity.PREFIX)) {
             // The gateway's own endpoints (sign-in, sign-out): answered here, never forwarded.
@@ -423,7 +428,14 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         if (!applicable(decision)) {
             return;
         }
-        obligations = decision.obligations();
+        try {
+            obligations = gw.assertions.render(decision.obligations(), access.subject(), route.name());
+        } catch (RuntimeException e) {
+            LOG.warn("identity assertion failed, request denied request={} app={} error={}", requestId,
+                    route.name(), e.getClass().getName());
+            respondError(500, "assertion_failed", "The gateway could not vouch for you to the application.");
+            return;
+        }
         admit(decision);
         session().startOnce(requestId, access.subject(), access.app(), access.source(), access.request().protocol(),
                 trace);
@@ -585,6 +597,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         stripGatewayCookies(headers);
         for (Obligation o : obligations) {
             if (o instanceof Obligation.SetHeader h) {
+                ForwardHeaders.removeEverySpelling(headers, h.name());
                 headers.set(h.name(), h.value());
             }
         }
@@ -893,6 +906,16 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
                 io.netty.buffer.Unpooled.EMPTY_BUFFER);
         r.headers().set(HttpHeaderNames.LOCATION, location).setInt(HttpHeaderNames.CONTENT_LENGTH, 0)
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE).set("x-request-id", requestId);
+        respond(r);
+    }
+
+    private void respondJwks() {
+        ByteBuf body = ctx.alloc().buffer();
+        body.writeCharSequence(gw.assertions.jwksJson(), StandardCharsets.UTF_8);
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, body);
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/jwk-set+json")
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes())
+                .set(HttpHeaderNames.CACHE_CONTROL, "max-age=300").set("x-request-id", requestId);
         respond(r);
     }
 
