@@ -78,8 +78,14 @@ final class GatewayProcess implements AutoCloseable {
 
     /** Starts {@code pep serve --config file} and waits for the started line. */
     static GatewayProcess start(Path file) throws IOException {
+        return start(file, java.util.Map.of());
+    }
+
+    /** As {@link #start(Path)}, with these environment variables set too (e.g. PEP_LOG_LEVEL). */
+    static GatewayProcess start(Path file, java.util.Map<String, String> env) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(pepHome().resolve("pep").toString(), "serve",
                 "--config", file.toString()).directory(file.getParent().toFile());
+        pb.environment().putAll(env);
         pb.environment().put("JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
         // Files, not pipes: the JDK closes a pipe under a concurrent reader when the process exits,
         // which would lose the drain and stop lines.
@@ -151,6 +157,16 @@ final class GatewayProcess implements AutoCloseable {
     /** The development CA certificate, when the config keeps it in {@code dev-ca} next to it. */
     Path devCa() {
         return configFile.getParent().resolve("dev-ca").resolve("ca.pem");
+    }
+
+    /** Everything written to stdout so far. */
+    String stdout() {
+        Path file = configFile.resolveSibling(configFile.getFileName() + ".stdout.log");
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "(cannot read " + file + ": " + e + ")";
+        }
     }
 
     /** Everything written to stderr so far. */
