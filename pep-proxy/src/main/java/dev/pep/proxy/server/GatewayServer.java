@@ -158,6 +158,8 @@ public final class GatewayServer implements AutoCloseable {
             gw.posture.assessor().addListener(change -> gw.sessions.redecide(s -> s.app().equals(change.app())
                     && s.subject().equals(change.subject().id()), "posture"));
         }
+        registry.more().counter("pep.identity.token_checks_refused", java.util.List.of(), gw.identity,
+                GatewayIdentity::tokenChecksRefused);
         gw.identity.keySources().forEach(k -> metrics.provider("jwks", k.issuer(), k::usable, k::failureCount));
         metrics.policyVersion(engine.version().id());
         // Run-time apps are routed before the first partner connects.

@@ -3,6 +3,7 @@ package dev.pep.proxy.server;
 import dev.pep.core.AccessRequest;
 import dev.pep.core.AuthenticationResult;
 import dev.pep.core.Credentials;
+import dev.pep.identity.IdentityReasons;
 import dev.pep.identity.session.SessionCookieCodec;
 import dev.pep.core.Decision;
 import dev.pep.core.DecisionReason;
@@ -301,7 +302,9 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         AuthenticationResult auth = gw.identity.authenticate(credentials);
         if (auth instanceof AuthenticationResult.Rejected rejected && credentials.header("authorization").size() > 0
                 && SessionCookieCodec.cookieValue(credentials, SessionCookieCodec.COOKIE_NAME).isEmpty()) {
-            respondError(401, rejected.reason().code(), rejected.reason().message());
+            // A spent verification budget is the gateway's load, not a bad token: come back later.
+            boolean busy = IdentityReasons.TOO_MANY_TOKEN_CHECKS.equals(rejected.reason().code());
+            respondError(busy ? 429 : 401, rejected.reason().code(), rejected.reason().message());
             return;
         }
         credentialExpires = auth instanceof AuthenticationResult.Authenticated ok ? ok.expiresAt() : Optional.empty();
