@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
  * {@code perSecond} signature checks a second of event-loop time, whatever the flood's rate.
  * Thread-safe.
  */
+// LIMITATION(L-230): one budget for all clients; a single flooding source spends it for everyone.
 public final class VerificationBudget {
 
     private static final Logger LOG = LoggerFactory.getLogger(VerificationBudget.class);

@@ -123,6 +123,23 @@ class VerificationBudgetTest {
         assertThat(authenticator.budgetRefusals()).isZero();
     }
 
+    /** Pins L-230: a flood from one address spends the budget for a client at another. */
+    @Test
+    void budget_isSharedByAllSources() throws Exception {
+        JwtAuthenticator authenticator = authenticator(VerificationBudget.perSecond(2, nanos::get));
+        for (int i = 0; i < 5; i++) {
+            authenticator.authenticate(TestCredentials.headers("app.example",
+                    Map.of("authorization", List.of("Bearer " + token())), clock.instant()));
+        }
+
+        AuthenticationResult other = authenticator.authenticate(new dev.pep.core.Credentials("app.example",
+                Map.of("authorization", List.of("Bearer " + token())), List.of(), java.util.Optional.empty(),
+                new dev.pep.core.Source(java.net.InetAddress.getByName("198.51.100.9"), 40000, Set.of()),
+                clock.instant()));
+
+        JwtAuthenticatorTest.assertRejected(other, IdentityReasons.TOO_MANY_TOKEN_CHECKS);
+    }
+
     @Test
     void tooManyTokenChecks_isAnIdentityReasonWithAPartnerSafeMessage() {
         assertThat(IdentityReasons.of(IdentityReasons.TOO_MANY_TOKEN_CHECKS).message()).contains("try again");
