@@ -284,7 +284,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             respondError(413, "body_too_large", "The request body is larger than this application accepts.");
             return;
         }
-        if (GatewayAssertions.PARTNER_JWKS_PATH.equals(request.path())) {
+        if ("GET".equals(request.method()) && GatewayAssertions.PARTNER_JWKS_PATH.equals(request.path())) {
             // Public keys only: any client, the apps included, may fetch them.
             respondJwks();
             return;
