@@ -170,6 +170,16 @@ final class GatewayProcess implements AutoCloseable {
         return configFile.getParent().resolve("dev-ca").resolve("ca.pem");
     }
 
+    /** Everything written to stdout so far. */
+    String stdout() {
+        Path file = configFile.resolveSibling(configFile.getFileName() + ".stdout.log");
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "(cannot read " + file + ": " + e + ")";
+        }
+    }
+
     /** Everything written to stderr so far. */
     String stderr() {
         try {

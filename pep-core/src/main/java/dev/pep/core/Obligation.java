@@ -59,6 +59,34 @@ public sealed interface Obligation {
         }
     }
 
+    /**
+     * A short-lived signed assertion of the subject, sent to the app in a header: a JWT signed
+     * by the gateway's own key, with the app as its audience. The gateway removes a client-sent
+     * header of this name, in every spelling, first.
+     *
+     * @param header the header name (a token)
+     * @param lifetime how long the assertion is valid; positive, at most {@link #MAX_ASSERTION}
+     */
+    record IdentityAssertion(String header, Duration lifetime) implements Obligation {
+        /** The longest lifetime an assertion may have. */
+        public static final Duration MAX_ASSERTION = Duration.ofMinutes(15);
+        /** The header used when a rule names none. */
+        public static final String DEFAULT_HEADER = "X-Pep-Assertion";
+
+        /** Validates. */
+        public IdentityAssertion {
+            Objects.requireNonNull(header, "header");
+            if (!header.matches("[A-Za-z0-9!#$%&'*+.^`|~-]+")) {
+                throw new IllegalArgumentException("not a header name: " + header);
+            }
+            requirePositive(lifetime, "assertion lifetime");
+            if (lifetime.compareTo(MAX_ASSERTION) > 0) {
+                throw new IllegalArgumentException("assertion lifetime above " + MAX_ASSERTION
+                        + ": " + lifetime);
+            }
+        }
+    }
+
     private static void requirePositive(Duration d, String what) {
         Objects.requireNonNull(d, what);
         if (d.isNegative() || d.isZero()) {

@@ -68,6 +68,8 @@ public final class IdentityReasons {
     public static final String CERTIFICATE_REVOKED = "certificate_revoked";
     /** The client certificate lacks the fields the subject mapping needs. */
     public static final String CERTIFICATE_UNMAPPED = "certificate_unmapped";
+    /** Too many never-seen tokens needed a signature check this second; try again shortly. */
+    public static final String TOO_MANY_TOKEN_CHECKS = "too_many_token_checks";
     /** An internal failure while authenticating; the request is denied. */
     public static final String IDENTITY_ERROR = "identity_error";
 
@@ -101,6 +103,7 @@ public final class IdentityReasons {
             Map.entry(CERTIFICATE_UNTRUSTED, "the client certificate is not trusted"),
             Map.entry(CERTIFICATE_REVOKED, "the client certificate was revoked"),
             Map.entry(CERTIFICATE_UNMAPPED, "the client certificate lacks identity fields"),
+            Map.entry(TOO_MANY_TOKEN_CHECKS, "too many new tokens right now, try again shortly"),
             Map.entry(IDENTITY_ERROR, "authentication failed"));
 
     private IdentityReasons() {

@@ -7,11 +7,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The obligations an allow rule declares, rendered into {@link Obligation}s per decision. */
+/**
+ * The obligations an allow rule declares, rendered into {@link Obligation}s per decision.
+ * {@code assertion} is null when the rule asks for none.
+ */
 record Obligations(boolean readOnly, Duration maxSession, Duration reevaluate,
-        List<HeaderTemplate> headers) {
+        List<HeaderTemplate> headers, Obligation.IdentityAssertion assertion) {
 
-    static final Obligations NONE = new Obligations(false, null, null, List.of());
+    static final Obligations NONE = new Obligations(false, null, null, List.of(), null);
 
     Obligations {
         headers = List.copyOf(headers);
@@ -19,7 +22,7 @@ record Obligations(boolean readOnly, Duration maxSession, Duration reevaluate,
 
     /** The obligations for one decision, in a fixed order. */
     List<Obligation> render(AccessRequest request, PolicyVersion version) {
-        List<Obligation> out = new ArrayList<>(3 + headers.size());
+        List<Obligation> out = new ArrayList<>(4 + headers.size());
         if (readOnly) {
             out.add(new Obligation.ReadOnly());
         }
@@ -31,6 +34,9 @@ record Obligations(boolean readOnly, Duration maxSession, Duration reevaluate,
         }
         for (HeaderTemplate header : headers) {
             out.add(header.render(request, version));
+        }
+        if (assertion != null) {
+            out.add(assertion);
         }
         return out;
     }

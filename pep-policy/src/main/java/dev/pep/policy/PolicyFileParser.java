@@ -3,6 +3,7 @@ package dev.pep.policy;
 import dev.pep.core.App;
 import dev.pep.core.AppProtocol;
 import dev.pep.core.Effect;
+import dev.pep.core.Obligation;
 import java.io.StringReader;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -47,7 +48,8 @@ final class PolicyFileParser {
     private static final Set<String> RULE_KEYS =
             Set.of("id", "apps", "app-labels", "effect", "when", "obligations", "description");
     private static final Set<String> OBLIGATION_KEYS =
-            Set.of("isolation", "max-session", "reevaluate", "headers");
+            Set.of("isolation", "max-session", "reevaluate", "headers", "assertion");
+    private static final Set<String> ASSERTION_KEYS = Set.of("header", "lifetime");
     private static final Set<String> URI_SCHEMES = Set.of("http", "https", "tcp", "tls", "pep");
 
     private final String file;
@@ -450,7 +452,42 @@ final class PolicyFileParser {
                 }
             }
         }
-        return ok ? new Obligations(readOnly, maxSession, reevaluate, headers) : null;
+        Obligation.IdentityAssertion assertion = null;
+        if (o.containsKey("assertion")) {
+            assertion = assertion(o.get("assertion"));
+            ok &= assertion != null;
+        }
+        return ok ? new Obligations(readOnly, maxSession, reevaluate, headers, assertion) : null;
+    }
+
+    /** {@code assertion: {header: NAME, lifetime: DURATION}}; both optional ({@code {}}). */
+    private Obligation.IdentityAssertion assertion(Entry entry) {
+        Map<String, Entry> a = mapping(entry.value, "assertion", ASSERTION_KEYS);
+        String header = Obligation.IdentityAssertion.DEFAULT_HEADER;
+        if (a.containsKey("header")) {
+            header = scalar(a.get("header").value, "a header name");
+            if (header == null) {
+                return null;
+            }
+            if (!HEADER.matcher(header).matches()) {
+                error(a.get("header").value, "assertion header '" + header + "' is not an HTTP token");
+                return null;
+            }
+        }
+        Duration lifetime = Duration.ofMinutes(2);
+        if (a.containsKey("lifetime")) {
+            lifetime = duration(a.get("lifetime"));
+            if (lifetime == null) {
+                return null;
+            }
+        }
+        try {
+            return new Obligation.IdentityAssertion(header, lifetime);
+        } catch (IllegalArgumentException e) {
+            error(a.containsKey("lifetime") ? a.get("lifetime").value : entry.value,
+                    "assertion: " + e.getMessage() + "; expected at most 15m");
+            return null;
+        }
     }
 
     private HeaderTemplate header(String name, Entry entry) {

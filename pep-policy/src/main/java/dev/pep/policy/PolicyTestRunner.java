@@ -10,6 +10,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -129,7 +130,8 @@ final class PolicyTestRunner {
     }
 
     private static Set<Obligation> obligations(JsonNode o) {
-        checkKeys(o, Set.of("isolation", "max-session", "reevaluate", "headers"), "obligations");
+        checkKeys(o, Set.of("isolation", "max-session", "reevaluate", "headers", "assertion"),
+                "obligations");
         Set<Obligation> out = new HashSet<>();
         if ("read-only".equals(o.path("isolation").asText())) {
             out.add(new Obligation.ReadOnly());
@@ -143,6 +145,13 @@ final class PolicyTestRunner {
         }
         o.path("headers").fields().forEachRemaining(h -> out.add(
                 new Obligation.SetHeader(h.getKey(), h.getValue().asText())));
+        if (o.has("assertion")) {
+            JsonNode a = o.get("assertion");
+            out.add(new Obligation.IdentityAssertion(
+                    a.path("header").asText(Obligation.IdentityAssertion.DEFAULT_HEADER),
+                    a.has("lifetime") ? Durations.parse(a.get("lifetime").asText())
+                            : Duration.ofMinutes(2)));
+        }
         return out;
     }
 

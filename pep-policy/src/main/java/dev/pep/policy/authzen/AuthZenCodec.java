@@ -178,6 +178,9 @@ final class AuthZenCodec {
             out.put("type", "reevaluate").put("seconds", e.interval().toSeconds());
         } else if (o instanceof Obligation.SetHeader h) {
             out.put("type", "set_header").put("name", h.name()).put("value", h.value());
+        } else if (o instanceof Obligation.IdentityAssertion a) {
+            out.put("type", "identity_assertion").put("header", a.header())
+                    .put("seconds", a.lifetime().toSeconds());
         }
     }
 
@@ -191,6 +194,9 @@ final class AuthZenCodec {
                     Duration.ofSeconds(o.path("seconds").asLong()));
             case "set_header" -> new Obligation.SetHeader(o.path("name").asText(),
                     o.path("value").asText());
+            case "identity_assertion" -> new Obligation.IdentityAssertion(
+                    o.path("header").asText(Obligation.IdentityAssertion.DEFAULT_HEADER),
+                    Duration.ofSeconds(o.path("seconds").asLong(120)));
             default -> throw new IllegalArgumentException("unknown obligation type: " + type);
         };
     }

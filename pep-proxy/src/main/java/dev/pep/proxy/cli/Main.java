@@ -1,5 +1,6 @@
 package dev.pep.proxy.cli;
 
+import dev.pep.identity.assertion.AssertionKeyCommand;
 import dev.pep.identity.local.UserCommand;
 import dev.pep.policy.PolicyCommand;
 import dev.pep.telemetry.audit.AuditCommand;
@@ -36,6 +37,8 @@ public final class Main {
               connector token create --config GATEWAY.yaml --name NAME --app APP...
                         [--token-ttl 1h] [--expires INSTANT|DURATION]   print an enrolment token
               connector revoke --config GATEWAY.yaml --name NAME      revoke a connector
+              assertion-key add --file FILE
+                                       add a key that signs identity assertions (from the next start)
             """;
 
     private Main() {
@@ -60,6 +63,7 @@ public final class Main {
             case "audit" -> AuditCommand.run(rest, out, err);
             case "user" -> UserCommand.run(rest, out, err);
             case "connector" -> ConnectorCommand.run(rest, out, err);
+            case "assertion-key" -> AssertionKeyCommand.run(rest, out, err);
             case "version", "--version" -> {
                 out.println("pep " + version());
                 yield 0;

@@ -76,6 +76,7 @@ final class ConfigValidator {
     private void checkLimits(GatewayConfig c) {
         positive("limits.max-connections", c.limits().maxConnections());
         positive("limits.max-connections-per-address", c.limits().maxConnectionsPerAddress());
+        positive("limits.max-token-checks-per-second", c.limits().maxTokenChecksPerSecond());
         positive("limits.max-headers", c.limits().maxHeaders());
         positive("http2.max-concurrent-streams", c.http2().maxConcurrentStreams());
         positive("http2.max-resets-per-window", c.http2().maxResetsPerWindow());

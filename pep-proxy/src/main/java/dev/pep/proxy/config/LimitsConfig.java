@@ -14,6 +14,8 @@ import java.time.Duration;
  * @param maxHeaders the most header fields in one request
  * @param maxConnections connections open at once, in total
  * @param maxConnectionsPerAddress connections open at once from one client address
+ * @param maxTokenChecksPerSecond signature checks of never-seen bearer tokens per second, in
+ *     total; past it such tokens get 429 {@code too_many_token_checks}
  */
 public record LimitsConfig(
         Duration handshakeTimeout,
@@ -23,10 +25,11 @@ public record LimitsConfig(
         ByteSize maxHeaderSize,
         Integer maxHeaders,
         Integer maxConnections,
-        Integer maxConnectionsPerAddress) {
+        Integer maxConnectionsPerAddress,
+        Integer maxTokenChecksPerSecond) {
 
     static final LimitsConfig DEFAULT =
-            new LimitsConfig(null, null, null, null, null, null, null, null);
+            new LimitsConfig(null, null, null, null, null, null, null, null, null);
 
     /** Applies defaults. */
     public LimitsConfig {
@@ -38,5 +41,6 @@ public record LimitsConfig(
         maxHeaders = maxHeaders == null ? 100 : maxHeaders;
         maxConnections = maxConnections == null ? 10_000 : maxConnections;
         maxConnectionsPerAddress = maxConnectionsPerAddress == null ? 256 : maxConnectionsPerAddress;
+        maxTokenChecksPerSecond = maxTokenChecksPerSecond == null ? 500 : maxTokenChecksPerSecond;
     }
 }

@@ -140,6 +140,24 @@ public final class ForwardHeaders {
         return headers;
     }
 
+    /**
+     * Removes every field whose name folds to the same name as {@code name} (case, and {@code -},
+     * {@code .} and {@code _} read alike), before the gateway sets that field itself: an app that
+     * reads {@code X_User} as {@code X-User} never sees a client's copy beside the gateway's.
+     *
+     * @param headers the headers to forward, changed in place
+     * @param name the name the gateway is about to set
+     * @return {@code headers}
+     */
+    public static HttpHeaders removeEverySpelling(HttpHeaders headers, String name) {
+        String folded = fold(name);
+        headers.names().stream()
+                .filter(n -> fold(n).equals(folded))
+                .toList()
+                .forEach(headers::remove);
+        return headers;
+    }
+
     private static boolean isForwardingHeader(String name) {
         String folded = fold(name);
         return folded.equals("forwarded") || folded.startsWith("x-forwarded");

@@ -46,14 +46,14 @@ final class AdminServer implements AutoCloseable {
 
     static AdminServer start(EventLoopGroup group, Class<? extends ServerChannel> channelClass,
             String address, int port, PrometheusMeterRegistry registry, Supplier<Readiness> readiness,
-            AdminApi api)
+            AdminApi api, Supplier<String> assertionKeys)
             throws InterruptedException {
         Channel ch = new ServerBootstrap().group(group).channel(channelClass)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel c) {
                         c.pipeline().addLast(new ReadTimeoutHandler(30), new HttpServerCodec(8192, 16384, 8192),
-                                new HttpObjectAggregator(64 * 1024), new AdminHandler(registry, readiness, api));
+                                new HttpObjectAggregator(64 * 1024), new AdminHandler(registry, readiness, api, assertionKeys));
                     }
                 })
                 .bind(address, port).sync().channel();
@@ -83,11 +83,14 @@ final class AdminServer implements AutoCloseable {
         private final PrometheusMeterRegistry registry;
         private final Supplier<Readiness> readiness;
         private final AdminApi api;
+        private final Supplier<String> assertionKeys;
 
-        AdminHandler(PrometheusMeterRegistry registry, Supplier<Readiness> readiness, AdminApi api) {
+        AdminHandler(PrometheusMeterRegistry registry, Supplier<Readiness> readiness, AdminApi api,
+                Supplier<String> assertionKeys) {
             this.registry = registry;
             this.readiness = readiness;
             this.api = api;
+            this.assertionKeys = assertionKeys;
         }
 
         @Override
@@ -112,6 +115,8 @@ final class AdminServer implements AutoCloseable {
                     case "/readyz" -> ready(ctx);
                     case "/metrics" -> text(ctx, HttpResponseStatus.OK,
                             "text/plain; version=0.0.4; charset=utf-8", registry.scrape());
+                    case GatewayAssertions.ADMIN_JWKS_PATH -> text(ctx, HttpResponseStatus.OK,
+                            "application/jwk-set+json", assertionKeys.get());
                     default -> text(ctx, HttpResponseStatus.NOT_FOUND, "text/plain", "not found\n");
                 };
             }

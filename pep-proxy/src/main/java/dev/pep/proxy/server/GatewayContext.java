@@ -43,6 +43,8 @@ final class GatewayContext {
     final boolean strictAudit;
     final Tracing tracing;
     GatewayIdentity identity;
+    /** Signs the identity assertions apps ask for, and publishes their keys. */
+    GatewayAssertions assertions;
     /** Every live admitted exchange, re-decided while it lasts. */
     SessionRegistry sessions;
     /** How TCP sessions reach their app: the only source of a spliced stream. Set once at start. */

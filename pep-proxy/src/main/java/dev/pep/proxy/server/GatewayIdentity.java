@@ -9,6 +9,7 @@ import dev.pep.identity.ClaimMapping;
 import dev.pep.identity.jwt.IssuerConfig;
 import dev.pep.identity.jwt.JwksSource;
 import dev.pep.identity.jwt.JwtAuthenticator;
+import dev.pep.identity.jwt.VerificationBudget;
 import dev.pep.identity.local.LocalUserDirectory;
 import dev.pep.identity.x509.ClientCertificateAuthenticator;
 import dev.pep.identity.x509.TrustBundle;
@@ -132,7 +133,8 @@ final class GatewayIdentity implements AutoCloseable {
             source.start();
             issuers.put(ic, source);
         }
-        JwtAuthenticator bearer = issuers.isEmpty() ? null : new JwtAuthenticator(issuers, clock, 10_000);
+        JwtAuthenticator bearer = issuers.isEmpty() ? null : new JwtAuthenticator(issuers, clock, 10_000,
+                VerificationBudget.perSecond(config.limits().maxTokenChecksPerSecond()));
         Map<String, ClientCertificateAuthenticator> certificates = certificateAuthenticators(config, s);
         LOG.info("identity ready local_users={} bearer_issuers={} client_certificate_hosts={} session_keys={}",
                 users == null ? 0 : users.size(), issuers.size(), certificates.size(), keys.size());
@@ -209,6 +211,11 @@ final class GatewayIdentity implements AutoCloseable {
                 .map(value -> cookies.openSession(value, credentials))
                 .filter(SessionCookieCodec.Opened.Valid.class::isInstance)
                 .map(opened -> ((SessionCookieCodec.Opened.Valid) opened).session().id());
+    }
+
+    /** Never-seen bearer tokens refused because the verification budget was spent, since start. */
+    long tokenChecksRefused() {
+        return bearer == null ? 0 : bearer.budgetRefusals();
     }
 
     /** The JWKS endpoints of the bearer issuers, for provider health metrics. */

@@ -156,6 +156,7 @@ public final class GatewayServer implements AutoCloseable {
         // TCP apps behind a connector ride its tunnel like HTTP ones; the rest are dialled directly.
         gw.dialer = connectors == null ? direct : (loop, route) -> Upstreams.viaConnector(route)
                 ? connectors.registry().dial(loop, route) : direct.dial(loop, route);
+        gw.assertions = GatewayAssertions.load(config, gw.clock);
         if (config.posture() != null) {
             gw.posture = GatewayPosture.create(config, gw.clock,
                     GatewayPosture.sessionKeys(credentials -> gw.identity.sessionId(credentials)));
@@ -171,6 +172,8 @@ public final class GatewayServer implements AutoCloseable {
             gw.posture.assessor().addListener(change -> gw.sessions.redecide(s -> s.app().equals(change.app())
                     && s.subject().equals(change.subject().id()), "posture"));
         }
+        registry.more().counter("pep.identity.token_checks_refused", java.util.List.of(), gw.identity,
+                GatewayIdentity::tokenChecksRefused);
         gw.identity.keySources().forEach(k -> metrics.provider("jwks", k.issuer(), k::usable, k::failureCount));
         metrics.policyVersion(engine.version().id());
         // Run-time apps are routed before the first partner connects.
@@ -209,7 +212,7 @@ public final class GatewayServer implements AutoCloseable {
         AdminServer admin = config.admin().enabled()
                 ? AdminServer.start(boss, transport.serverChannel(), config.admin().address(), config.admin().port(),
                         registry, () -> new AdminServer.Readiness(!gw.draining.get(), gw.engine().version().id()),
-                        api)
+                        api, gw.assertions::jwksJson)
                 : null;
         if (policy != null) {
             // A new policy version can add, move or remove apps: route by the new set from now on.

@@ -4,6 +4,7 @@ import dev.pep.core.AccessRequest;
 import dev.pep.core.AppProtocol;
 import dev.pep.core.AuthenticationResult;
 import dev.pep.core.Credentials;
+import dev.pep.identity.IdentityReasons;
 import dev.pep.identity.session.SessionCookieCodec;
 import dev.pep.core.Decision;
 import dev.pep.core.DecisionReason;
@@ -293,6 +294,11 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             respondError(413, "body_too_large", "The request body is larger than this application accepts.");
             return;
         }
+        if ("GET".equals(request.method()) && GatewayAssertions.PARTNER_JWKS_PATH.equals(request.path())) {
+            // Public keys only: any client, the apps included, may fetch them.
+            respondJwks();
+            return;
+        }
         credentials = credentials();
         if (request.path().startsWith(GatewayIdentity.PREFIX)) {
             // The gateway's own endpoints (sign-in, sign-out): answered here, never forwarded.
@@ -306,7 +312,9 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         AuthenticationResult auth = gw.identity.authenticate(credentials);
         if (auth instanceof AuthenticationResult.Rejected rejected && credentials.header("authorization").size() > 0
                 && SessionCookieCodec.cookieValue(credentials, SessionCookieCodec.COOKIE_NAME).isEmpty()) {
-            respondError(401, rejected.reason().code(), rejected.reason().message());
+            // A spent verification budget is the gateway's load, not a bad token: come back later.
+            boolean busy = IdentityReasons.TOO_MANY_TOKEN_CHECKS.equals(rejected.reason().code());
+            respondError(busy ? 429 : 401, rejected.reason().code(), rejected.reason().message());
             return;
         }
         credentialExpires = auth instanceof AuthenticationResult.Authenticated ok ? ok.expiresAt() : Optional.empty();
@@ -433,7 +441,14 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         if (!applicable(decision)) {
             return;
         }
-        obligations = decision.obligations();
+        try {
+            obligations = gw.assertions.render(decision.obligations(), access.subject(), route.name());
+        } catch (RuntimeException e) {
+            LOG.warn("identity assertion failed, request denied request={} app={} error={}", requestId,
+                    route.name(), e.getClass().getName());
+            respondError(500, "assertion_failed", "The gateway could not vouch for you to the application.");
+            return;
+        }
         admit(decision);
         CompletionStage<Void> started = session().startOnce(requestId, access.subject(), access.app(),
                 access.source(), access.request().protocol(), trace);
@@ -611,6 +626,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         stripGatewayCookies(headers, carriers.cookies());
         for (Obligation o : obligations) {
             if (o instanceof Obligation.SetHeader h) {
+                ForwardHeaders.removeEverySpelling(headers, h.name());
                 headers.set(h.name(), h.value());
             }
         }
@@ -936,6 +952,16 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
                 io.netty.buffer.Unpooled.EMPTY_BUFFER);
         r.headers().set(HttpHeaderNames.LOCATION, location).setInt(HttpHeaderNames.CONTENT_LENGTH, 0)
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE).set("x-request-id", requestId);
+        respond(r);
+    }
+
+    private void respondJwks() {
+        ByteBuf body = ctx.alloc().buffer();
+        body.writeCharSequence(gw.assertions.jwksJson(), StandardCharsets.UTF_8);
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, body);
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/jwk-set+json")
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes())
+                .set(HttpHeaderNames.CACHE_CONTROL, "max-age=300").set("x-request-id", requestId);
         respond(r);
     }
 

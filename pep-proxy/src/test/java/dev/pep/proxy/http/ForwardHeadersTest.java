@@ -81,6 +81,16 @@ class ForwardHeadersTest {
     }
 
     @Test
+    void removeEverySpelling_dropsCaseAndSeparatorVariants_keepsOthers() {
+        HttpHeaders forward = headers("X-User-Assertion", "a", "x_user_assertion", "b",
+                "X.USER.ASSERTION", "c", "X-User-Assertions", "kept", "Accept", "a");
+
+        ForwardHeaders.removeEverySpelling(forward, "X-User-Assertion");
+
+        assertThat(names(forward)).containsExactly("X-User-Assertions: kept", "Accept: a");
+    }
+
+    @Test
     void isHopByHop_caseInsensitive() {
         assertThat(ForwardHeaders.isHopByHop("Transfer-ENCODING")).isTrue();
         assertThat(ForwardHeaders.isHopByHop("Content-Length")).isFalse();

@@ -495,6 +495,8 @@ public final class AuditEvents {
             return "reevaluate:" + r.interval();
         } else if (obligation instanceof Obligation.SetHeader h) {
             return "set_header:" + h.name().toLowerCase(Locale.ROOT);
+        } else if (obligation instanceof Obligation.IdentityAssertion a) {
+            return "identity_assertion:" + a.header().toLowerCase(Locale.ROOT);
         }
         throw new IllegalArgumentException("unknown obligation " + obligation);
     }
