@@ -155,6 +155,8 @@ final class ConfigValidator {
                 add(key + ".audiences", "expected at least one audience");
             }
         }
+        new ProviderValidator(this::add, path -> Files.isReadable(c.resolve(path)), System::getenv)
+                .check(id.providers());
     }
 
     private void checkAudit(GatewayConfig c) {

@@ -100,7 +100,7 @@ final class GatewayIdentity implements AutoCloseable {
     static GatewayIdentity create(GatewayConfig config, AuditSink audit, AuditEvents events, Clock clock)
             throws IOException {
         IdentitySettings s = config.identity() != null ? config.identity()
-                : new IdentitySettings(null, null, null, null, null);
+                : new IdentitySettings(null, null, null, null, null, null);
         SecureRandom random = new SecureRandom();
         SessionKeyRing keys = SessionKeyRing.loadOrCreate(config.resolve(s.sessionKeys()), clock, random);
         SessionCookieCodec codec = new SessionCookieCodec(new AeadSealer(keys, random));
