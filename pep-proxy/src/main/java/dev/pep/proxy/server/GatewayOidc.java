@@ -3,6 +3,7 @@ package dev.pep.proxy.server;
 import com.nimbusds.jwt.JWT;
 import dev.pep.core.AuditSink;
 import dev.pep.core.AuthenticationMethod;
+import dev.pep.core.Subject;
 import dev.pep.identity.ClaimMapping;
 import dev.pep.identity.jwt.JwksSource;
 import dev.pep.identity.local.LoginFormRenderer;
@@ -276,7 +277,7 @@ final class GatewayOidc implements AutoCloseable {
             signIns.values().removeIf(s -> !now.isBefore(s.until()));
         }
         if (signIns.size() < MAX_HINTS) {
-            signIns.put(session.id(), new SignIn(provider, idToken, session.absoluteExpiresAt()));
+            signIns.put(session.id(), new SignIn(provider, idToken, session.subject(), session.absoluteExpiresAt()));
         }
     }
 
@@ -284,6 +285,9 @@ final class GatewayOidc implements AutoCloseable {
         SignIn signIn = signIns.remove(sessionId);
         LOG.debug("session ended by provider session={} provider={}", sessionId,
                 signIn == null ? "-" : signIn.provider());
+        if (signIn != null) {
+            audit.emit(events.logout(sessionId, signIn.subject()));
+        }
         revoked.accept(sessionId);
     }
 
@@ -375,8 +379,8 @@ final class GatewayOidc implements AutoCloseable {
     private record Discovery(CompletableFuture<OidcProvider> future, Instant startedAt) {
     }
 
-    /** What a logout needs of a sign-in: its provider and the ID token to hint with. */
-    private record SignIn(String provider, JWT idToken, Instant until) {
+    /** What a logout needs of a sign-in: its provider, the ID token to hint with, who it was. */
+    private record SignIn(String provider, JWT idToken, Subject subject, Instant until) {
         @Override
         public String toString() {
             return "SignIn[provider=" + provider + "]";

@@ -220,6 +220,24 @@ class GatewayOidcTest {
     }
 
     @Test
+    void backChannelLogout_validLogoutToken_endsTheSession_auditedAndRegistryTold() throws Exception {
+        GatewayIdentity identity = identity(provider("alpha", "", ""));
+        String session = signIn(identity);
+        String token = server.issueToken("alpha", "pep-gateway", new DefaultOAuth2TokenCallback("alpha", "ana",
+                "logout+jwt", List.of("pep-gateway"), Map.of("sid", "s-1", "events", Map.of(
+                        "http://schemas.openid.net/event/backchannel-logout", Map.of())), 120)).serialize();
+
+        EndpointResponse r = post(identity, "/.pep/backchannel-logout/alpha",
+                "logout_token=" + java.net.URLEncoder.encode(token, StandardCharsets.UTF_8));
+
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(revoked).hasSize(1);
+        assertThat(identity.authenticate(credentials(List.of("__Host-pep_session=" + session))))
+                .isNotInstanceOf(AuthenticationResult.Authenticated.class);
+        assertThat(audit).extracting(AuditEvent::type).contains(AuditEvents.LOGOUT);
+    }
+
+    @Test
     void backChannelLogout_badTokenOrUnknownProvider_400() throws Exception {
         GatewayIdentity identity = identity(provider("alpha", "", ""));
 
