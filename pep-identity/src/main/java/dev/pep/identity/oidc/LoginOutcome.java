@@ -1,9 +1,11 @@
 package dev.pep.identity.oidc;
 
+import com.nimbusds.jwt.JWT;
 import dev.pep.core.DecisionReason;
 import dev.pep.identity.session.Session;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /** How a login callback ended. */
 public sealed interface LoginOutcome {
@@ -17,14 +19,24 @@ public sealed interface LoginOutcome {
      * @param session the new session (already registered in the store)
      * @param returnTo the checked path to redirect to on the login host
      * @param setCookies the session cookie and the cleared login-state cookie
+     * @param provider the name of the provider the partner signed in with
+     * @param idToken the validated ID token, kept only as the hint of RP-initiated logout; a
+     *     secret like any token: never logged
      */
-    record Completed(Session session, String returnTo, List<String> setCookies)
-            implements LoginOutcome {
+    record Completed(Session session, String returnTo, List<String> setCookies, String provider,
+            Optional<JWT> idToken) implements LoginOutcome {
         /** Validates and copies. */
         public Completed {
             Objects.requireNonNull(session, "session");
             Objects.requireNonNull(returnTo, "returnTo");
             setCookies = List.copyOf(setCookies);
+            Objects.requireNonNull(provider, "provider");
+            Objects.requireNonNull(idToken, "idToken");
+        }
+
+        @Override
+        public String toString() {
+            return "Completed[session=" + session.id() + ", provider=" + provider + "]";
         }
     }
 

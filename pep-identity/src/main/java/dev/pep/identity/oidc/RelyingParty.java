@@ -54,7 +54,6 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -81,7 +80,7 @@ public final class RelyingParty {
     /** Bounds the used-state memory; past it logins fail closed until states age out. */
     private static final int MAX_USED_STATES = 100_000;
 
-    private final Map<String, OidcProvider> providers;
+    private final Map<String, OidcProvider> providers = new ConcurrentHashMap<>();
     private final AeadSealer sealer;
     private final SessionCookieCodec codec;
     private final SessionStore store;
@@ -108,8 +107,7 @@ public final class RelyingParty {
     public RelyingParty(List<OidcProvider> providers, AeadSealer sealer, SessionCookieCodec codec,
             SessionStore store, HttpClient http, Executor executor, Clock clock,
             SecureRandom random, Settings settings) {
-        this.providers = providers.stream().collect(
-                Collectors.toUnmodifiableMap(OidcProvider::name, p -> p));
+        providers.forEach(this::register);
         this.sealer = Objects.requireNonNull(sealer, "sealer");
         this.codec = Objects.requireNonNull(codec, "codec");
         this.store = Objects.requireNonNull(store, "store");
@@ -121,12 +119,32 @@ public final class RelyingParty {
     }
 
     /**
-     * Starts a login on {@code host} of {@code app}.
+     * Adds a provider whose metadata and keys became available after construction, or replaces
+     * the one of the same name (rediscovered).
+     */
+    public void register(OidcProvider provider) {
+        providers.put(provider.name(), Objects.requireNonNull(provider, "provider"));
+    }
+
+    /**
+     * Starts a login on {@code host} of {@code app}, with the redirect URI on {@code host}.
      *
      * @param returnTo where the partner wanted to go; checked, {@code /} when refused
      * @return the provider URL to redirect to and the login-state {@code Set-Cookie} value
      */
     public LoginStart startLogin(OidcProvider provider, String returnTo, App app, String host) {
+        return startLogin(provider, returnTo, app, host, host);
+    }
+
+    /**
+     * Starts a login on {@code host} of {@code app}, with the redirect URI on {@code authority}
+     * (the host with the port browsers name, when not 443).
+     *
+     * @param returnTo where the partner wanted to go; checked, {@code /} when refused
+     * @return the provider URL to redirect to and the login-state {@code Set-Cookie} value
+     */
+    public LoginStart startLogin(OidcProvider provider, String returnTo, App app, String host,
+            String authority) {
         requireKnown(provider);
         State state = new State();
         Nonce nonce = new Nonce();
@@ -136,7 +154,7 @@ public final class RelyingParty {
                 verifier.getValue(), checked, app.name(), host, clock.instant());
         URI authorization = new AuthenticationRequest.Builder(new ResponseType("code"),
                 new Scope(provider.config().scopes().toArray(String[]::new)),
-                new ClientID(provider.config().clientId()), redirectUri(host))
+                new ClientID(provider.config().clientId()), redirectUri(authority))
                 .endpointURI(provider.metadata().getAuthorizationEndpointURI())
                 .state(state)
                 .nonce(nonce)
@@ -157,12 +175,25 @@ public final class RelyingParty {
      */
     public CompletableFuture<LoginOutcome> completeLogin(String host, String callbackQuery,
             Optional<String> loginStateCookie) {
+        return completeLogin(host, host, callbackQuery, loginStateCookie);
+    }
+
+    /**
+     * Completes a login from the provider's redirect to the callback path on {@code authority};
+     * the redirect URI sent with the code is on {@code authority}, as at the start.
+     *
+     * @param callbackQuery the raw query string of the callback request
+     * @param loginStateCookie the {@code __Host-pep_login} cookie value, if the browser sent one
+     * @return a future that never fails: completed, or failed with a reason
+     */
+    public CompletableFuture<LoginOutcome> completeLogin(String host, String authority,
+            String callbackQuery, Optional<String> loginStateCookie) {
         try {
             Checked checked = checkCallback(host, callbackQuery, loginStateCookie);
             if (checked.failure() != null) {
                 return CompletableFuture.completedFuture(checked.failure());
             }
-            return exchange(checked.provider(), checked.login(), checked.code())
+            return exchange(checked.provider(), checked.login(), checked.code(), authority)
                     .exceptionally(e -> failed(IdentityReasons.TOKEN_EXCHANGE_FAILED, e));
         } catch (RuntimeException e) {
             return CompletableFuture.completedFuture(failed(IdentityReasons.IDENTITY_ERROR, e));
@@ -174,11 +205,20 @@ public final class RelyingParty {
      * when the provider publishes no end-session endpoint.
      */
     public Optional<URI> logoutUri(OidcProvider provider, URI postLogoutRedirect) {
+        return logoutUri(provider, postLogoutRedirect, Optional.empty());
+    }
+
+    /**
+     * The provider's RP-initiated logout URL with the session's ID token as {@code id_token_hint},
+     * so the provider ends its session without asking; empty without an end-session endpoint.
+     */
+    public Optional<URI> logoutUri(OidcProvider provider, URI postLogoutRedirect,
+            Optional<JWT> idTokenHint) {
         URI endpoint = provider.metadata().getEndSessionEndpointURI();
         if (endpoint == null) {
             return Optional.empty();
         }
-        return Optional.of(new LogoutRequest(endpoint, null, null,
+        return Optional.of(new LogoutRequest(endpoint, idTokenHint.orElse(null), null,
                 new ClientID(provider.config().clientId()), postLogoutRedirect, new State(),
                 null).toURI());
     }
@@ -287,11 +327,11 @@ public final class RelyingParty {
     }
 
     private CompletableFuture<LoginOutcome> exchange(OidcProvider provider, LoginState login,
-            AuthorizationCode code) {
+            AuthorizationCode code, String authority) {
         TokenRequest request = new TokenRequest(provider.metadata().getTokenEndpointURI(),
                 new ClientSecretBasic(new ClientID(provider.config().clientId()),
                         new Secret(provider.config().clientSecret())),
-                new AuthorizationCodeGrant(code, redirectUri(login.host()),
+                new AuthorizationCodeGrant(code, redirectUri(authority),
                         new CodeVerifier(login.codeVerifier())));
         return http.sendAsync(toJdk(request.toHTTPRequest()), HttpResponse.BodyHandlers.ofString())
                 .thenApplyAsync(response -> finish(provider, login, response), executor);
@@ -321,7 +361,7 @@ public final class RelyingParty {
         if (claims.isEmpty()) {
             return failed(IdentityReasons.ID_TOKEN_INVALID, null);
         }
-        return startSession(provider, login, claims.get());
+        return startSession(provider, login, claims.get(), idToken.get());
     }
 
     private Optional<JWT> idToken(HttpResponse<String> response) {
@@ -349,7 +389,7 @@ public final class RelyingParty {
     }
 
     private LoginOutcome startSession(OidcProvider provider, LoginState login,
-            JWTClaimsSet claims) {
+            JWTClaimsSet claims, JWT idToken) {
         Instant now = clock.instant();
         Subject subject;
         try {
@@ -364,7 +404,8 @@ public final class RelyingParty {
         store.register(session);
         LOG.debug("login completed provider={} session={}", provider.name(), session.id());
         return new LoginOutcome.Completed(session, login.returnTo(), List.of(
-                codec.setCookie(session, now), SessionCookieCodec.clearCookie(LOGIN_COOKIE)));
+                codec.setCookie(session, now), SessionCookieCodec.clearCookie(LOGIN_COOKIE)),
+                provider.name(), Optional.of(idToken));
     }
 
     private void requireKnown(OidcProvider provider) {

@@ -173,6 +173,8 @@ final class ConfigValidator {
             }
         }
         checkClientCertificates(c, id);
+        new ProviderValidator(this::add, path -> Files.isReadable(c.resolve(path)), System::getenv)
+                .check(id.providers());
     }
 
     private void checkClientCertificates(GatewayConfig c, IdentitySettings id) {

@@ -6,7 +6,8 @@ import java.util.List;
 
 /**
  * How the gateway works out who is asking: its own session cookie, a local user directory with a
- * login form, bearer JWTs from trusted issuers.
+ * login form, bearer JWTs from trusted issuers, OpenID Connect providers (one per partner
+ * organisation) for browser sign-in.
  *
  * @param sessionKeys the key file that seals session cookies; made on first start
  * @param sessionIdleTimeout a session unused this long ends
@@ -14,6 +15,7 @@ import java.util.List;
  * @param localUsers the local user directory; enables the login form at {@code /.pep/login}
  * @param bearer issuers whose access tokens the gateway accepts
  * @param clientCertificates partner CAs whose client certificates authenticate subjects
+ * @param providers OpenID providers browsers sign in with; empty when none
  */
 public record IdentitySettings(
         String sessionKeys,
@@ -21,7 +23,8 @@ public record IdentitySettings(
         Duration sessionMaxLength,
         String localUsers,
         List<BearerIssuer> bearer,
-        List<ClientCertificates> clientCertificates) {
+        List<ClientCertificates> clientCertificates,
+        List<Provider> providers) {
 
     /** Applies defaults and copies. */
     public IdentitySettings {
@@ -30,6 +33,7 @@ public record IdentitySettings(
         sessionMaxLength = sessionMaxLength == null ? Duration.ofHours(8) : sessionMaxLength;
         bearer = bearer == null ? List.of() : List.copyOf(bearer);
         clientCertificates = clientCertificates == null ? List.of() : List.copyOf(clientCertificates);
+        providers = providers == null ? List.of() : List.copyOf(providers);
     }
 
     /**
@@ -66,6 +70,68 @@ public record IdentitySettings(
             crls = crls == null ? List.of() : List.copyOf(crls);
             subjectId = subjectId == null ? "common-name" : subjectId;
             hosts = hosts == null ? List.of() : List.copyOf(hosts);
+        }
+    }
+
+    /**
+     * One partner organisation's OpenID provider for browser sign-in. The client secret is named
+     * by a file or an environment variable, never written here; {@link #toString()} shows neither
+     * its value nor more than its source.
+     *
+     * @param name a short name: logs, audit, the chooser page, the back-channel logout path
+     * @param issuer the provider's issuer URL; metadata is discovered from it
+     * @param clientId the gateway's client id at the provider
+     * @param clientSecretFile a file holding the client secret (trimmed), relative to gateway.yaml
+     * @param clientSecretEnv an environment variable holding the client secret
+     * @param scopes requested scopes; default openid, profile, email
+     * @param algorithms accepted ID-token signature algorithms; default RS256 and ES256
+     * @param clockSkew tolerance for token times; default 60 s, at most 5 min
+     * @param hosts app hosts whose sign-ins this provider serves; empty: every app host
+     * @param emailDomains e-mail domains whose users this provider serves (chooser page)
+     * @param claims how ID-token claims become subject attributes
+     * @param insecureHttp accept an {@code http} issuer: for local development and tests only
+     */
+    public record Provider(String name, URI issuer, String clientId, String clientSecretFile,
+            String clientSecretEnv, List<String> scopes, List<String> algorithms, Duration clockSkew,
+            List<String> hosts, List<String> emailDomains, Claims claims, Boolean insecureHttp) {
+        /** Applies defaults and copies. */
+        public Provider {
+            scopes = scopes == null ? List.of("openid", "profile", "email") : List.copyOf(scopes);
+            algorithms = algorithms == null ? List.of("RS256", "ES256") : List.copyOf(algorithms);
+            clockSkew = clockSkew == null ? Duration.ofSeconds(60) : clockSkew;
+            hosts = hosts == null ? List.of() : List.copyOf(hosts);
+            emailDomains = emailDomains == null ? List.of() : List.copyOf(emailDomains);
+            claims = claims == null ? new Claims(null, null, null, null, null, null) : claims;
+            insecureHttp = insecureHttp != null && insecureHttp;
+        }
+
+        @Override
+        public String toString() {
+            return "Provider[name=" + name + ", issuer=" + issuer + ", clientId=" + clientId
+                    + ", clientSecret=" + (clientSecretFile != null ? "file" : "env") + "]";
+        }
+    }
+
+    /**
+     * Which claims of an ID token hold the subject's attributes; dotted names reach into nested
+     * objects ({@code realm_access.roles}).
+     *
+     * @param organisation the claim naming the organisation; default {@code org}
+     * @param fixedOrganisation the organisation of every user of this provider; wins over the claim
+     * @param groups the claim holding groups; default {@code groups}
+     * @param roles the claim holding roles; default {@code roles}
+     * @param email the claim holding the e-mail address; default {@code email}
+     * @param extra further claims copied into the subject's claims
+     */
+    public record Claims(String organisation, String fixedOrganisation, String groups, String roles,
+            String email, List<String> extra) {
+        /** Applies defaults and copies. */
+        public Claims {
+            organisation = organisation == null ? "org" : organisation;
+            groups = groups == null ? "groups" : groups;
+            roles = roles == null ? "roles" : roles;
+            email = email == null ? "email" : email;
+            extra = extra == null ? List.of() : List.copyOf(extra);
         }
     }
 }

@@ -52,7 +52,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Who is asking, for the data plane: the gateway's session cookie first, then a bearer JWT; and
- * the gateway's own endpoints under {@code /.pep/} (login form, logout). Password checks run on
+ * the gateway's own endpoints under {@code /.pep/} (login form, sign-in through the partners'
+ * OpenID providers with {@link GatewayOidc}, logout). Password checks run on
  * a small pool of their own, never on an event loop (Argon2id costs tens of milliseconds by
  * design). Thread-safe.
  */
@@ -75,6 +76,7 @@ final class GatewayIdentity implements AutoCloseable {
     private final LocalUserDirectory users;
     /** Client-certificate authenticators by host ({@code *.} for a wildcard); empty: none. */
     private final Map<String, ClientCertificateAuthenticator> certificates;
+    private GatewayOidc oidc;
     private final ExecutorService passwordChecks;
     private final ScheduledExecutorService keyFetches;
     private final AuditSink audit;
@@ -83,13 +85,13 @@ final class GatewayIdentity implements AutoCloseable {
     private final SecureRandom random = new SecureRandom();
     private volatile java.util.function.Consumer<String> revoked = id -> { };
 
-    private GatewayIdentity(IdentitySettings settings, SessionCookieCodec codec, LocalUserDirectory users,
-            JwtAuthenticator bearer, List<JwksSource> keySources, ScheduledExecutorService keyFetches,
-            Map<String, ClientCertificateAuthenticator> certificates, AuditSink audit, AuditEvents events,
-            Clock clock) {
+    private GatewayIdentity(IdentitySettings settings, SessionCookieCodec codec, InMemorySessionStore sessions,
+            LocalUserDirectory users, JwtAuthenticator bearer, List<JwksSource> keySources,
+            ScheduledExecutorService keyFetches, Map<String, ClientCertificateAuthenticator> certificates,
+            AuditSink audit, AuditEvents events, Clock clock) {
         this.settings = settings;
         this.codec = codec;
-        this.sessions = new InMemorySessionStore(settings.sessionMaxLength());
+        this.sessions = sessions;
         this.cookies = new SessionCookieAuthenticator(codec, sessions);
         this.bearer = bearer;
         this.keySources = keySources;
@@ -110,10 +112,12 @@ final class GatewayIdentity implements AutoCloseable {
     static GatewayIdentity create(GatewayConfig config, AuditSink audit, AuditEvents events, Clock clock)
             throws IOException {
         IdentitySettings s = config.identity() != null ? config.identity()
-                : new IdentitySettings(null, null, null, null, null, null);
+                : new IdentitySettings(null, null, null, null, null, null, null);
         SecureRandom random = new SecureRandom();
         SessionKeyRing keys = SessionKeyRing.loadOrCreate(config.resolve(s.sessionKeys()), clock, random);
-        SessionCookieCodec codec = new SessionCookieCodec(new AeadSealer(keys, random));
+        AeadSealer sealer = new AeadSealer(keys, random);
+        SessionCookieCodec codec = new SessionCookieCodec(sealer);
+        InMemorySessionStore sessions = new InMemorySessionStore(s.sessionMaxLength());
         LocalUserDirectory users = s.localUsers() == null ? null
                 : LocalUserDirectory.load(config.resolve(s.localUsers()));
         ScheduledExecutorService fetches = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -136,10 +140,16 @@ final class GatewayIdentity implements AutoCloseable {
         JwtAuthenticator bearer = issuers.isEmpty() ? null : new JwtAuthenticator(issuers, clock, 10_000,
                 VerificationBudget.perSecond(config.limits().maxTokenChecksPerSecond()));
         Map<String, ClientCertificateAuthenticator> certificates = certificateAuthenticators(config, s);
-        LOG.info("identity ready local_users={} bearer_issuers={} client_certificate_hosts={} session_keys={}",
-                users == null ? 0 : users.size(), issuers.size(), certificates.size(), keys.size());
-        return new GatewayIdentity(s, codec, users, bearer, List.copyOf(issuers.values()), fetches,
-                certificates, audit, events, clock);
+        LOG.info("identity ready local_users={} bearer_issuers={} providers={} client_certificate_hosts={} "
+                + "session_keys={}", users == null ? 0 : users.size(), issuers.size(), s.providers().size(),
+                certificates.size(), keys.size());
+        GatewayIdentity identity = new GatewayIdentity(s, codec, sessions, users, bearer,
+                List.copyOf(issuers.values()), fetches, certificates, audit, events, clock);
+        if (!s.providers().isEmpty()) {
+            identity.oidc = GatewayOidc.create(config, s, sealer, codec, sessions, fetches, audit, events, clock,
+                    id -> identity.revoked.accept(id));
+        }
+        return identity;
     }
 
     /** One authenticator per configured partner CA, under each host that accepts it. */
@@ -228,9 +238,9 @@ final class GatewayIdentity implements AutoCloseable {
         revoked = listener;
     }
 
-    /** Whether browsers without a session can sign in here (a login form exists). */
-    boolean loginAvailable() {
-        return users != null;
+    /** Whether browsers without a session can sign in on {@code host}: a login form or a provider. */
+    boolean loginAvailable(String host) {
+        return users != null || oidc != null && oidc.serves(host);
     }
 
     /** Where a browser is sent to sign in before it may see {@code returnTo}. */
@@ -250,18 +260,34 @@ final class GatewayIdentity implements AutoCloseable {
     CompletableFuture<EndpointResponse> handle(EndpointRequest req) {
         try {
             return switch (req.method() + " " + req.path()) {
-                case "GET " + LOGIN_PATH -> CompletableFuture.completedFuture(loginForm(req, Optional.empty(), 200));
+                case "GET " + LOGIN_PATH -> signIn(req);
                 case "POST " + LOGIN_PATH -> login(req);
                 case "GET " + LOGOUT_PATH -> CompletableFuture.completedFuture(logoutForm(req));
                 case "POST " + LOGOUT_PATH -> CompletableFuture.completedFuture(logout(req));
-                default -> CompletableFuture.completedFuture(EndpointResponse.error(404, "not_found",
-                        "No such gateway endpoint."));
+                case "GET " + GatewayOidc.CALLBACK_PATH -> oidc == null ? notFound() : oidc.callback(req);
+                case "GET " + GatewayOidc.SIGNED_OUT_PATH -> oidc == null ? notFound()
+                        : CompletableFuture.completedFuture(oidc.signedOut(req));
+                default -> oidc != null && req.method().equals("POST")
+                        && req.path().startsWith(GatewayOidc.BACK_CHANNEL_PREFIX)
+                        ? oidc.backChannelLogout(req) : notFound();
             };
         } catch (RuntimeException e) {
             LOG.warn("gateway endpoint failed path={} error={}", req.path(), e.toString());
             return CompletableFuture.completedFuture(EndpointResponse.error(500, "identity_error",
                     "The gateway could not complete this step."));
         }
+    }
+
+    private static CompletableFuture<EndpointResponse> notFound() {
+        return CompletableFuture.completedFuture(EndpointResponse.error(404, "not_found", "No such gateway endpoint."));
+    }
+
+    /** The sign-in page: the partners' providers when any serves this host, else the local form. */
+    private CompletableFuture<EndpointResponse> signIn(EndpointRequest req) {
+        if (oidc != null && oidc.serves(req.host()) && !"local".equals(req.query("method"))) {
+            return oidc.login(req, users != null);
+        }
+        return CompletableFuture.completedFuture(loginForm(req, Optional.empty(), 200));
     }
 
     private EndpointResponse loginForm(EndpointRequest req, Optional<String> error, int status) {
@@ -334,13 +360,19 @@ final class GatewayIdentity implements AutoCloseable {
             return EndpointResponse.error(403, "csrf_failed", "Sign out from the application's own page.");
         }
         Optional<String> value = SessionCookieCodec.cookieValue(req.credentials(), SessionCookieCodec.COOKIE_NAME);
+        String next = LOGIN_PATH;
         if (value.isPresent()
                 && cookies.openSession(value.get(), req.credentials()) instanceof SessionCookieCodec.Opened.Valid v) {
             sessions.revoke(v.session().id(), clock.instant());
             audit.emit(events.logout(v.session().id(), v.session().subject()));
             revoked.accept(v.session().id());
+            if (oidc != null) {
+                // RP-initiated logout: the provider ends its own session too, else the next
+                // sign-in would pass through it silently.
+                next = oidc.logoutRedirect(v.session().id(), req.authority()).orElse(LOGIN_PATH);
+            }
         }
-        return EndpointResponse.redirect(LOGIN_PATH).withCookie(SessionCookieCodec.clearCookie(SessionCookieCodec.COOKIE_NAME));
+        return EndpointResponse.redirect(next).withCookie(SessionCookieCodec.clearCookie(SessionCookieCodec.COOKIE_NAME));
     }
 
     private static boolean sameOrigin(EndpointRequest req) {
@@ -365,6 +397,9 @@ final class GatewayIdentity implements AutoCloseable {
 
     @Override
     public void close() {
+        if (oidc != null) {
+            oidc.close();
+        }
         keySources.forEach(JwksSource::close);
         keyFetches.shutdownNow();
         passwordChecks.shutdownNow();
@@ -427,7 +462,11 @@ final class GatewayIdentity implements AutoCloseable {
         }
 
         static EndpointResponse redirect(String location) {
-            return new EndpointResponse(303, "text/plain; charset=utf-8", "", location, List.of(), null);
+            return redirect(303, location);
+        }
+
+        static EndpointResponse redirect(int status, String location) {
+            return new EndpointResponse(status, "text/plain; charset=utf-8", "", location, List.of(), null);
         }
 
         static EndpointResponse error(int status, String code, String message) {

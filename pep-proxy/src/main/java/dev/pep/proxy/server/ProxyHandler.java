@@ -472,7 +472,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         if (state != State.DECIDING) {
             return;
         }
-        if (access.subject().isAnonymous() && html && gw.identity.loginAvailable()
+        if (access.subject().isAnonymous() && html && gw.identity.loginAvailable(request.host())
                 && "GET".equals(request.method())) {
             // A browser without a session: sign in first, then come back here.
             respondRedirect(GatewayIdentity.loginRedirect(request.pathAndQuery()));

@@ -1,0 +1,352 @@
+package dev.pep.proxy.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.pep.core.App;
+import dev.pep.core.AppProtocol;
+import dev.pep.core.AuditEvent;
+import dev.pep.core.AuditSink;
+import dev.pep.core.AuthenticationMethod;
+import dev.pep.core.AuthenticationResult;
+import dev.pep.core.Credentials;
+import dev.pep.core.Source;
+import dev.pep.proxy.config.ConfigLoader;
+import dev.pep.proxy.config.GatewayConfig;
+import dev.pep.proxy.server.GatewayIdentity.EndpointRequest;
+import dev.pep.proxy.server.GatewayIdentity.EndpointResponse;
+import dev.pep.telemetry.audit.AuditEvents;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import no.nav.security.mock.oauth2.MockOAuth2Server;
+import no.nav.security.mock.oauth2.token.DefaultOAuth2TokenCallback;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The gateway's sign-in endpoints ({@link GatewayIdentity#handle} with {@link GatewayOidc})
+ * against mock-oauth2-server in this JVM: the redirect, the callback, the chooser, logout at the
+ * provider, back-channel refusals and a provider that is down. KeycloakLoginIT does the same
+ * against a real Keycloak through the packaged gateway.
+ */
+class GatewayOidcTest {
+
+    static final String HOST = "logistics.partners.example";
+    static final String AUTHORITY = HOST + ":8443";
+    static final App APP = new App("logistics", List.of(HOST), AppProtocol.HTTP,
+            URI.create("https://10.1.2.3:8443"), Map.of(), false, Optional.empty());
+    static MockOAuth2Server server;
+    static HttpClient http;
+
+    @TempDir
+    Path dir;
+
+    final List<AuditEvent> audit = new CopyOnWriteArrayList<>();
+    final AuditSink sink = event -> {
+        audit.add(event);
+        return CompletableFuture.<Void>completedFuture(null);
+    };
+    final List<GatewayIdentity> identities = new ArrayList<>();
+    final List<String> revoked = new CopyOnWriteArrayList<>();
+
+    @BeforeAll
+    static void startServer() throws Exception {
+        server = new MockOAuth2Server();
+        server.start(InetAddress.getByName("127.0.0.1"), 0);
+        http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
+    }
+
+    @AfterAll
+    static void stopServer() {
+        server.shutdown();
+    }
+
+    @AfterEach
+    void close() {
+        identities.forEach(GatewayIdentity::close);
+    }
+
+    @Test
+    void signIn_oneProvider_redirectsToIt_andTheCallbackMintsTheSessionCookie() throws Exception {
+        GatewayIdentity identity = identity(provider("alpha", "", ""));
+
+        EndpointResponse start = get(identity, "/.pep/login", "return_to=%2Forders%3Fid%3D7", List.of());
+        assertThat(start.status()).isEqualTo(302);
+        Map<String, String> q = query(URI.create(start.location()));
+        assertThat(start.location()).startsWith(server.issuerUrl("alpha").toString());
+        assertThat(q).containsEntry("redirect_uri", "https://" + AUTHORITY + "/.pep/callback")
+                .containsEntry("code_challenge_method", "S256").containsKeys("state", "nonce");
+        String loginCookie = cookie(start.cookies(), "__Host-pep_login");
+
+        EndpointResponse back = get(identity, "/.pep/callback", authorize(start.location()),
+                List.of("__Host-pep_login=" + loginCookie));
+        assertThat(back.status()).isEqualTo(303);
+        assertThat(back.location()).isEqualTo("/orders?id=7");
+        String session = cookie(back.cookies(), "__Host-pep_session");
+        AuthenticationResult auth = identity.authenticate(credentials(List.of("__Host-pep_session=" + session)));
+        assertThat(auth).isInstanceOfSatisfying(AuthenticationResult.Authenticated.class, ok -> {
+            assertThat(ok.subject().organisation()).isEqualTo("alpha");
+            assertThat(ok.subject().groups()).containsExactly("coalition-logistics");
+            assertThat(ok.subject().email()).isEqualTo("ana@alpha.example");
+            assertThat(ok.subject().method()).isEqualTo(AuthenticationMethod.OIDC);
+        });
+        assertThat(audit).extracting(AuditEvent::type).contains(AuditEvents.LOGIN_SUCCEEDED);
+    }
+
+    @Test
+    void session_outlivesTheIdToken_noRefresh() throws Exception {
+        GatewayIdentity identity = identity(provider("alpha", "", ""));
+        EndpointResponse start = get(identity, "/.pep/login", "", List.of());
+
+        // The mock's ID token lives 3600 s; the session cookie lives session-max-length (8 h).
+        EndpointResponse back = get(identity, "/.pep/callback", authorize(start.location()),
+                List.of("__Host-pep_login=" + cookie(start.cookies(), "__Host-pep_login")));
+
+        String setCookie = back.cookies().stream().filter(c -> c.startsWith("__Host-pep_session=")).findFirst()
+                .orElseThrow();
+        long maxAge = Long.parseLong(setCookie.replaceAll(".*Max-Age=(\\d+).*", "$1"));
+        assertThat(maxAge).isGreaterThan(7 * 3600);
+    }
+
+    @Test
+    void logout_afterOidcSignIn_goesToTheProvidersEndSession_withTheIdTokenHint() throws Exception {
+        GatewayIdentity identity = identity(provider("alpha", "", ""));
+        String session = signIn(identity);
+
+        EndpointResponse out = logout(identity, session);
+
+        assertThat(out.status()).isEqualTo(303);
+        assertThat(out.location()).startsWith(server.issuerUrl("alpha").toString());
+        assertThat(query(URI.create(out.location()))).containsKey("id_token_hint")
+                .containsEntry("post_logout_redirect_uri", "https://" + AUTHORITY + "/.pep/signed-out");
+        assertThat(revoked).hasSize(1);
+        assertThat(identity.authenticate(credentials(List.of("__Host-pep_session=" + session))))
+                .isNotInstanceOf(AuthenticationResult.Authenticated.class);
+    }
+
+    @Test
+    void logout_onAnotherInstance_hasNoHint_andEndsAtTheSignInPage() throws Exception {
+        Path config = config(provider("alpha", "", ""));
+        String session = signIn(identity(config));
+
+        // Pins L-212: a restarted gateway has no ID token to hint the provider with.
+        EndpointResponse out = logout(identity(config), session);
+
+        assertThat(out.status()).isEqualTo(303);
+        assertThat(out.location()).isEqualTo(GatewayIdentity.LOGIN_PATH);
+    }
+
+    @Test
+    void signIn_twoProviders_chooserPage_emailDomainAndNamedProviderSelect() throws Exception {
+        GatewayIdentity identity = identity(provider("alpha", "", "alpha.example")
+                + provider("bravo", HOST, "bravo.example"));
+
+        EndpointResponse page = get(identity, "/.pep/login", "return_to=%2F", List.of());
+        assertThat(page.status()).isEqualTo(200);
+        assertThat(page.body()).contains("?provider=alpha&amp;return_to=%2F", "?provider=bravo&amp;return_to=%2F",
+                "name=\"email\"");
+        assertThat(get(identity, "/.pep/login", "return_to=%2F&email=ben%40Bravo.Example", List.of()).location())
+                .startsWith(server.issuerUrl("bravo").toString());
+        assertThat(get(identity, "/.pep/login", "provider=alpha", List.of()).location())
+                .startsWith(server.issuerUrl("alpha").toString());
+        assertThat(get(identity, "/.pep/login", "provider=charlie", List.of()).errorCode())
+                .isEqualTo("provider_unknown");
+        EndpointResponse unknownDomain = get(identity, "/.pep/login", "email=x%40other.example", List.of());
+        assertThat(unknownDomain.status()).isEqualTo(404);
+        assertThat(unknownDomain.body()).contains("No organisation here signs in users of that address.");
+    }
+
+    @Test
+    void signIn_providerForOtherHostsOnly_noSignInHere() throws Exception {
+        GatewayIdentity identity = identity(provider("bravo", "elsewhere.example", ""));
+
+        assertThat(identity.loginAvailable(HOST)).isFalse();
+        assertThat(identity.loginAvailable("elsewhere.example")).isTrue();
+        assertThat(get(identity, "/.pep/login", "", List.of()).errorCode()).isEqualTo("login_unavailable");
+    }
+
+    @Test
+    void signIn_providerDown_503ProviderUnavailable_audited() throws Exception {
+        int closed;
+        try (var socket = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closed = socket.getLocalPort();
+        }
+        GatewayIdentity identity = identity("""
+                    - name: down
+                      issuer: http://127.0.0.1:%d/realms/down
+                      client-id: pep-gateway
+                      client-secret-file: secret
+                      insecure-http: true
+                """.formatted(closed));
+
+        EndpointResponse r = get(identity, "/.pep/login", "", List.of());
+
+        assertThat(r.status()).isEqualTo(503);
+        assertThat(r.errorCode()).isEqualTo("provider_unavailable");
+        assertThat(audit).extracting(AuditEvent::type).contains(AuditEvents.LOGIN_FAILED);
+    }
+
+    @Test
+    void callback_withoutLoginCookie_refusedAndAudited() throws Exception {
+        GatewayIdentity identity = identity(provider("alpha", "", ""));
+        EndpointResponse start = get(identity, "/.pep/login", "", List.of());
+
+        EndpointResponse back = get(identity, "/.pep/callback", authorize(start.location()), List.of());
+
+        assertThat(back.status()).isEqualTo(403);
+        assertThat(back.errorCode()).isEqualTo("login_state_invalid");
+        assertThat(back.cookies()).isEmpty();
+    }
+
+    @Test
+    void backChannelLogout_validLogoutToken_endsTheSession_auditedAndRegistryTold() throws Exception {
+        GatewayIdentity identity = identity(provider("alpha", "", ""));
+        String session = signIn(identity);
+        String token = server.issueToken("alpha", "pep-gateway", new DefaultOAuth2TokenCallback("alpha", "ana",
+                "logout+jwt", List.of("pep-gateway"), Map.of("sid", "s-1", "events", Map.of(
+                        "http://schemas.openid.net/event/backchannel-logout", Map.of())), 120)).serialize();
+
+        EndpointResponse r = post(identity, "/.pep/backchannel-logout/alpha",
+                "logout_token=" + java.net.URLEncoder.encode(token, StandardCharsets.UTF_8));
+
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(revoked).hasSize(1);
+        assertThat(identity.authenticate(credentials(List.of("__Host-pep_session=" + session))))
+                .isNotInstanceOf(AuthenticationResult.Authenticated.class);
+        assertThat(audit).extracting(AuditEvent::type).contains(AuditEvents.LOGOUT);
+    }
+
+    @Test
+    void backChannelLogout_badTokenOrUnknownProvider_400() throws Exception {
+        GatewayIdentity identity = identity(provider("alpha", "", ""));
+
+        EndpointResponse junk = post(identity, "/.pep/backchannel-logout/alpha", "logout_token=not.a.jwt");
+        EndpointResponse unknown = post(identity, "/.pep/backchannel-logout/charlie", "logout_token=x");
+        EndpointResponse empty = post(identity, "/.pep/backchannel-logout/alpha", "");
+
+        assertThat(List.of(junk, unknown, empty)).allSatisfy(r -> assertThat(r.status()).isEqualTo(400));
+        assertThat(junk.errorCode()).isEqualTo("logout_token_invalid");
+        assertThat(revoked).isEmpty();
+    }
+
+    private String signIn(GatewayIdentity identity) throws Exception {
+        EndpointResponse start = get(identity, "/.pep/login", "", List.of());
+        EndpointResponse back = get(identity, "/.pep/callback", authorize(start.location()),
+                List.of("__Host-pep_login=" + cookie(start.cookies(), "__Host-pep_login")));
+        assertThat(back.status()).as(back.body()).isEqualTo(303);
+        return cookie(back.cookies(), "__Host-pep_session");
+    }
+
+    private EndpointResponse logout(GatewayIdentity identity, String session) throws Exception {
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        headers.put("cookie", List.of("__Host-pep_session=" + session));
+        headers.put("origin", List.of("https://" + AUTHORITY));
+        return identity.handle(request("POST", "/.pep/logout", "", "", headers)).get(10, TimeUnit.SECONDS);
+    }
+
+    private static String provider(String name, String host, String domain) {
+        return """
+                    - name: %s
+                      issuer: %s
+                      client-id: pep-gateway
+                      client-secret-file: secret
+                      insecure-http: true
+                      hosts: [%s]
+                      email-domains: [%s]
+                      claims: { fixed-organisation: %s }
+                """.formatted(name, server.issuerUrl(name), host, domain, name);
+    }
+
+    private Path config(String providers) throws Exception {
+        Path file = dir.resolve("gateway.yaml");
+        Files.writeString(dir.resolve("secret"), "client-secret-1\n");
+        Files.writeString(file, """
+                tls: { development-ca: {} }
+                identity:
+                  providers:
+                """ + providers);
+        return file;
+    }
+
+    private GatewayIdentity identity(String providers) throws Exception {
+        return identity(config(providers));
+    }
+
+    private GatewayIdentity identity(Path config) throws Exception {
+        GatewayConfig c = ConfigLoader.load(config);
+        GatewayIdentity identity = GatewayIdentity.create(c, sink, AuditEvents.create("test"), Clock.systemUTC());
+        identity.onRevoked(revoked::add);
+        identities.add(identity);
+        return identity;
+    }
+
+    /** The mock provider's non-interactive /authorize; returns the callback's query. */
+    private static String authorize(String authorizationUri) throws Exception {
+        server.enqueueCallback(new DefaultOAuth2TokenCallback(
+                URI.create(authorizationUri).getPath().split("/")[1], "ana", "JWT", List.of("pep-gateway"),
+                Map.of("groups", List.of("coalition-logistics"), "email", "ana@alpha.example", "sid", "s-1"), 3600));
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(authorizationUri)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(302);
+        URI callback = URI.create(r.headers().firstValue("location").orElseThrow());
+        assertThat(callback.getPath()).isEqualTo("/.pep/callback");
+        return callback.getRawQuery();
+    }
+
+    private static EndpointResponse get(GatewayIdentity identity, String path, String query, List<String> cookies)
+            throws Exception {
+        Map<String, List<String>> headers = cookies.isEmpty() ? Map.of() : Map.of("cookie", cookies);
+        return identity.handle(request("GET", path, query, "", headers)).get(10, TimeUnit.SECONDS);
+    }
+
+    private static EndpointResponse post(GatewayIdentity identity, String path, String body) throws Exception {
+        return identity.handle(request("POST", path, "", body, Map.of())).get(10, TimeUnit.SECONDS);
+    }
+
+    private static EndpointRequest request(String method, String path, String query, String body,
+            Map<String, List<String>> headers) throws Exception {
+        Credentials credentials = new Credentials(HOST, headers, List.of(), Optional.empty(),
+                new Source(InetAddress.getByName("192.0.2.7"), 40000, Set.of()), Instant.now());
+        return new EndpointRequest(method, path, query, body, APP, HOST, AUTHORITY, credentials, "req-1");
+    }
+
+    private static Credentials credentials(List<String> cookies) throws Exception {
+        return new Credentials(HOST, Map.of("cookie", cookies), List.of(), Optional.empty(),
+                new Source(InetAddress.getByName("192.0.2.7"), 40000, Set.of()), Instant.now());
+    }
+
+    private static String cookie(List<String> setCookies, String name) {
+        String c = setCookies.stream().filter(v -> v.startsWith(name + "=")).findFirst().orElseThrow();
+        return c.substring(name.length() + 1, c.indexOf(';'));
+    }
+
+    private static Map<String, String> query(URI uri) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String pair : uri.getRawQuery().split("&")) {
+            int eq = pair.indexOf('=');
+            out.put(pair.substring(0, eq), URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
+        }
+        return out;
+    }
+}
