@@ -101,6 +101,9 @@ class BearerTokenIT {
         assertThat(ledger.requests()).singleElement().satisfies(req -> {
             assertThat(req.header("x-pep-subject")).hasValue("alice");
             assertThat(req.header("x-pep-organisation")).hasValue("partner-a");
+            assertThat(req.headerValues("authorization")).as("the partner's token stays at the gateway")
+                    .isEmpty();
+            assertThat(req.headText()).doesNotContain(token);
         });
     }
 

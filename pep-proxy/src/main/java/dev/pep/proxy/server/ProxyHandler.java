@@ -2,6 +2,7 @@ package dev.pep.proxy.server;
 
 import dev.pep.core.AccessRequest;
 import dev.pep.core.AppProtocol;
+import dev.pep.core.AuthenticationMethod;
 import dev.pep.core.AuthenticationResult;
 import dev.pep.core.Credentials;
 import dev.pep.identity.IdentityReasons;
@@ -624,6 +625,11 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         PostureCarriers carriers = gw.posture == null ? PostureCarriers.NONE : gw.posture.carriers();
         carriers.headers().forEach(headers::remove);
         stripGatewayCookies(headers, carriers.cookies());
+        if (access.subject().method() == AuthenticationMethod.BEARER) {
+            // The partner's token was its credential for the gateway, minted for the gateway's
+            // audience: passing it on would let the app replay it (RFC 9700 token passthrough).
+            headers.remove(HttpHeaderNames.AUTHORIZATION);
+        }
         for (Obligation o : obligations) {
             if (o instanceof Obligation.SetHeader h) {
                 ForwardHeaders.removeEverySpelling(headers, h.name());
