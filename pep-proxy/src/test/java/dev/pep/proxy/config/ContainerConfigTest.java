@@ -1,7 +1,6 @@
 package dev.pep.proxy.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -33,21 +32,12 @@ class ContainerConfigTest {
     }
 
     @Test
-    void load_identityWithOidcProviders_isRefusedAsUnknownKey() throws IOException {
-        // L-791: browser sign-in through a partner's OIDC provider is not configurable yet.
-        Path f = dir.resolve("gateway.yaml");
-        Files.writeString(f, """
-                tls: { development-ca: {} }
-                identity:
-                  oidc:
-                    - issuer: https://idp.partner.example
-                """);
+    void composeConfig_hasNoOpenIdProvider_demoUsesBearerTokens() throws Exception {
+        // L-791: the compose demo signs in with tokens, not through Keycloak's login page.
+        GatewayConfig c = ConfigLoader.load(withoutConnectorsSection());
 
-        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(f));
-
-        assertThat(e).isNotNull();
-        assertThat(e.problems().get(0).key()).isEqualTo("identity.oidc");
-        assertThat(e.problems().get(0).message()).contains("unknown key 'oidc'");
+        assertThat(c.identity().providers()).isEmpty();
+        assertThat(c.identity().bearer()).isNotEmpty();
     }
 
     /**
