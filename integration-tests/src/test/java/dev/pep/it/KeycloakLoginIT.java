@@ -18,19 +18,26 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Cookie;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * Browser sign-in through the packaged gateway against a real Keycloak 26 with two realms, two
  * partner organisations: alpha (user ana, group logistics) and bravo (users ben and bea, group
  * finance).
  * A cookie-keeping HTTP client walks the whole authorization-code flow, submitting Keycloak's own
- * login form. Keycloak starts once for the class; the test is skipped (never passed) without a
- * Java 21+ JDK to run it.
+ * login form, and a real headless Chromium does the same through the pages themselves. Keycloak
+ * starts once for the class; the tests are skipped (never passed) without a Java 21+ JDK to run
+ * it, the browser test also without Debian's chromium and chromium-driver.
  */
 class KeycloakLoginIT {
 
@@ -66,6 +73,9 @@ class KeycloakLoginIT {
                   payroll:
                     hosts: [payroll.pep.localhost]
                     upstream: %s
+                  desk:
+                    hosts: [desk.pep.localhost]
+                    upstream: pep:echo
                 rules:
                   - id: supply-logistics
                     apps: [supply]
@@ -84,6 +94,14 @@ class KeycloakLoginIT {
                         X-Pep-Groups: "${subject.groups}"
                         X-Pep-Roles: "${subject.roles}"
                         X-Pep-Method: "${subject.method}"
+                  - id: desk-logistics
+                    apps: [desk]
+                    effect: allow
+                    when: '"logistics" in subject.groups && subject.method == "oidc"'
+                    obligations:
+                      headers:
+                        X-Pep-Email: "${subject.email}"
+                        X-Pep-Groups: "${subject.groups}"
                   - id: payroll-finance
                     apps: [payroll]
                     effect: allow
@@ -129,7 +147,8 @@ class KeycloakLoginIT {
         System.out.println("keycloak started in " + keycloak.startedIn().toMillis() + " ms");
         keycloak.registerGateway("alpha", "pep-gateway",
                 List.of(gatewayUri("supply", "/.pep/callback").toString(),
-                        gatewayUri("payroll", "/.pep/callback").toString()),
+                        gatewayUri("payroll", "/.pep/callback").toString(),
+                        gatewayUri("desk", "/.pep/callback").toString()),
                 List.of(gatewayUri("supply", "/.pep/signed-out").toString(),
                         gatewayUri("payroll", "/.pep/signed-out").toString()),
                 gatewayUri("supply", "/.pep/backchannel-logout/alpha").toString());
@@ -310,6 +329,50 @@ class KeycloakLoginIT {
                                 .collect(java.util.stream.Collectors.joining("\n"))).isEqualTo(302));
         assertThat(keycloak.sessionCount("bravo", "bea")).isZero();
         assertThat(payrollApp.requests()).hasSize(1);
+    }
+
+    @Test
+    @Timeout(value = 4, unit = TimeUnit.MINUTES)
+    void headlessChromium_signsInThroughKeycloak_reachesDesk_thenDeniedPayroll() throws Exception {
+        HeadlessChromium.missing().ifPresent(why -> Assumptions.assumeTrue(false, why));
+        ChromeDriver chromium = HeadlessChromium.start(dir, gateway.devCa());
+        try {
+            WebDriverWait wait = new WebDriverWait(chromium, Duration.ofSeconds(60), Duration.ofMillis(200));
+            wait.withMessage(() -> "browser at " + chromium.getCurrentUrl() + " titled " + chromium.getTitle());
+            // The gateway sends the browser to its sign-in, then straight on to alpha's login page.
+            chromium.get(gatewayUri("desk", "/reports?month=3").toString());
+            wait.until(ExpectedConditions.presenceOfElementLocated(By.id("kc-form-login")));
+            assertThat(chromium.getCurrentUrl())
+                    .startsWith(keycloak.issuer("alpha") + "/protocol/openid-connect/auth?");
+
+            chromium.findElement(By.name("username")).sendKeys("ana");
+            chromium.findElement(By.name("password")).sendKeys("ana-password-1");
+            chromium.findElement(By.cssSelector("#kc-form-login [type=submit]")).click();
+
+            // Back on the app: the built-in echo app shows what it received, ana's identity included.
+            wait.until(ExpectedConditions.titleIs("pep echo"));
+            assertThat(chromium.getCurrentUrl()).isEqualTo(gatewayUri("desk", "/reports?month=3").toString());
+            String page = chromium.findElement(By.tagName("body")).getText();
+            assertThat(page).contains("/reports?month=3").containsPattern("(?i)x-pep-email\\s+ana@alpha\\.example")
+                    .containsPattern("(?i)x-pep-groups\\s+logistics").doesNotContain(SESSION_COOKIE);
+            Cookie session = chromium.manage().getCookieNamed(SESSION_COOKIE);
+            assertThat(session).isNotNull();
+            assertThat(session.isSecure()).isTrue();
+            assertThat(session.isHttpOnly()).isTrue();
+
+            // Payroll is finance's: the chooser offers both partners; alpha's Keycloak session still
+            // holds, so no password is asked, and the gateway denies ana by policy.
+            chromium.get(gatewayUri("payroll", "/slips").toString());
+            wait.until(ExpectedConditions.titleIs("Sign in"));
+            chromium.findElement(By.linkText("alpha")).click();
+            wait.until(ExpectedConditions.titleContains("403"));
+            assertThat(chromium.getCurrentUrl()).startsWith(gatewayUri("payroll", "/").toString());
+            assertThat(chromium.findElement(By.tagName("body")).getText()).contains("no_matching_rule");
+            assertThat(payrollApp.requests()).isEmpty();
+            assertThat(gateway.stderr()).doesNotContain(session.getValue()).doesNotContain("ana-password-1");
+        } finally {
+            chromium.quit();
+        }
     }
 
     /** Submits Keycloak's login form as {@code user}; returns the redirect to the gateway's callback. */
