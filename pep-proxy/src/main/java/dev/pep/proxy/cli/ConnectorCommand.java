@@ -18,10 +18,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import sun.misc.Signal;
 
 /**
  * {@code pep connector}: runs a connector, or manages enrolments on a gateway's connectors state
@@ -76,11 +74,8 @@ final class ConnectorCommand {
             err.println("pep connector: cannot start: " + e.getMessage());
             return 1;
         }
-        CountDownLatch stop = new CountDownLatch(1);
-        Signal.handle(new Signal("TERM"), s -> stop.countDown());
-        Signal.handle(new Signal("INT"), s -> stop.countDown());
         try {
-            stop.await();
+            Main.awaitStopSignal();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {

@@ -118,11 +118,8 @@ public final class Main {
             err.println("pep: cannot start: " + e.getMessage());
             return 1;
         }
-        CountDownLatch stop = new CountDownLatch(1);
-        Signal.handle(new Signal("TERM"), s -> stop.countDown());
-        Signal.handle(new Signal("INT"), s -> stop.countDown());
         try {
-            stop.await();
+            awaitStopSignal();
             server.drain();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -130,6 +127,14 @@ public final class Main {
             server.close();
         }
         return 0;
+    }
+
+    /** Blocks until the process gets SIGTERM or SIGINT. */
+    static void awaitStopSignal() throws InterruptedException {
+        CountDownLatch stop = new CountDownLatch(1);
+        Signal.handle(new Signal("TERM"), s -> stop.countDown());
+        Signal.handle(new Signal("INT"), s -> stop.countDown());
+        stop.await();
     }
 
     private static Path configOption(String[] args, PrintStream err) {
