@@ -41,9 +41,11 @@ class QuickstartIT {
         copyTree(GatewayProcess.pepHome().resolve("config"), config);
         Path file = config.resolve("quickstart.yaml");
         String original = Files.readString(file);
-        String freePorts = original.replace("port: 8443", "port: 0").replace("port: 9090", "port: 0");
+        String freePorts = original.replace("port: 8443", "port: 0").replace("port: 9090", "port: 0")
+                .replace("port: 8444", "port: 0");
         assertThat(freePorts).as("the quickstart's fixed ports were found and replaced")
-                .isNotEqualTo(original).doesNotContain("port: 8443").doesNotContain("port: 9090");
+                .isNotEqualTo(original).doesNotContain("port: 8443").doesNotContain("port: 9090")
+                .doesNotContain("port: 8444");
         Files.writeString(file, freePorts);
         gateway = GatewayProcess.start(file);
         ca = dir.resolve(".pep/dev-ca/ca.pem");
