@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Verified tokens are cached by hash until they expire: a new token costs one verification, a
  * seen one a lookup. Verifications of tokens not in the cache are bounded by a
- * {@link VerificationBudget}, so never-seen tokens cannot buy unbounded signature checks. Thread-safe; no I/O on the calling thread; never throws.
+ * {@link VerificationBudget}, so never-seen tokens cannot buy unbounded signature checks.
+ * Thread-safe; no I/O on the calling thread; never throws.
  */
 public final class JwtAuthenticator implements dev.pep.core.Authenticator {
 

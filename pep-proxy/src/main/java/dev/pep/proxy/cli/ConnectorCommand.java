@@ -98,7 +98,8 @@ final class ConnectorCommand {
             }
             Clock clock = Clock.systemUTC();
             Duration ttl = o.one("--token-ttl") == null ? Duration.ofHours(1) : Units.duration(o.one("--token-ttl"));
-            Instant expires = o.one("--expires") == null ? null : ExpiryParser.parse(o.one("--expires"), clock.instant());
+            String expiry = o.one("--expires");
+            Instant expires = expiry == null ? null : ExpiryParser.parse(expiry, clock.instant());
             // The CA too, so its ca.pem can go to connectors before the gateway's first start.
             ConnectorCa.open(dir, clock, new SecureRandom());
             String token = new EnrolmentStore(dir, clock, new SecureRandom()).createToken(o.one("--name"),

@@ -141,7 +141,8 @@ public final class ConnectorAgent implements AutoCloseable {
             for (ConnectorConfig.GatewayAddress g : config.gateways()) {
                 HttpResponse<String> r;
                 try {
-                    r = client.send(HttpRequest.newBuilder(URI.create("https://" + g.address() + TunnelProtocol.ENROL_PATH))
+                    URI enrol = URI.create("https://" + g.address() + TunnelProtocol.ENROL_PATH);
+                    r = client.send(HttpRequest.newBuilder(enrol)
                             .timeout(Duration.ofSeconds(30)).header("content-type", "application/json")
                             .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
                             HttpResponse.BodyHandlers.ofString());

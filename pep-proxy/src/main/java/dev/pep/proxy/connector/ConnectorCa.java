@@ -216,7 +216,11 @@ public final class ConnectorCa {
             }
             SubjectPublicKeyInfo info = csr.getSubjectPublicKeyInfo();
             String oid = info.getAlgorithm().getAlgorithm().getId();
-            String algorithm = oid.equals("1.2.840.10045.2.1") ? "EC" : oid.equals("1.2.840.113549.1.1.1") ? "RSA" : null;
+            String algorithm = switch (oid) {
+                case "1.2.840.10045.2.1" -> "EC";
+                case "1.2.840.113549.1.1.1" -> "RSA";
+                default -> null;
+            };
             if (algorithm == null) {
                 throw new EnrolmentRefusedException("csr_invalid", "expected an EC or RSA key, got " + oid);
             }
@@ -308,7 +312,8 @@ public final class ConnectorCa {
             Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
             Files.deleteIfExists(tmp);
             try {
-                Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                Files.createFile(tmp,
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             } catch (UnsupportedOperationException e) {
                 Files.createFile(tmp);
             }

@@ -176,7 +176,8 @@ public final class ConnectorListener implements AutoCloseable {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            LOG.debug("connector connection failed remote={} error={}", ctx.channel().remoteAddress(), cause.toString());
+            LOG.debug("connector connection failed remote={} error={}", ctx.channel().remoteAddress(),
+                    cause.toString());
             ctx.close();
         }
     }

@@ -53,7 +53,8 @@ final class AdminServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel c) {
                         c.pipeline().addLast(new ReadTimeoutHandler(30), new HttpServerCodec(8192, 16384, 8192),
-                                new HttpObjectAggregator(64 * 1024), new AdminHandler(registry, readiness, api, assertionKeys));
+                                new HttpObjectAggregator(64 * 1024),
+                                new AdminHandler(registry, readiness, api, assertionKeys));
                     }
                 })
                 .bind(address, port).sync().channel();
@@ -100,7 +101,8 @@ final class AdminServer implements AutoCloseable {
             boolean keepAlive = HttpUtil.isKeepAlive(req);
             if (path.startsWith(AdminApi.PREFIX)) {
                 CompletionStage<AdminResponse> answer = api.handle(req.method().name(), path, uri.parameters(),
-                        req.headers().get(HttpHeaderNames.AUTHORIZATION), req.content().toString(StandardCharsets.UTF_8));
+                        req.headers().get(HttpHeaderNames.AUTHORIZATION),
+                        req.content().toString(StandardCharsets.UTF_8));
                 answer.whenComplete((r, e) -> ctx.executor().execute(() -> send(ctx,
                         apiResponse(ctx, e == null ? r : AdminResponse.error(500, "admin_internal_error",
                                 "The operation failed inside the gateway; see its log.")), keepAlive)));

@@ -139,7 +139,8 @@ final class GatewayConnectors implements AutoCloseable {
         try {
             int n = registry.revoke(name, r.operator());
             if (n == 0) {
-                return AdminResponse.error(404, "connector_unknown", "No enrolled, unrevoked connector '" + name + "'.");
+                return AdminResponse.error(404, "connector_unknown",
+                        "No enrolled, unrevoked connector '" + name + "'.");
             }
             return AdminResponse.ok(Map.of("name", name, "revoked", n));
         } catch (IOException e) {

@@ -372,7 +372,8 @@ final class GatewayIdentity implements AutoCloseable {
                 next = oidc.logoutRedirect(v.session().id(), req.authority()).orElse(LOGIN_PATH);
             }
         }
-        return EndpointResponse.redirect(next).withCookie(SessionCookieCodec.clearCookie(SessionCookieCodec.COOKIE_NAME));
+        return EndpointResponse.redirect(next)
+                .withCookie(SessionCookieCodec.clearCookie(SessionCookieCodec.COOKIE_NAME));
     }
 
     private static boolean sameOrigin(EndpointRequest req) {

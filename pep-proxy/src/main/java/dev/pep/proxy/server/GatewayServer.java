@@ -344,11 +344,13 @@ public final class GatewayServer implements AutoCloseable {
     private static List<CertificateStore.Entry> certificateEntries(GatewayConfig config) throws Exception {
         List<CertificateStore.Entry> entries = new ArrayList<>();
         for (TlsConfig.CertificateConfig c : config.tls().certificates()) {
-            entries.add(new CertificateStore.Entry(c.hosts(), config.resolve(c.certificate()), config.resolve(c.key())));
+            entries.add(new CertificateStore.Entry(c.hosts(), config.resolve(c.certificate()),
+                    config.resolve(c.key())));
         }
         TlsConfig.DevelopmentCaConfig dev = config.tls().developmentCa();
         if (dev != null) {
-            DevelopmentCa ca = new DevelopmentCa(config.resolve(dev.directory()), Clock.systemUTC(), new SecureRandom());
+            DevelopmentCa ca = new DevelopmentCa(config.resolve(dev.directory()), Clock.systemUTC(),
+                    new SecureRandom());
             boolean created = ca.ensure(dev.hosts());
             LOG.info("development certificate {} hosts={} trust_ca={}", created ? "created" : "in use",
                     dev.hosts(), ca.caFile().toAbsolutePath());
@@ -449,7 +451,8 @@ public final class GatewayServer implements AutoCloseable {
 
     private static PolicyVersion configVersion(GatewayConfig config) throws NoSuchAlgorithmException {
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
-        accessModes(config).forEach((name, mode) -> sha.update((name + "=" + mode + "\n").getBytes(StandardCharsets.UTF_8)));
+        accessModes(config).forEach((name, mode) ->
+                sha.update((name + "=" + mode + "\n").getBytes(StandardCharsets.UTF_8)));
         return new PolicyVersion("config-" + HexFormat.of().formatHex(sha.digest()).substring(0, 12));
     }
 }

@@ -653,7 +653,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
                 String p = pair.trim();
                 int eq = p.indexOf('=');
                 String name = eq < 0 ? p : p.substring(0, eq).trim();
-                if (!p.isEmpty() && !p.startsWith(SessionCookieCodec.COOKIE_NAME + "=") && !p.startsWith("__Host-pep_csrf=")
+                if (!p.isEmpty() && !p.startsWith(SessionCookieCodec.COOKIE_NAME + "=")
+                        && !p.startsWith("__Host-pep_csrf=")
                         && !postureCookies.contains(name)) {
                     kept.add(p);
                 }

@@ -14,7 +14,8 @@ import org.slf4j.LoggerFactory;
  * Strict audit for live sessions: when the spool refuses an event that belongs to a partner
  * session (spool full, I/O error, pipeline stopped), every other live session of that partner
  * connection is ended with reason {@code audit_unavailable}, since in strict mode nothing flows
- * on unrecorded; the request the event belongs to is answered 503 by its own handler. Events without a session pass through as they are.
+ * on unrecorded; the request the event belongs to is answered 503 by its own handler. Events
+ * without a session pass through as they are.
  *
  * <p>Thread-safe. The ending runs on the registry's thread, never on the audit writer's.
  */

@@ -79,8 +79,8 @@ public final class CertificateStore implements Mapping<String, SslContext> {
     }
 
     /**
-     * Reloads when any file's modification time or the device CAs to name changed. A reload that fails keeps the running
-     * certificates and logs why.
+     * Reloads when any file's modification time or the device CAs to name changed. A reload that
+     * fails keeps the running certificates and logs why.
      *
      * @return true when new certificates are in use
      */

@@ -112,7 +112,8 @@ public final class EchoApp implements AutoCloseable {
             }
             echo.put("body_bytes", bodyBytes);
             boolean html = String.valueOf(req.headers().get(HttpHeaderNames.ACCEPT)).contains("text/html");
-            String body = html ? html(req, echo) : JSON.writerWithDefaultPrettyPrinter().writeValueAsString(echo) + "\n";
+            String body = html ? html(req, echo)
+                    : JSON.writerWithDefaultPrettyPrinter().writeValueAsString(echo) + "\n";
             ByteBuf buf = ctx.alloc().buffer();
             buf.writeCharSequence(body, StandardCharsets.UTF_8);
             FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, buf);
