@@ -10,13 +10,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.net.http.WebSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
@@ -119,7 +117,7 @@ class ContinuousEnforcementIT {
 
     @Test
     void policyChange_endsTheSessionsItDenies_ofEveryKind_andOthersKeepFlowing() throws Exception {
-        Socket socket = Socket.open("live");
+        EchoSocket socket = openSocket("live");
         Stream1 feedH1 = Stream1.open(h1, "feed");
         Stream1 feedH2 = Stream1.open(h2, "feed");
         Stream1 otherH2 = Stream1.open(h2, "other");
@@ -157,7 +155,7 @@ class ContinuousEnforcementIT {
 
     @Test
     void admin_listsLiveSessions_andEndsThoseOfAnApp() throws Exception {
-        Socket socket = Socket.open("chat");
+        EchoSocket socket = openSocket("chat");
         assertThat(socket.echo("hello")).isEqualTo("hello");
 
         JsonNode listed = JSON.readTree(admin("GET", "/api/v1/sessions?app=chat").body());
@@ -179,7 +177,7 @@ class ContinuousEnforcementIT {
     @Test
     void maxSession_endsTheWebSocketAtTheRulesLimit() throws Exception {
         long opened = System.nanoTime();
-        Socket socket = Socket.open("brief");
+        EchoSocket socket = openSocket("brief");
         assertThat(socket.echo("short")).isEqualTo("short");
 
         assertThat(socket.closed.get(15, TimeUnit.SECONDS)).isEqualTo("1008 session_limit");
@@ -189,15 +187,15 @@ class ContinuousEnforcementIT {
     @Test
     void logout_endsTheSessionsOfThatSignIn_andConnectionsRacingItAreDeniedOrEnded() throws Exception {
         String cookie = signIn("desk");
-        Socket before = Socket.open("desk", cookie);
+        EchoSocket before = openSocket("desk", cookie);
         assertThat(before.echo("signed in")).isEqualTo("signed in");
-        java.util.Queue<Socket> racers = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        java.util.Queue<EchoSocket> racers = new java.util.concurrent.ConcurrentLinkedQueue<>();
         AtomicInteger refused = new AtomicInteger();
         java.util.concurrent.atomic.AtomicBoolean racing = new java.util.concurrent.atomic.AtomicBoolean(true);
         Thread racer = new Thread(() -> {
             while (racing.get()) {
                 try {
-                    racers.add(Socket.open("desk", cookie));
+                    racers.add(openSocket("desk", cookie));
                 } catch (Exception e) {
                     refused.incrementAndGet();
                 }
@@ -216,7 +214,7 @@ class ContinuousEnforcementIT {
         racer.join(20_000);
 
         assertThat(before.closed.get(30, TimeUnit.SECONDS)).isEqualTo("1008 authentication_ended");
-        for (Socket s : racers) {
+        for (EchoSocket s : racers) {
             assertThat(s.closed.get(30, TimeUnit.SECONDS)).as("opened while the logout raced it")
                     .isEqualTo("1008 authentication_ended");
         }
@@ -226,7 +224,7 @@ class ContinuousEnforcementIT {
 
     private static Throwable catchOpen(String cookie) {
         try {
-            Socket.open("desk", cookie).socket.abort();
+            openSocket("desk", cookie).socket.abort();
             return null;
         } catch (Exception e) {
             return e;
@@ -294,49 +292,12 @@ class ContinuousEnforcementIT {
                 .header("Accept", "text/event-stream").build();
     }
 
-    /** A WebSocket through the gateway: its echoes, and how it was closed ("code reason"). */
-    private static final class Socket implements WebSocket.Listener {
-        final java.util.concurrent.BlockingQueue<String> texts = new java.util.concurrent.LinkedBlockingQueue<>();
-        final CompletableFuture<String> closed = new CompletableFuture<>();
-        WebSocket socket;
+    private static EchoSocket openSocket(String app) throws Exception {
+        return openSocket(app, null);
+    }
 
-        static Socket open(String app) throws Exception {
-            return open(app, null);
-        }
-
-        static Socket open(String app, String cookie) throws Exception {
-            Socket s = new Socket();
-            WebSocket.Builder b = h1.newWebSocketBuilder();
-            if (cookie != null) {
-                b.header("Cookie", cookie);
-            }
-            s.socket = b.buildAsync(URI.create("wss://" + app + ".pep.localhost:"
-                    + gateway.port() + WebSocketEchoServer.PATH), s).get(20, TimeUnit.SECONDS);
-            return s;
-        }
-
-        String echo(String text) throws Exception {
-            socket.sendText(text, true).get(10, TimeUnit.SECONDS);
-            return texts.poll(10, TimeUnit.SECONDS);
-        }
-
-        @Override
-        public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
-            texts.add(data.toString());
-            webSocket.request(1);
-            return null;
-        }
-
-        @Override
-        public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
-            closed.complete(statusCode + " " + reason);
-            return null;
-        }
-
-        @Override
-        public void onError(WebSocket webSocket, Throwable error) {
-            closed.complete("error " + error);
-        }
+    private static EchoSocket openSocket(String app, String cookie) throws Exception {
+        return EchoSocket.open(h1, gateway.port(), app, cookie);
     }
 
     /** A server-sent-events stream through the gateway: events counted, and when it ended. */

@@ -17,10 +17,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
@@ -103,7 +100,7 @@ class EpisodicAppsIT {
         assertThat(register("drill-feed", events.url(), expires).statusCode()).isEqualTo(201);
         assertThat(Files.exists(dir.resolve("runtime-apps/drill.json"))).isTrue();
 
-        Socket socket = Socket.open("drill");
+        EchoSocket socket = openSocket("drill");
         assertThat(socket.echo("before")).isEqualTo("before");
         Sse feed = Sse.open(h2, "drill-feed");
         await().atMost(Duration.ofSeconds(20)).until(() -> feed.events.get() >= 2);
@@ -190,7 +187,7 @@ class EpisodicAppsIT {
         assertThat(keep.get("expires").asText()).isEqualTo(expires.toString());
         HttpResponse<String> web = h2.send(get("keep-web", "/hello"), HttpResponse.BodyHandlers.ofString());
         assertThat(web.statusCode()).isEqualTo(200);
-        Socket socket = Socket.open("keep");
+        EchoSocket socket = openSocket("keep");
         assertThat(socket.echo("after restart")).isEqualTo("after restart");
 
         HttpResponse<String> removed = admin("DELETE", "/api/v1/apps/keep", null, TOKEN);
@@ -271,41 +268,8 @@ class EpisodicAppsIT {
                 + pathAndQuery)).header("Accept", "text/event-stream").build();
     }
 
-    /** A WebSocket through the gateway: its echoes, and how it was closed ("code reason"). */
-    private static final class Socket implements WebSocket.Listener {
-        final BlockingQueue<String> texts = new LinkedBlockingQueue<>();
-        final CompletableFuture<String> closed = new CompletableFuture<>();
-        WebSocket socket;
-
-        static Socket open(String app) throws Exception {
-            Socket s = new Socket();
-            s.socket = h1.newWebSocketBuilder().buildAsync(URI.create("wss://" + app + ".pep.localhost:"
-                    + gateway.port() + WebSocketEchoServer.PATH), s).get(20, TimeUnit.SECONDS);
-            return s;
-        }
-
-        String echo(String text) throws Exception {
-            socket.sendText(text, true).get(10, TimeUnit.SECONDS);
-            return texts.poll(10, TimeUnit.SECONDS);
-        }
-
-        @Override
-        public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
-            texts.add(data.toString());
-            webSocket.request(1);
-            return null;
-        }
-
-        @Override
-        public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
-            closed.complete(statusCode + " " + reason);
-            return null;
-        }
-
-        @Override
-        public void onError(WebSocket webSocket, Throwable error) {
-            closed.complete("error " + error);
-        }
+    private static EchoSocket openSocket(String app) throws Exception {
+        return EchoSocket.open(h1, gateway.port(), app, null);
     }
 
     /** A server-sent-events stream through the gateway: events counted, and when it ended. */

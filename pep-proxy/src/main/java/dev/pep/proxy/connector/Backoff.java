@@ -20,7 +20,7 @@ final class Backoff {
     }
 
     /** The delay before the next attempt. */
-    synchronized Duration next() {
+    Duration next() {
         long ceiling = Math.min(MAX_MS, FIRST_MS << Math.min(attempt, 16));
         attempt++;
         long half = ceiling / 2;
@@ -28,7 +28,7 @@ final class Backoff {
     }
 
     /** After a tunnel that worked: start again from the shortest delay. */
-    synchronized void reset() {
+    void reset() {
         attempt = 0;
     }
 }

@@ -1,5 +1,6 @@
 package dev.pep.proxy.server;
 
+import dev.pep.core.Decision;
 import dev.pep.core.Obligation;
 import dev.pep.core.Subject;
 import dev.pep.identity.assertion.SubjectAssertionSigner;
@@ -9,6 +10,9 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +36,12 @@ final class GatewayAssertions {
     static final String KEY_FILE = "assertion-keys.jwks";
 
     private final SubjectAssertionSigner signer;
+    /** Signing costs about a millisecond when the signer's cache misses: never on an event loop. */
+    private final ExecutorService signing = Executors.newFixedThreadPool(2, r -> {
+        Thread t = new Thread(r, "pep-assertions");
+        t.setDaemon(true);
+        return t;
+    });
 
     private GatewayAssertions(SubjectAssertionSigner signer) {
         this.signer = signer;
@@ -60,6 +70,20 @@ final class GatewayAssertions {
     /** The signing key's id, for the started line. */
     String keyId() {
         return signer.keyId();
+    }
+
+    /**
+     * The obligations of {@code decision} ready for the app: as they are when it carries no
+     * identity assertion (at once), otherwise rendered by {@link #render} on the signing threads.
+     * The future fails when signing fails; the caller denies.
+     */
+    CompletableFuture<List<Obligation>> renderAsync(Decision decision, Subject subject, String app) {
+        List<Obligation> obligations = decision.obligations();
+        if (!decision.allowed()
+                || obligations.stream().noneMatch(Obligation.IdentityAssertion.class::isInstance)) {
+            return CompletableFuture.completedFuture(obligations);
+        }
+        return CompletableFuture.supplyAsync(() -> render(obligations, subject, app), signing);
     }
 
     /**

@@ -408,14 +408,18 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
                 route.app(), request.toAttributes(http2 ? "HTTP/2" : "HTTP/1.1"), source(),
                 gw.clock.instant(), requestId);
         decideNanos = System.nanoTime();
-        gw.engine().decideAsync(access).whenComplete((decision, error) ->
-                ctx.executor().execute(() -> onDecision(decision, error)));
+        AccessRequest asked = access;
+        gw.engine().decideAsync(asked)
+                .thenCompose(d -> gw.assertions.renderAsync(d, asked.subject(), route.name())
+                        .handle((rendered, signError) -> new Decided(d, rendered, signError)))
+                .whenComplete((decided, error) -> ctx.executor().execute(() -> onDecision(decided, error)));
     }
 
-    private void onDecision(Decision decision, Throwable error) {
+    private void onDecision(Decided decided, Throwable error) {
         if (state != State.DECIDING) {
             return;
         }
+        Decision decision = decided == null ? null : decided.decision();
         gw.metrics.decisionDuration(route.name(), Duration.ofNanos(System.nanoTime() - decideNanos));
         if (error != null || decision == null) {
             LOG.warn("decision failed request={} app={} error={}", requestId, route.name(), String.valueOf(error));
@@ -442,14 +446,13 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         if (!applicable(decision)) {
             return;
         }
-        try {
-            obligations = gw.assertions.render(decision.obligations(), access.subject(), route.name());
-        } catch (RuntimeException e) {
+        if (decided.signError() != null) {
             LOG.warn("identity assertion failed, request denied request={} app={} error={}", requestId,
-                    route.name(), e.getClass().getName());
+                    route.name(), decided.signError().getClass().getName());
             respondError(500, "assertion_failed", "The gateway could not vouch for you to the application.");
             return;
         }
+        obligations = decided.obligations();
         admit(decision);
         CompletionStage<Void> started = session().startOnce(requestId, access.subject(), access.app(),
                 access.source(), access.request().protocol(), trace);
@@ -1182,5 +1185,9 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
                     gw.posture == null ? Set.of() : gw.posture.networks(peer.getAddress()));
         }
         return source;
+    }
+
+    /** A decision with its obligations ready for the app, or why they could not be made. */
+    private record Decided(Decision decision, List<Obligation> obligations, Throwable signError) {
     }
 }
