@@ -102,6 +102,52 @@ class AuditPipelineTest {
     }
 
     @Test
+    void strict_spoolFullForOtherEvents_stillTakesSessionEndingsIntoTheReserve() {
+        RecordingSink sink = new RecordingSink("mem", true);
+        try (AuditPipeline pipeline = new AuditPipeline(config(AuditMode.STRICT, sink)
+                .segmentBytes(4096).maxSpoolBytes(8192).sessionEndReserveBytes(2048).build(),
+                new SimpleMeterRegistry())) {
+            start(pipeline);
+            int admitted = 0;
+            while (refusal(pipeline, events.adminAction("admin", "GET /x", "x", true)) == null) {
+                admitted++;
+            }
+            int endings = 0;
+            while (refusal(pipeline, event(endings)) == null) {
+                endings++;
+            }
+
+            assertThat(admitted).isPositive();
+            assertThat(refusal(pipeline, events.adminAction("admin", "GET /x", "x", true)))
+                    .isEqualTo("spool_full");
+            // about 2 KiB of endings of about 480 bytes each
+            assertThat(endings).isBetween(2, 6);
+            assertThat(refusal(pipeline, event(99))).isEqualTo("spool_full");
+        }
+    }
+
+    @Test
+    void config_sessionEndReserve_defaultsToAnEighthAndIsBounded() {
+        assertThat(config(AuditMode.STRICT, new RecordingSink("a", false)).segmentBytes(4096).maxSpoolBytes(1 << 20)
+                .build().sessionEndReserveBytes()).isEqualTo(1 << 17);
+        assertThatThrownBy(() -> config(AuditMode.STRICT, new RecordingSink("a", false))
+                .segmentBytes(4096).maxSpoolBytes(1 << 20).sessionEndReserveBytes(1 << 19).build())
+                .hasMessageContaining("sessionEndReserveBytes");
+        assertThatThrownBy(() -> config(AuditMode.STRICT, new RecordingSink("a", false))
+                .sessionEndReserveBytes(-1).build()).hasMessageContaining("sessionEndReserveBytes");
+    }
+
+    /** The reason the strict pipeline refused {@code event}, or null once it is spooled. */
+    private static String refusal(AuditPipeline pipeline, AuditEvent event) {
+        try {
+            pipeline.emit(event).toCompletableFuture().join();
+            return null;
+        } catch (CompletionException e) {
+            return ((AuditRejectedException) e.getCause()).reason();
+        }
+    }
+
+    @Test
     void bestEffort_spoolFull_dropsWithCounterThenRecordsAGapOnceTheSinkIsBack() {
         RecordingSink sink = new RecordingSink("mem", true);
         MeterRegistry registry = new SimpleMeterRegistry();
@@ -183,7 +229,7 @@ class AuditPipelineTest {
         RecordingSink slow = new RecordingSink("slow", true);
         Path segments = dir.resolve("spool").resolve("segments");
         try (AuditPipeline pipeline = new AuditPipeline(config(AuditMode.STRICT, fast, slow)
-                .segmentBytes(4096).maxSpoolBytes(1 << 20).build(), new SimpleMeterRegistry())) {
+                .segmentBytes(4096).segmentBytes(4096).maxSpoolBytes(1 << 20).build(), new SimpleMeterRegistry())) {
             start(pipeline);
             for (int i = 0; i < 100; i++) {
                 pipeline.emit(event(i));
