@@ -228,9 +228,15 @@ final class GatewayIdentity implements AutoCloseable {
         return bearer == null ? 0 : bearer.budgetRefusals();
     }
 
-    /** The JWKS endpoints of the bearer issuers, for provider health metrics. */
-    List<JwksSource> keySources() {
-        return keySources;
+    /** The bearer issuers' key sets and the OpenID providers, for provider health metrics. */
+    List<ProviderHealth> providerHealth() {
+        List<ProviderHealth> health = new java.util.ArrayList<>();
+        keySources.forEach(k -> health.add(new ProviderHealth("jwks", k.issuer(), k::usable,
+                k::failureCount)));
+        if (oidc != null) {
+            health.addAll(oidc.health());
+        }
+        return health;
     }
 
     /** Told the id of every gateway session that ends by logout or revocation; set once at start. */

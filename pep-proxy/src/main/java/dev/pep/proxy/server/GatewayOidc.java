@@ -44,6 +44,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,6 +69,7 @@ final class GatewayOidc implements AutoCloseable {
 
     private final List<OidcProviderConfig> configs;
     private final Map<String, Discovery> discoveries = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> discoveryFailures = new ConcurrentHashMap<>();
     private final Map<String, SignIn> signIns = new ConcurrentHashMap<>();
     private final RelyingParty relyingParty;
     private final HttpClient http;
@@ -82,6 +84,7 @@ final class GatewayOidc implements AutoCloseable {
             ScheduledExecutorService keyFetches, ExecutorService work, AuditSink audit, AuditEvents events,
             Clock clock, Consumer<String> revoked) {
         this.configs = configs;
+        configs.forEach(c -> discoveryFailures.put(c.name(), new AtomicLong()));
         this.relyingParty = relyingParty;
         this.http = http;
         this.keyFetches = keyFetches;
@@ -140,6 +143,15 @@ final class GatewayOidc implements AutoCloseable {
         return new OidcProviderConfig(p.name(), p.issuer(), p.clientId(), secret, p.scopes(),
                 new HashSet<>(p.algorithms()), p.clockSkew(), mapping, new HashSet<>(p.hosts()),
                 new HashSet<>(p.emailDomains()));
+    }
+
+    /**
+     * Each provider's readiness, for health metrics: up once discovered with its keys usable;
+     * a failed discovery is tried again at the next sign-in that needs the provider.
+     */
+    List<ProviderHealth> health() {
+        return configs.stream().map(c -> new ProviderHealth("oidc", c.name(), () -> ready(c.name()),
+                discoveryFailures.get(c.name())::get)).toList();
     }
 
     /** Whether any provider serves sign-ins on {@code host}. */
@@ -320,10 +332,17 @@ final class GatewayOidc implements AutoCloseable {
             });
         }).whenComplete((p, e) -> {
             if (e != null) {
+                discoveryFailures.get(config.name()).incrementAndGet();
                 LOG.warn("identity provider unavailable provider={} issuer={} error={}", config.name(),
                         config.issuer(), e.getCause() != null ? e.getCause().toString() : e.toString());
             }
         });
+    }
+
+    private boolean ready(String name) {
+        Discovery d = discoveries.get(name);
+        return d != null && d.future().isDone() && !d.future().isCompletedExceptionally()
+                && d.future().join().keys().usable();
     }
 
     private OidcProviderConfig config(String name) {

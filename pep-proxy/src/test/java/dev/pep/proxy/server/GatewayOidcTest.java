@@ -208,6 +208,57 @@ class GatewayOidcTest {
     }
 
     @Test
+    void health_providerDiscoveryDownThenUp_gaugeFlipsAtTheNextSignIn() throws Exception {
+        // A stand-in issuer on its own port: 503 first, then the mock's metadata under its name.
+        com.sun.net.httpserver.HttpServer issuer = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        String name = "http://127.0.0.1:" + issuer.getAddress().getPort() + "/realms/flip";
+        java.util.concurrent.atomic.AtomicBoolean answering = new java.util.concurrent.atomic.AtomicBoolean();
+        String mockIssuer = server.issuerUrl("flip").toString();
+        String metadata = http.send(HttpRequest.newBuilder(URI.create(mockIssuer
+                + "/.well-known/openid-configuration")).build(), HttpResponse.BodyHandlers.ofString()).body()
+                .replace("\"issuer\":\"" + mockIssuer + "\"", "\"issuer\":\"" + name + "\"")
+                .replace("\"issuer\" : \"" + mockIssuer + "\"", "\"issuer\" : \"" + name + "\"");
+        issuer.createContext("/realms/flip/.well-known/openid-configuration", exchange -> {
+            byte[] body = metadata.getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(answering.get() ? 200 : 503, answering.get() ? body.length : -1);
+            if (answering.get()) {
+                exchange.getResponseBody().write(body);
+            }
+            exchange.close();
+        });
+        issuer.start();
+        try {
+            GatewayIdentity identity = identity(provider("alpha", "", "") + """
+                        - name: flip
+                          issuer: %s
+                          client-id: pep-gateway
+                          client-secret-file: secret
+                          insecure-http: true
+                    """.formatted(name));
+            Map<String, ProviderHealth> health = new LinkedHashMap<>();
+            identity.providerHealth().forEach(h -> health.put(h.kind() + " " + h.name(), h));
+
+            assertThat(health).containsOnlyKeys("oidc alpha", "oidc flip");
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+                    .until(() -> health.get("oidc alpha").up().getAsBoolean()
+                            && health.get("oidc flip").failures().getAsLong() == 1);
+            assertThat(health.get("oidc flip").up().getAsBoolean()).isFalse();
+
+            answering.set(true);
+            // A sign-in that needs the provider tries discovery again, at most every 5 s.
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+                    .pollInterval(java.time.Duration.ofMillis(500)).until(() -> {
+                        get(identity, "/.pep/login", "provider=flip", List.of());
+                        return health.get("oidc flip").up().getAsBoolean();
+                    });
+            assertThat(health.get("oidc alpha").failures().getAsLong()).isZero();
+        } finally {
+            issuer.stop(0);
+        }
+    }
+
+    @Test
     void callback_withoutLoginCookie_refusedAndAudited() throws Exception {
         GatewayIdentity identity = identity(provider("alpha", "", ""));
         EndpointResponse start = get(identity, "/.pep/login", "", List.of());
