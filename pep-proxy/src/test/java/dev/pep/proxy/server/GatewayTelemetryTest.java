@@ -190,7 +190,7 @@ class GatewayTelemetryTest {
     }
 
     @Test
-    void metrics_sessionLiveThenEndedByReason_bytesOut_decisionReason_rejectionReason()
+    void metrics_sessionLiveThenEnded_handshakeFailure_bytes_decisionAndRejectionReasons()
             throws Exception {
         start("best-effort");
         SSLContext tls = trusting(dir.resolve("dev-ca/ca.pem"));
@@ -210,6 +210,16 @@ class GatewayTelemetryTest {
             // No app has this host: refused before routing, never decided.
             assertThat(exchange(socket, "nowhere.example", "close")).startsWith("HTTP/1.1 4");
         }
+
+        try (java.net.Socket plain = new java.net.Socket(InetAddress.getLoopbackAddress(), gateway.port())) {
+            // Not TLS at all: a failed handshake.
+            plain.setSoTimeout(10_000);
+            plain.getOutputStream().write("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            plain.getInputStream().readAllBytes();
+        }
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> value(scrape(),
+                "pep_tls_handshakes_total{protocol=\"none\",result=\"failure\"}") == 1.0);
 
         String scrape = scrape();
         assertThat(value(scrape, "pep_sessions_live")).isZero();

@@ -297,6 +297,59 @@ class AuditPipelineTest {
     }
 
     @Test
+    void metrics_sinkDown_spoolDepthLagAndAgeGrow_sinkBack_theyFallToZero() throws Exception {
+        RecordingSink sink = new RecordingSink("mem", true);
+        java.util.concurrent.atomic.AtomicLong millis = new java.util.concurrent.atomic.AtomicLong(
+                Fixtures.NOW.toEpochMilli());
+        java.time.Clock clock = new java.time.Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            @Override
+            public java.time.Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public java.time.Instant instant() {
+                return java.time.Instant.ofEpochMilli(millis.get());
+            }
+        };
+        MeterRegistry registry = new SimpleMeterRegistry();
+        try (AuditPipeline pipeline = new AuditPipeline(config(AuditMode.STRICT, sink).clock(clock)
+                .build(), registry)) {
+            start(pipeline);
+            for (int i = 0; i < 5; i++) {
+                pipeline.emit(pipeline.events().sessionEnded("s-" + i, i, i, Duration.ZERO, "closed"))
+                        .toCompletableFuture().get(5, TimeUnit.SECONDS);
+            }
+            Awaitility.await().atMost(WAIT).until(() -> count(registry, "pep.audit.sink.errors",
+                    "sink", "mem") >= 1);
+            millis.addAndGet(30_000);
+
+            assertThat(gauge(registry, "pep.audit.spool.events")).isEqualTo(5);
+            assertThat(registry.get("pep.audit.sink.lag").tag("sink", "mem").gauge().value())
+                    .isEqualTo(5);
+            assertThat(gauge(registry, "pep.audit.spool.oldest.age")).isBetween(30.0, 31.0);
+            assertThat(registry.get("pep.audit.sink.lag.age").tag("sink", "mem").gauge().value())
+                    .isBetween(30.0, 31.0);
+
+            sink.down.set(false);
+
+            Awaitility.await().atMost(WAIT).until(() -> sink.received.size() == 5
+                    && gauge(registry, "pep.audit.spool.events") == 0);
+            assertThat(gauge(registry, "pep.audit.spool.oldest.age")).isZero();
+            assertThat(registry.get("pep.audit.sink.lag").tag("sink", "mem").gauge().value()).isZero();
+        }
+    }
+
+    private static double gauge(MeterRegistry registry, String name) {
+        return registry.get(name).gauge().value();
+    }
+
+    @Test
     void config_duplicateSinkNamesOrNoSink_isRefused() {
         assertThatThrownBy(() -> config(AuditMode.STRICT, new RecordingSink("a", false),
                 new RecordingSink("a", false)).build()).hasMessageContaining("two sinks");
