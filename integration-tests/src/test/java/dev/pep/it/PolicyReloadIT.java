@@ -107,7 +107,7 @@ class PolicyReloadIT {
         assertThat(refused.get("status_detail").asText()).startsWith(file + ":12:11: condition: unknown attribute");
         assertThat(readyVersion()).as("/readyz after the refused reload").isEqualTo(running);
         assertThat(metrics()).containsPattern("pep_policy_reloads_total\\{result=\"refused\"} [1-9]")
-                .contains("pep_policy_info{version=\"" + running + "\"} 1.0");
+                .contains("pep_policy_info{version=\"" + running + "\"} 1");
         assertThat(status("plain")).as("still allowed by the running version").isEqualTo(200);
         assertThat(status("closed")).as("still denied by the running version").isEqualTo(closedBefore);
 
@@ -121,7 +121,7 @@ class PolicyReloadIT {
         // One series for the version in force: the old one is gone from the scrape.
         String scrape = metrics();
         assertThat(scrape).containsPattern("pep_policy_reloads_total\\{result=\"loaded\"} [1-9]")
-                .contains("pep_policy_info{version=\"" + readyVersion() + "\"} 1.0")
+                .contains("pep_policy_info{version=\"" + readyVersion() + "\"} 1")
                 .doesNotContain("pep_policy_info{version=\"" + running + "\"}");
     }
 

@@ -187,6 +187,27 @@ class GatewayTelemetryTest {
                 "pep_audit_spool_events ",
                 "pep_audit_spool_oldest_age_seconds ",
                 "pep_audit_sink_errors_total{sink=\"webhook\"}");
+        String docs;
+        try (java.util.stream.Stream<Path> pages = Files.list(Path.of("../docs"))) {
+            docs = pages.filter(p -> p.toString().endsWith(".md")).map(p -> {
+                try {
+                    return Files.readString(p);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }).collect(java.util.stream.Collectors.joining("\n"));
+        }
+        java.util.regex.Matcher family = java.util.regex.Pattern.compile("(?m)^# TYPE (pep_[a-z0-9_]+) ")
+                .matcher(scrape);
+        List<String> undocumented = new ArrayList<>();
+        while (family.find()) {
+            // Micrometer adds a _max gauge to every timer; the docs name the timer.
+            String name = family.group(1).replaceAll("_max$", "");
+            if (!docs.contains("`" + name + "`")) {
+                undocumented.add(name);
+            }
+        }
+        assertThat(undocumented).as("metrics the gateway exposes that no page of docs/ names").isEmpty();
     }
 
     @Test
