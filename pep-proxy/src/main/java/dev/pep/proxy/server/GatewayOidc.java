@@ -209,7 +209,7 @@ final class GatewayOidc implements AutoCloseable {
         return provider(name).thenApplyAsync(p -> {
             BackChannelLogout result = relyingParty.backChannelLogout(p, token);
             if (result instanceof BackChannelLogout.Accepted accepted) {
-                accepted.endedSessions().forEach(this::ended);
+                accepted.endedSessions().forEach(id -> ended(req, id));
                 LOG.debug("back-channel logout provider={} sessions={}", name, accepted.endedSessions().size());
                 return EndpointResponse.html(200, "");
             }
@@ -257,8 +257,8 @@ final class GatewayOidc implements AutoCloseable {
         }).exceptionally(e -> {
             LOG.debug("sign-in refused, provider unavailable request={} provider={}", req.requestId(),
                     config.name());
-            audit.emit(events.loginFailed(req.requestId(), config.issuer().toString(), AuthenticationMethod.OIDC,
-                    req.credentials().source(), "provider_unavailable"));
+            audit.emit(req.traced(events.loginFailed(req.requestId(), config.issuer().toString(),
+                    AuthenticationMethod.OIDC, req.credentials().source(), "provider_unavailable")));
             return EndpointResponse.error(503, "provider_unavailable",
                     "The identity provider of your organisation cannot be reached; try again shortly.");
         });
@@ -269,8 +269,8 @@ final class GatewayOidc implements AutoCloseable {
             // LIMITATION(L-210): no refresh token is kept; the session lives by the gateway's own lifetimes.
             Session session = ok.session();
             ok.idToken().ifPresent(token -> remember(session, ok.provider(), token));
-            audit.emit(events.loginSucceeded(session.id(), req.requestId(), session.subject(),
-                    req.credentials().source()));
+            audit.emit(req.traced(events.loginSucceeded(session.id(), req.requestId(), session.subject(),
+                    req.credentials().source())));
             EndpointResponse res = EndpointResponse.redirect(ok.returnTo());
             for (String c : ok.setCookies()) {
                 res = res.withCookie(c);
@@ -278,8 +278,8 @@ final class GatewayOidc implements AutoCloseable {
             return res;
         }
         String code = ((LoginOutcome.Failed) outcome).reason().code();
-        audit.emit(events.loginFailed(req.requestId(), "oidc", AuthenticationMethod.OIDC,
-                req.credentials().source(), code));
+        audit.emit(req.traced(events.loginFailed(req.requestId(), "oidc", AuthenticationMethod.OIDC,
+                req.credentials().source(), code)));
         return EndpointResponse.error(403, code, "The sign-in could not be completed; open the application again.");
     }
 
@@ -293,12 +293,13 @@ final class GatewayOidc implements AutoCloseable {
         }
     }
 
-    private void ended(String sessionId) {
+    /** A session the provider ended; {@code req} is its back-channel request, whose trace it joins. */
+    private void ended(EndpointRequest req, String sessionId) {
         SignIn signIn = signIns.remove(sessionId);
         LOG.debug("session ended by provider session={} provider={}", sessionId,
                 signIn == null ? "-" : signIn.provider());
         if (signIn != null) {
-            audit.emit(events.logout(sessionId, signIn.subject()));
+            audit.emit(req.traced(events.logout(sessionId, signIn.subject())));
         }
         revoked.accept(sessionId);
     }

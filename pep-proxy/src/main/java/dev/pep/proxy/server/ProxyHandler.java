@@ -376,7 +376,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         }
         ctx.channel().config().setAutoRead(false);
         var req = new GatewayIdentity.EndpointRequest(request.method(), request.path(), request.query(),
-                endpointBody.toString(), route.app(), request.host(), request.authority(), credentials, requestId);
+                endpointBody.toString(), route.app(), request.host(), request.authority(), credentials, requestId,
+                trace);
         gw.identity.handle(req).whenComplete((res, error) -> ctx.executor().execute(() -> endpointDone(res)));
     }
 

@@ -15,6 +15,7 @@ import dev.pep.proxy.config.GatewayConfig;
 import dev.pep.proxy.server.GatewayIdentity.EndpointRequest;
 import dev.pep.proxy.server.GatewayIdentity.EndpointResponse;
 import dev.pep.telemetry.audit.AuditEvents;
+import dev.pep.telemetry.trace.TraceContext;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.URLDecoder;
@@ -56,6 +57,8 @@ class GatewayOidcTest {
     static final String AUTHORITY = HOST + ":8443";
     static final App APP = new App("logistics", List.of(HOST), AppProtocol.HTTP,
             URI.create("https://10.1.2.3:8443"), Map.of(), false, Optional.empty());
+    static final TraceContext TRACE = new TraceContext("4bf92f3577b34da6a3ce929d0e0e4736",
+            "b7ad6b7169203331", "00f067aa0ba902b7", true, "", TraceContext.Origin.CONTINUED);
     static MockOAuth2Server server;
     static HttpClient http;
 
@@ -112,6 +115,9 @@ class GatewayOidcTest {
             assertThat(ok.subject().method()).isEqualTo(AuthenticationMethod.OIDC);
         });
         assertThat(audit).extracting(AuditEvent::type).contains(AuditEvents.LOGIN_SUCCEEDED);
+        assertThat(audit).filteredOn(e -> e.type().equals(AuditEvents.LOGIN_SUCCEEDED)).singleElement()
+                .satisfies(e -> assertThat(e.fields()).containsEntry("trace_id", TRACE.traceId())
+                        .containsEntry("span_id", TRACE.spanId()));
     }
 
     @Test
@@ -379,7 +385,8 @@ class GatewayOidcTest {
             Map<String, List<String>> headers) throws Exception {
         Credentials credentials = new Credentials(HOST, headers, List.of(), Optional.empty(),
                 new Source(InetAddress.getByName("192.0.2.7"), 40000, Set.of()), Instant.now());
-        return new EndpointRequest(method, path, query, body, APP, HOST, AUTHORITY, credentials, "req-1");
+        return new EndpointRequest(method, path, query, body, APP, HOST, AUTHORITY, credentials, "req-1",
+                TRACE);
     }
 
     private static Credentials credentials(List<String> cookies) throws Exception {
