@@ -147,6 +147,33 @@ class AuditPipelineTest {
         }
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(AuditMode.class)
+    void emit_burstPastTheQueue_neverWaitsForTheWriter_refusesOrDropsWithQueueFull(AuditMode mode) {
+        MeterRegistry registry = new SimpleMeterRegistry();
+        try (AuditPipeline pipeline = new AuditPipeline(config(mode, new RecordingSink("mem", false))
+                .maxQueuedEvents(1).build(), registry)) {
+            start(pipeline);
+            List<CompletableFuture<Void>> stages = new ArrayList<>();
+            long started = System.nanoTime();
+            for (int i = 0; i < 5_000; i++) {
+                stages.add(pipeline.emit(event(i)).toCompletableFuture());
+            }
+            Duration took = Duration.ofNanos(System.nanoTime() - started);
+
+            // Had emit() waited for the writer, a queue of one would never have been full.
+            String counter = mode == AuditMode.STRICT ? "pep.audit.events.rejected"
+                    : "pep.audit.events.dropped";
+            assertThat(count(registry, counter, "reason", "queue_full")).isPositive();
+            assertThat(took).as("5 000 emits on the caller's thread").isLessThan(Duration.ofSeconds(5));
+            // A refused (strict) or dropped (best-effort) event's stage says so at once.
+            assertThat(stages).filteredOn(CompletableFuture::isCompletedExceptionally)
+                    .isNotEmpty().allSatisfy(f -> assertThatThrownBy(f::join)
+                            .hasCauseInstanceOf(AuditRejectedException.class)
+                            .hasMessageContaining("queue is full"));
+        }
+    }
+
     @Test
     void bestEffort_spoolFull_dropsWithCounterThenRecordsAGapOnceTheSinkIsBack() {
         RecordingSink sink = new RecordingSink("mem", true);
