@@ -401,7 +401,8 @@ class PostureIT {
         ToolResult r = curlTo("svc", "--cert", up.cert().toString(), "--key", up.key().toString(), "/health-up");
         assertThat(ProxyingIT.statusLine(r)).as(r.toString()).endsWith(" 200");
         assertThat(metrics()).contains(service + " 1.0")
-                .containsPattern("pep_provider_failures_total\\{kind=\"posture_service\",provider=\"fleet-posture\"} [1-9]")
+                .containsPattern("pep_provider_failures_total\\{kind=\"posture_service\","
+                        + "provider=\"fleet-posture\"} [1-9]")
                 .containsPattern("pep_posture_assessments_total\\{outcome=\"ok\",provider=\"fleet-posture\"} [1-9]");
     }
 

@@ -1,6 +1,7 @@
 package dev.pep.proxy.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
 import com.nimbusds.jose.JWSAlgorithm;
@@ -12,6 +13,7 @@ import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import com.sun.net.httpserver.HttpServer;
 import dev.pep.core.AuthenticationMethod;
 import dev.pep.core.Credentials;
 import dev.pep.core.DevicePosture;
@@ -21,11 +23,16 @@ import dev.pep.core.Subject;
 import dev.pep.identity.posture.SessionKeys;
 import dev.pep.proxy.config.ConfigLoader;
 import dev.pep.proxy.config.GatewayConfig;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.math.BigInteger;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.cert.X509Certificate;
@@ -40,7 +47,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiFunction;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Extension;
@@ -57,6 +66,14 @@ class GatewayPostureTest {
 
     private static final String ISSUER = "https://mdm.northwind.example";
     private static final AtomicLong SERIALS = new AtomicLong(1000);
+    /** Device certificates of one CA with its CRL, both re-read every 50 ms. */
+    private static final String FLEET = """
+            posture:
+              deadline: 5s
+              reload-interval: 50ms
+              device-certificates:
+                - { name: fleet, ca-bundle: ca.pem, crls: [ca.crl] }
+            """;
 
     @TempDir
     Path dir;
@@ -168,16 +185,8 @@ class GatewayPostureTest {
         X509Certificate device = certificate("CN=laptop-9", deviceKeys, "CN=Fleet CA", caKeys, false);
         Files.writeString(dir.resolve("ca.pem"), pem("CERTIFICATE", ca.getEncoded()));
         writeCrl(caKeys);
-        posture = GatewayPosture.create(config("""
-                posture:
-                  deadline: 5s
-                  reload-interval: 50ms
-                  device-certificates:
-                    - { name: fleet, ca-bundle: ca.pem, crls: [ca.crl] }
-                """), Clock.systemUTC(), SessionKeys.perConnection());
-        Credentials withDevice = new Credentials("app.example", Map.of(), List.of(device),
-                Optional.empty(), new Source(InetAddress.getLoopbackAddress(), 40000, Set.of()),
-                Instant.now());
+        posture = GatewayPosture.create(config(FLEET), Clock.systemUTC(), SessionKeys.perConnection());
+        Credentials withDevice = withDevice(device);
         assertThat(assess(Subject.anonymous(), withDevice).managed()).isTrue();
 
         writeCrl(caKeys, device.getSerialNumber());
@@ -220,28 +229,23 @@ class GatewayPostureTest {
         Files.writeString(dir.resolve("vpn.txt"), "192.0.2.0/24\n");
         ECKey key = new ECKeyGenerator(Curve.P_256).keyID("mdm-1").generate();
         Files.writeString(dir.resolve("mdm.jwks.json"), new JWKSet(key.toPublicJWK()).toString());
-        java.util.concurrent.atomic.AtomicInteger status = new java.util.concurrent.atomic.AtomicInteger(500);
-        com.sun.net.httpserver.HttpServer service = com.sun.net.httpserver.HttpServer.create(
-                new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        AtomicInteger status = new AtomicInteger(500);
+        HttpServer service = HttpServer.create(
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         service.createContext("/devices/", exchange -> {
             byte[] body = ("{\"device_id\":\"laptop-9\",\"signals\":{\"compliant\":true}}")
-                    .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                    .getBytes(StandardCharsets.UTF_8);
             exchange.sendResponseHeaders(status.get(), body.length);
             exchange.getResponseBody().write(body);
             exchange.close();
         });
         service.start();
         int closed;
-        try (var socket = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+        try (var socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             closed = socket.getLocalPort();
         }
         try {
-            posture = GatewayPosture.create(config("""
-                    posture:
-                      deadline: 5s
-                      reload-interval: 50ms
-                      device-certificates:
-                        - { name: fleet, ca-bundle: ca.pem, crls: [ca.crl] }
+            posture = GatewayPosture.create(config(FLEET + """
                       assertions:
                         - { name: mdm-file, issuer: "%s", jwks-file: mdm.jwks.json, audiences: [pep] }
                         - { name: mdm-down, issuer: "%s", jwks-uri: "http://127.0.0.1:%d/jwks", audiences: [pep] }
@@ -251,22 +255,20 @@ class GatewayPostureTest {
                         - { name: partner-vpn, file: vpn.txt }
                     """.formatted(ISSUER, ISSUER, closed, service.getAddress().getPort())),
                     Clock.systemUTC(), SessionKeys.perConnection());
-            io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
-                    new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+            SimpleMeterRegistry registry =
+                    new SimpleMeterRegistry();
             GatewayMetrics metrics = new GatewayMetrics(registry);
             posture.health().forEach(metrics::provider);
-            java.util.function.BiFunction<String, String, Double> up = (kind, name) -> registry
+            BiFunction<String, String, Double> up = (kind, name) -> registry
                     .get("pep.provider.up").tags("kind", kind, "provider", name).gauge().value();
-            Credentials withDevice = new Credentials("app.example", Map.of(), List.of(device),
-                    Optional.empty(), new Source(InetAddress.getLoopbackAddress(), 40000, Set.of()),
-                    Instant.now());
+            Credentials withDevice = withDevice(device);
 
             assertThat(posture.health()).extracting(ProviderHealth::kind, ProviderHealth::name)
-                    .containsExactlyInAnyOrder(org.assertj.core.groups.Tuple.tuple("device_trust", "fleet"),
-                            org.assertj.core.groups.Tuple.tuple("assertion_keys", "mdm-file"),
-                            org.assertj.core.groups.Tuple.tuple("assertion_keys", "mdm-down"),
-                            org.assertj.core.groups.Tuple.tuple("posture_service", "mdm-api"),
-                            org.assertj.core.groups.Tuple.tuple("network_set", "partner-vpn"));
+                    .containsExactlyInAnyOrder(tuple("device_trust", "fleet"),
+                            tuple("assertion_keys", "mdm-file"),
+                            tuple("assertion_keys", "mdm-down"),
+                            tuple("posture_service", "mdm-api"),
+                            tuple("network_set", "partner-vpn"));
             assertThat(up.apply("device_trust", "fleet")).isEqualTo(1.0);
             assertThat(up.apply("network_set", "partner-vpn")).isEqualTo(1.0);
             assertThat(up.apply("assertion_keys", "mdm-file")).isEqualTo(1.0);
@@ -285,10 +287,10 @@ class GatewayPostureTest {
             // The network set file: broken, then fixed.
             Path vpn = dir.resolve("vpn.txt");
             Files.writeString(vpn, "192.0.2.0/33\n");
-            Files.setLastModifiedTime(vpn, java.nio.file.attribute.FileTime.from(Instant.now().plusSeconds(5)));
+            Files.setLastModifiedTime(vpn, FileTime.from(Instant.now().plusSeconds(5)));
             await().atMost(Duration.ofSeconds(20)).until(() -> up.apply("network_set", "partner-vpn") == 0.0);
             Files.writeString(vpn, "192.0.2.0/24\n");
-            Files.setLastModifiedTime(vpn, java.nio.file.attribute.FileTime.from(Instant.now().plusSeconds(10)));
+            Files.setLastModifiedTime(vpn, FileTime.from(Instant.now().plusSeconds(10)));
             await().atMost(Duration.ofSeconds(20)).until(() -> up.apply("network_set", "partner-vpn") == 1.0);
 
             // The device CRL: broken, fixed, past its next update, current again.
@@ -326,6 +328,11 @@ class GatewayPostureTest {
     private static Subject user(String id) {
         return new Subject(id, "https://idp.northwind.example", "northwind", Set.of(), Set.of(), "",
                 Map.of(), AuthenticationMethod.OIDC, Instant.now());
+    }
+
+    private static Credentials withDevice(X509Certificate device) {
+        return new Credentials("app.example", Map.of(), List.of(device), Optional.empty(),
+                new Source(InetAddress.getLoopbackAddress(), 40000, Set.of()), Instant.now());
     }
 
     private static Credentials request(int port, Map<String, List<String>> headers) {

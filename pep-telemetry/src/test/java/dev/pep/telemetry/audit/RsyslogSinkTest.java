@@ -2,7 +2,6 @@ package dev.pep.telemetry.audit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.pep.core.AuditEvent;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -15,7 +14,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -48,7 +46,8 @@ class RsyslogSinkTest {
                 AuditPipeline pipeline = pipeline(rsyslog, new SimpleMeterRegistry())) {
             pipeline.start();
             AtomicBoolean loading = new AtomicBoolean(true);
-            Thread load = new Thread(() -> emitWhile(pipeline, loading, recorded, refused, 20_000));
+            Thread load = new Thread(() -> SinksOutageTest.emitWhile(pipeline, loading, recorded,
+                    refused, 20_000));
             load.start();
             load.join(60_000);
             loading.set(false);
@@ -86,8 +85,8 @@ class RsyslogSinkTest {
                 AuditPipeline pipeline = pipeline(rsyslog, registry)) {
             pipeline.start();
             AtomicBoolean loading = new AtomicBoolean(true);
-            Thread load = new Thread(() -> emitWhile(pipeline, loading, recorded, refused,
-                    Integer.MAX_VALUE));
+            Thread load = new Thread(() -> SinksOutageTest.emitWhile(pipeline, loading, recorded,
+                    refused, Integer.MAX_VALUE));
             load.start();
             Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> recorded.size() > 2_000
                     && rsyslog.lines().size() > 1_000);
@@ -135,26 +134,6 @@ class RsyslogSinkTest {
                         TlsFiles.clientContext(rsyslog.caPem, null, null), Duration.ofSeconds(2)))
                 .build();
         return new AuditPipeline(config, registry);
-    }
-
-    /** Emits paced like a busy gateway (about 5 000 events a second), for at most 30 s. */
-    private static void emitWhile(AuditPipeline pipeline, AtomicBoolean loading,
-            Set<String> recorded, AtomicLong refused, int max) {
-        AuditEvents events = pipeline.events();
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        for (int i = 0; i < max && loading.get() && System.nanoTime() < deadline; i++) {
-            AuditEvent e = events.sessionEnded("s-" + i, i, i, Duration.ZERO, "closed");
-            pipeline.emit(e).whenComplete((ok, error) -> {
-                if (error == null) {
-                    recorded.add(e.id());
-                } else {
-                    refused.incrementAndGet();
-                }
-            });
-            if (i % 50 == 49) {
-                LockSupport.parkNanos(10_000_000);
-            }
-        }
     }
 
     /** How many times each event id appears in the lines rsyslog wrote. */
