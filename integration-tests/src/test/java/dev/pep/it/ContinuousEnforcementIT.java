@@ -90,18 +90,10 @@ class ContinuousEnforcementIT {
         Files.copy(GatewayProcess.pepHome().resolve("config/quickstart-users.yaml"), dir.resolve("users.yaml"));
         Files.createDirectories(dir.resolve("policies"));
         writePolicy(RULES_THAT_GO + RULES_THAT_STAY);
-        String yaml = GatewayProcess.baseConfig("it-sessions").replace("drain-timeout:",
-                "  token-file: admin-tokens\ndrain-timeout:") + """
-                policy:
-                  directory: policies
-                  reload-interval: 200ms
-                sessions:
-                  check-interval: 200ms
+        String yaml = GatewayProcess.sessionsConfig("it-sessions") + """
                 identity:
                   session-keys: session-keys
                   local-users: users.yaml
-                audit:
-                  directory: audit
                 """;
         gateway = GatewayProcess.start(dir, yaml);
         h1 = Clients.http(gateway.devCa(), HttpClient.Version.HTTP_1_1);

@@ -63,6 +63,22 @@ abstract class HeldSession implements AutoCloseable {
         ended.complete(System.nanoTime());
     }
 
+    /** Waits until {@code answers} moved past {@code before}; throws if it did not in time. */
+    void awaitAnswer(AtomicInteger answers, int before) {
+        await().atMost(FLOW).until(() -> answers.get() > before || ended.isDone());
+        if (answers.get() == before) {
+            throw new AssertionError(this + " was not answered");
+        }
+    }
+
+    static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception e) {
+            // Closing anyway.
+        }
+    }
+
     /** The credential a session presents: a header, or none when {@code value} is null. */
     record Auth(String name, String value) {
         static final Auth NONE = new Auth("Cookie", null);
@@ -211,22 +227,16 @@ abstract class HeldSession implements AutoCloseable {
         void assertFlowing() throws IOException {
             int before = answers.get();
             OutputStream out = socket.getOutputStream();
-            out.write(("GET /idle HTTP/1.1\r\nHost: " + host + "\r\n"
-                    + (auth.value() == null ? "" : auth.name() + ": " + auth.value() + "\r\n") + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            String credential = auth.value() == null ? "" : auth.name() + ": " + auth.value() + "\r\n";
+            out.write(("GET /idle HTTP/1.1\r\nHost: " + host + "\r\n" + credential + "\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
             out.flush();
-            await().atMost(FLOW).until(() -> answers.get() > before || ended.isDone());
-            if (answers.get() == before) {
-                throw new AssertionError(this + " was not answered");
-            }
+            awaitAnswer(answers, before);
         }
 
         @Override
         public void close() {
-            try {
-                socket.close();
-            } catch (IOException e) {
-                // Closing anyway.
-            }
+            closeQuietly(socket);
         }
     }
 
@@ -279,19 +289,12 @@ abstract class HeldSession implements AutoCloseable {
             h2.write(RawHttp2.HEADERS, RawHttp2.END_HEADERS | RawHttp2.END_STREAM, stream,
                     RawHttp2.getHeaders(authority, "/idle", fields.toArray(String[]::new)));
             stream += 2;
-            await().atMost(FLOW).until(() -> answers.get() > before || ended.isDone());
-            if (answers.get() == before) {
-                throw new AssertionError(this + " was not answered");
-            }
+            awaitAnswer(answers, before);
         }
 
         @Override
         public void close() {
-            try {
-                h2.close();
-            } catch (IOException e) {
-                // Closing anyway.
-            }
+            closeQuietly(h2);
         }
     }
 

@@ -100,16 +100,11 @@ class SessionTriggersIT {
         Files.createDirectories(dir.resolve("policies"));
         Files.writeString(dir.resolve("policies/staying.yaml"), STAYING.formatted(ws.url(), web.url()));
         writeChanging("");
-        String yaml = GatewayProcess.baseConfig("it-triggers").replace("drain-timeout:",
-                "  token-file: admin-tokens\ndrain-timeout:") + """
+        // Idle connections stay open on their own for longer than any case lasts.
+        String yaml = GatewayProcess.sessionsConfig("it-triggers") + """
                 limits:
                   header-read-timeout: 2m
                   idle-timeout: 5m
-                policy:
-                  directory: policies
-                  reload-interval: 200ms
-                sessions:
-                  check-interval: 200ms
                 identity:
                   session-keys: session-keys
                   local-users: users.yaml
@@ -117,8 +112,6 @@ class SessionTriggersIT {
                     - issuer: %s
                       jwks-uri: %s
                       audiences: [%s]
-                audit:
-                  directory: audit
                 """.formatted(TokenIssuer.ISSUER, issuer.jwksUri(), TokenIssuer.AUDIENCE);
         gateway = GatewayProcess.start(dir, yaml);
         h1 = Clients.http(gateway.devCa(), HttpClient.Version.HTTP_1_1);

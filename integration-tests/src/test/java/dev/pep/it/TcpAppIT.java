@@ -202,20 +202,12 @@ class TcpAppIT {
         writePolicy(true);
         writeMatrix("apps: {}\n");
         Files.writeString(dir.resolve("admin-tokens"), "alice " + TOKEN + "\n");
-        String yaml = GatewayProcess.baseConfig("it-tcp").replace("drain-timeout:",
-                "  token-file: admin-tokens\ndrain-timeout:") + """
-                policy:
-                  directory: policies
-                  reload-interval: 200ms
-                sessions:
-                  check-interval: 200ms
+        String yaml = GatewayProcess.sessionsConfig("it-tcp") + """
                 identity:
                   session-keys: session-keys
                   client-certificates:
                     - ca-bundle: partner-ca.pem
                       hosts: ["*.pep.localhost"]
-                audit:
-                  directory: audit
                 tcp:
                   idle-timeout: 2m
                   max-duration: 1h
@@ -481,7 +473,8 @@ class TcpAppIT {
                     apps: [%s]
                     effect: allow
                     when: '%s'
-                """.formatted(app, app, when) + (obligations.isEmpty() ? "" : "    obligations: " + obligations + "\n"));
+                """.formatted(app, app, when)
+                + (obligations.isEmpty() ? "" : "    obligations: " + obligations + "\n"));
         await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300)).until(() -> {
             try (SSLSocket s = connect(app + ".pep.localhost")) {
                 return echo(s, "ready").equals("ready");

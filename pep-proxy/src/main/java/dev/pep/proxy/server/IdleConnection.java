@@ -21,9 +21,10 @@ import org.slf4j.LoggerFactory;
  * A partner HTTP connection as a live session while no exchange is in progress on it. Once the
  * connection carried an allowed exchange, it is registered between exchanges (kind
  * {@code http1_idle} or {@code http2_idle}): one entry per subject it carried, kept by that
- * subject's latest exchange's decision and re-decided with its request and credentials, its age
- * counted from the connection's first allowed exchange. When the registry ends one (a re-decision that
- * denies, an operator, an expiry), an HTTP/1.1 connection is closed and an HTTP/2 one gets GOAWAY.
+ * subject's latest exchange's decision and re-decided with its request and credentials, its
+ * age counted from the connection's first allowed exchange. When the registry ends one (a
+ * re-decision that denies, an operator, an expiry), an HTTP/1.1 connection is closed and an
+ * HTTP/2 one gets GOAWAY.
  *
  * <p>A handler in the connection's pipeline; used on its event loop only (the streams of an
  * HTTP/2 connection share it). The entries leave the registry when an exchange begins, since an
