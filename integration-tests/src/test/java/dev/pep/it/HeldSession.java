@@ -193,10 +193,15 @@ abstract class HeldSession implements AutoCloseable {
         private final AtomicInteger answers = new AtomicInteger();
 
         IdleHttp1(int port, Path ca, String app, Auth auth) throws Exception {
+            this(Clients.trusting(ca), port, app, auth);
+        }
+
+        /** With the client's own TLS context (a device certificate, say). */
+        IdleHttp1(javax.net.ssl.SSLContext tls, int port, String app, Auth auth) throws Exception {
             super("idle-h1", app);
             this.host = app + ".pep.localhost";
             this.auth = auth;
-            socket = Clients.tls(port, host, ca, "http/1.1");
+            socket = Clients.tls(tls, port, host, "http/1.1");
             socket.setSoTimeout(0);
             Thread reader = new Thread(this::read, kind + "-" + app);
             reader.setDaemon(true);
@@ -250,10 +255,15 @@ abstract class HeldSession implements AutoCloseable {
         volatile boolean goaway;
 
         IdleHttp2(int port, Path ca, String app, Auth auth) throws Exception {
+            this(Clients.trusting(ca), port, app, auth);
+        }
+
+        /** With the client's own TLS context (a device certificate, say). */
+        IdleHttp2(javax.net.ssl.SSLContext tls, int port, String app, Auth auth) throws Exception {
             super("idle-h2", app);
             this.authority = app + ".pep.localhost:" + port;
             this.auth = auth;
-            h2 = RawHttp2.connect(port, app + ".pep.localhost", ca);
+            h2 = RawHttp2.connect(tls, port, app + ".pep.localhost");
             h2.readTimeout(Duration.ZERO);
             Thread reader = new Thread(this::read, kind + "-" + app);
             reader.setDaemon(true);
