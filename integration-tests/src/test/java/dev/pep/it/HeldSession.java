@@ -71,6 +71,13 @@ abstract class HeldSession implements AutoCloseable {
         }
     }
 
+    /** Runs {@code reader} on a daemon thread of its own. */
+    void reading(Runnable reader) {
+        Thread t = new Thread(reader, kind + "-" + app);
+        t.setDaemon(true);
+        t.start();
+    }
+
     static void closeQuietly(AutoCloseable c) {
         try {
             c.close();
@@ -143,9 +150,7 @@ abstract class HeldSession implements AutoCloseable {
                     endedNow();
                     return;
                 }
-                Thread reader = new Thread(() -> read(response.body()), kind + "-" + app);
-                reader.setDaemon(true);
-                reader.start();
+                reading(() -> read(response.body()));
             });
             await().atMost(FLOW).until(() -> events.get() >= 1 || ended.isDone());
             if (events.get() == 0) {
@@ -203,9 +208,7 @@ abstract class HeldSession implements AutoCloseable {
             this.auth = auth;
             socket = Clients.tls(tls, port, host, "http/1.1");
             socket.setSoTimeout(0);
-            Thread reader = new Thread(this::read, kind + "-" + app);
-            reader.setDaemon(true);
-            reader.start();
+            reading(this::read);
             assertFlowing();
         }
 
@@ -265,9 +268,7 @@ abstract class HeldSession implements AutoCloseable {
             this.auth = auth;
             h2 = RawHttp2.connect(tls, port, app + ".pep.localhost");
             h2.readTimeout(Duration.ZERO);
-            Thread reader = new Thread(this::read, kind + "-" + app);
-            reader.setDaemon(true);
-            reader.start();
+            reading(this::read);
             assertFlowing();
         }
 
@@ -319,9 +320,7 @@ abstract class HeldSession implements AutoCloseable {
             process = new ProcessBuilder("openssl", "s_client", "-quiet", "-connect", "127.0.0.1:" + port,
                     "-servername", app + ".pep.localhost", "-CAfile", ca.toString(), "-verify_return_error",
                     "-cert", cert.toString(), "-key", key.toString()).redirectErrorStream(true).start();
-            Thread reader = new Thread(this::read, kind + "-" + app);
-            reader.setDaemon(true);
-            reader.start();
+            reading(this::read);
             process.onExit().whenComplete((p, e) -> endedNow());
             assertFlowing();
         }
