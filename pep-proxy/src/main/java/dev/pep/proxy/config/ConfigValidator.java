@@ -173,8 +173,10 @@ final class ConfigValidator {
             }
         }
         checkClientCertificates(c, id);
-        new ProviderValidator(this::add, path -> Files.isReadable(c.resolve(path)), System::getenv)
-                .check(id.providers());
+        ProviderValidator providers = new ProviderValidator(this::add, path -> Files.isReadable(c.resolve(path)),
+                System::getenv);
+        providers.check(id.providers());
+        providers.checkBearer(id.bearer());
     }
 
     private void checkClientCertificates(GatewayConfig c, IdentitySettings id) {

@@ -43,14 +43,30 @@ public record IdentitySettings(
      * @param jwksUri where its signing keys are published
      * @param audiences accepted {@code aud} values; at least one
      * @param algorithms accepted signature algorithms; default RS256 and ES256
-     * @param organisation the partner organisation its subjects belong to
+     * @param organisation the partner organisation its subjects belong to (the same as
+     *     {@code claims.fixed-organisation}; at most one of the two)
+     * @param types accepted {@code typ} header values; default {@code at+jwt} (RFC 9068)
+     * @param requiredClaims claims every token must carry beyond iss, sub, aud and exp;
+     *     default {@code nbf}
+     * @param clockSkew tolerance for token times; default 60 s, at most 5 min
+     * @param claims how token claims become subject attributes
      */
     public record BearerIssuer(String issuer, URI jwksUri, List<String> audiences, List<String> algorithms,
-            String organisation) {
+            String organisation, List<String> types, List<String> requiredClaims, Duration clockSkew,
+            Claims claims) {
         /** Applies defaults and copies. */
         public BearerIssuer {
             audiences = audiences == null ? List.of() : List.copyOf(audiences);
             algorithms = algorithms == null ? List.of("RS256", "ES256") : List.copyOf(algorithms);
+            types = types == null ? List.of("at+jwt") : List.copyOf(types);
+            requiredClaims = requiredClaims == null ? List.of("nbf") : List.copyOf(requiredClaims);
+            clockSkew = clockSkew == null ? Duration.ofSeconds(60) : clockSkew;
+            claims = claims == null ? new Claims(null, null, null, null, null, null) : claims;
+        }
+
+        /** The organisation every subject of this issuer belongs to, from either key; null: from a claim. */
+        public String fixedOrganisation() {
+            return organisation != null ? organisation : claims.fixedOrganisation();
         }
     }
 

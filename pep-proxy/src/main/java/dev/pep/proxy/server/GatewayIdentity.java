@@ -128,10 +128,10 @@ final class GatewayIdentity implements AutoCloseable {
         Map<IssuerConfig, JwksSource> issuers = new LinkedHashMap<>();
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         for (IdentitySettings.BearerIssuer b : s.bearer()) {
-            ClaimMapping mapping = b.organisation() == null ? ClaimMapping.defaults()
-                    : ClaimMapping.defaults().withFixedOrganisation(b.organisation());
-            IssuerConfig ic = IssuerConfig.of(b.issuer(), b.jwksUri(), new HashSet<>(b.audiences()))
-                    .withAlgorithms(new HashSet<>(b.algorithms())).withClaimMapping(mapping);
+            IssuerConfig ic = new IssuerConfig(b.issuer(), b.jwksUri(), new HashSet<>(b.audiences()),
+                    new HashSet<>(b.algorithms()), new HashSet<>(b.types()), new HashSet<>(b.requiredClaims()),
+                    b.clockSkew(), IssuerConfig.DEFAULT_MAX_TOKEN_BYTES,
+                    claimMapping(b.claims(), b.fixedOrganisation()));
             JwksSource source = new JwksSource(b.issuer(), b.jwksUri(), http, fetches, clock,
                     JwksSource.Settings.defaults());
             source.start();
@@ -150,6 +150,12 @@ final class GatewayIdentity implements AutoCloseable {
                     id -> identity.revoked.accept(id));
         }
         return identity;
+    }
+
+    /** How gateway.yaml's {@code claims} of a provider or bearer issuer become a {@link ClaimMapping}. */
+    static ClaimMapping claimMapping(IdentitySettings.Claims c, String fixedOrganisation) {
+        return new ClaimMapping(c.organisation(), Optional.ofNullable(fixedOrganisation), c.groups(), c.roles(),
+                c.email(), new HashSet<>(c.extra()));
     }
 
     /** One authenticator per configured partner CA, under each host that accepts it. */

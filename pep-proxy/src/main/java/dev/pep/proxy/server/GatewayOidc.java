@@ -134,9 +134,7 @@ final class GatewayOidc implements AutoCloseable {
         if (secret == null || secret.isEmpty()) {
             throw new IOException("provider " + p.name() + ": the client secret is empty");
         }
-        IdentitySettings.Claims c = p.claims();
-        ClaimMapping mapping = new ClaimMapping(c.organisation(), Optional.ofNullable(c.fixedOrganisation()),
-                c.groups(), c.roles(), c.email(), new HashSet<>(c.extra()));
+        ClaimMapping mapping = GatewayIdentity.claimMapping(p.claims(), p.claims().fixedOrganisation());
         return new OidcProviderConfig(p.name(), p.issuer(), p.clientId(), secret, p.scopes(),
                 new HashSet<>(p.algorithms()), p.clockSkew(), mapping, new HashSet<>(p.hosts()),
                 new HashSet<>(p.emailDomains()));
