@@ -3,6 +3,8 @@ package dev.pep.identity.testing;
 import java.time.Duration;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import no.nav.security.mock.oauth2.http.OAuth2HttpRequest;
 import no.nav.security.mock.oauth2.http.OAuth2HttpResponse;
 import no.nav.security.mock.oauth2.http.Route;
@@ -17,6 +19,7 @@ import okhttp3.Headers;
 public final class TokenFaults implements Route {
 
     private final Queue<Fault> queued = new ConcurrentLinkedQueue<>();
+    private volatile CountDownLatch release = new CountDownLatch(1);
 
     /** The next token request of {@code grantType} is answered with this status and JSON body. */
     public TokenFaults answer(String grantType, int status, String json) {
@@ -36,9 +39,12 @@ public final class TokenFaults implements Route {
                 "{\"error\":\"invalid_grant\",\"error_description\":\"User disabled\"}");
     }
 
-    /** Drops whatever is still queued. */
+    /** Drops whatever is still queued and ends the hangs under way, so the mock can stop. */
     public void clear() {
         queued.clear();
+        CountDownLatch hanging = release;
+        release = new CountDownLatch(1);
+        hanging.countDown();
     }
 
     @Override
@@ -57,7 +63,7 @@ public final class TokenFaults implements Route {
         }
         if (!fault.hang().isZero()) {
             try {
-                Thread.sleep(fault.hang().toMillis());
+                release.await(fault.hang().toMillis(), TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -154,6 +155,10 @@ final class ConfigValidator {
         IdentitySettings id = c.identity();
         if (id == null) {
             return;
+        }
+        Duration timeout = id.providerTimeout();
+        if (timeout.compareTo(Duration.ofSeconds(1)) < 0 || timeout.compareTo(Duration.ofMinutes(1)) > 0) {
+            add("identity.provider-timeout", "expected between 1s and 1m, got " + timeout);
         }
         if (id.localUsers() != null && !Files.isReadable(c.resolve(id.localUsers()))) {
             add("identity.local-users", "cannot read file '" + id.localUsers() + "'");

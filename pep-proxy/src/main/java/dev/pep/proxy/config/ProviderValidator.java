@@ -142,6 +142,14 @@ final class ProviderValidator {
         }
         algorithms(key + ".algorithms", p.algorithms());
         skew(key + ".clock-skew", p.clockSkew());
+        Duration interval = p.refreshInterval();
+        if (interval != null && interval.compareTo(Duration.ofSeconds(1)) < 0) {
+            problems.accept(key + ".refresh-interval", "expected at least 1s, got " + interval);
+        }
+        if (interval != null && !p.refreshTokens()) {
+            problems.accept(key + ".refresh-interval", "set while refresh-tokens is false; "
+                    + "expected one of them");
+        }
         for (String h : p.hosts()) {
             if (!HOST.matcher(h).matches()) {
                 problems.accept(key + ".hosts", "invalid host name '" + h

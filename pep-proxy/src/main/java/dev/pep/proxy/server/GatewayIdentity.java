@@ -47,6 +47,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -83,7 +84,7 @@ final class GatewayIdentity implements AutoCloseable {
     private final AuditEvents events;
     private final Clock clock;
     private final SecureRandom random = new SecureRandom();
-    private volatile java.util.function.Consumer<String> revoked = id -> { };
+    private volatile BiConsumer<String, String> revoked = (id, trigger) -> { };
 
     private GatewayIdentity(IdentitySettings settings, SessionCookieCodec codec, InMemorySessionStore sessions,
             LocalUserDirectory users, JwtAuthenticator bearer, List<JwksSource> keySources,
@@ -112,7 +113,7 @@ final class GatewayIdentity implements AutoCloseable {
     static GatewayIdentity create(GatewayConfig config, AuditSink audit, AuditEvents events, Clock clock)
             throws IOException {
         IdentitySettings s = config.identity() != null ? config.identity()
-                : new IdentitySettings(null, null, null, null, null, null, null);
+                : new IdentitySettings(null, null, null, null, null, null, null, null);
         SecureRandom random = new SecureRandom();
         SessionKeyRing keys = SessionKeyRing.loadOrCreate(config.resolve(s.sessionKeys()), clock, random);
         AeadSealer sealer = new AeadSealer(keys, random);
@@ -147,7 +148,7 @@ final class GatewayIdentity implements AutoCloseable {
                 List.copyOf(issuers.values()), fetches, certificates, audit, events, clock);
         if (!s.providers().isEmpty()) {
             identity.oidc = GatewayOidc.create(config, s, sealer, codec, sessions, fetches, audit, events, clock,
-                    id -> identity.revoked.accept(id));
+                    (id, trigger) -> identity.revoked.accept(id, trigger));
         }
         return identity;
     }
@@ -239,8 +240,11 @@ final class GatewayIdentity implements AutoCloseable {
         return keySources;
     }
 
-    /** Told the id of every gateway session that ends by logout or revocation; set once at start. */
-    void onRevoked(java.util.function.Consumer<String> listener) {
+    /**
+     * Told the id of every gateway session that ends by logout, back-channel logout or a refused
+     * refresh, with what ended it ({@code logout}, {@code refresh}); set once at start.
+     */
+    void onRevoked(BiConsumer<String, String> listener) {
         revoked = listener;
     }
 
@@ -371,7 +375,7 @@ final class GatewayIdentity implements AutoCloseable {
                 && cookies.openSession(value.get(), req.credentials()) instanceof SessionCookieCodec.Opened.Valid v) {
             sessions.revoke(v.session().id(), clock.instant());
             audit.emit(events.logout(v.session().id(), v.session().subject()));
-            revoked.accept(v.session().id());
+            revoked.accept(v.session().id(), "logout");
             if (oidc != null) {
                 // RP-initiated logout: the provider ends its own session too, else the next
                 // sign-in would pass through it silently.

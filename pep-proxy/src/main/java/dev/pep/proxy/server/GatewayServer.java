@@ -165,8 +165,8 @@ public final class GatewayServer implements AutoCloseable {
                 config.sessions().redecideInterval());
         gw.sessions.start(config.sessions().checkInterval());
         registry.gauge("pep.sessions.registered", gw.sessions, SessionRegistry::size);
-        gw.identity.onRevoked(id -> gw.sessions.redecide(s -> s.gatewaySessionId().filter(id::equals).isPresent(),
-                "logout"));
+        gw.identity.onRevoked((id, trigger) -> gw.sessions.redecide(
+                s -> s.gatewaySessionId().filter(id::equals).isPresent(), trigger));
         if (gw.posture != null) {
             // A device's posture changed: decide that subject's sessions of that app again.
             gw.posture.assessor().addListener(change -> gw.sessions.redecide(s -> s.app().equals(change.app())
