@@ -368,6 +368,30 @@ class JwtAuthenticatorTest {
     }
 
     @Test
+    void authenticate_keySetHangs_cachedKeysWorkForTheStaleWindow_thenKeysStale() throws Exception {
+        String token = validToken();
+        keyServer.setMode(KeyServer.Mode.HANG);
+        clock.advance(Duration.ofMinutes(6));
+
+        long t0 = System.nanoTime();
+        keys.refresh().get(20, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("cut off by the 2 s fetch timeout")
+                .isLessThan(Duration.ofSeconds(10));
+        assertThat(keys.failureCount()).isEqualTo(1);
+        assertThat(authenticate(token)).isInstanceOf(AuthenticationResult.Authenticated.class);
+        assertThat(authenticate(validToken())).isInstanceOf(AuthenticationResult.Authenticated.class);
+
+        clock.advance(Duration.ofMinutes(25));
+        keys.refresh().get(20, java.util.concurrent.TimeUnit.SECONDS);
+        assertRejected(authenticate(token), IdentityReasons.KEYS_STALE);
+        assertRejected(authenticate(validToken()), IdentityReasons.KEYS_STALE);
+
+        keyServer.setMode(KeyServer.Mode.ANSWER);
+        keys.refresh().get(20, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(authenticate(validToken())).isInstanceOf(AuthenticationResult.Authenticated.class);
+    }
+
+    @Test
     void authenticate_keysNeverFetched_keysUnavailable() {
         var fresh = new JwksSource(ISSUER, keyServer.uri(), http, scheduler, clock,
                 JwksSource.Settings.defaults());

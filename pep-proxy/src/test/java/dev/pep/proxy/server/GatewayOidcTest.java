@@ -164,6 +164,19 @@ class GatewayOidcTest {
     }
 
     @Test
+    void refresh_onAnotherInstance_sessionLivesByTheGatewaysLifetimes() throws Exception {
+        Path config = config(provider("alpha", "", ""));
+        GatewayIdentity first = identity(config);
+        String session = signIn(first, 2);
+        first.close();
+
+        // Pins L-213: the other instance holds no refresh token, so nothing renews or ends it.
+        GatewayIdentity second = identity(config);
+        await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(20))
+                .until(() -> authenticated(second, session));
+    }
+
+    @Test
     void refreshTokensOff_sessionLivesByTheGatewaysLifetimes() throws Exception {
         GatewayIdentity identity = identity(provider("alpha", "", "") + "      refresh-tokens: false\n");
         String session = signIn(identity, 2);
