@@ -140,6 +140,17 @@ class JwtAuthenticatorTest {
         assertRejected(authenticate(jwt.serialize()), IdentityReasons.TOKEN_ALGORITHM_NOT_ALLOWED);
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"PS256", "RS384", "RS512"})
+    void authenticate_trustedKeyButAlgorithmOutsideTheAllowlist_rejected(String alg) {
+        // The issuer allows RS256 and ES256 only; the key itself would verify these too.
+        String token = TestKeys.sign(new JWSHeader.Builder(JWSAlgorithm.parse(alg)).keyID(TestKeys.RSA.getKeyID())
+                .type(new JOSEObjectType("at+jwt")).build(), TestKeys.claims(ISSUER, AUDIENCE, clock.instant())
+                .build(), TestKeys.RSA);
+
+        assertRejected(authenticate(token), IdentityReasons.TOKEN_ALGORITHM_NOT_ALLOWED);
+    }
+
     @Test
     void issuerConfig_hmacOrNone_refusedAtConfiguration() {
         assertThatThrownBy(() -> config().withAlgorithms(Set.of("HS256")))
