@@ -5,23 +5,16 @@ import com.nimbusds.jwt.JWT;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.oauth2.sdk.AuthorizationCode;
 import com.nimbusds.oauth2.sdk.AuthorizationCodeGrant;
-import com.nimbusds.oauth2.sdk.ErrorObject;
-import com.nimbusds.oauth2.sdk.RefreshTokenGrant;
 import com.nimbusds.oauth2.sdk.ResponseType;
 import com.nimbusds.oauth2.sdk.Scope;
 import com.nimbusds.oauth2.sdk.TokenRequest;
-import com.nimbusds.oauth2.sdk.TokenErrorResponse;
 import com.nimbusds.oauth2.sdk.TokenResponse;
 import com.nimbusds.oauth2.sdk.auth.ClientSecretBasic;
 import com.nimbusds.oauth2.sdk.auth.Secret;
-import com.nimbusds.oauth2.sdk.http.HTTPRequest;
-import com.nimbusds.oauth2.sdk.http.HTTPResponse;
 import com.nimbusds.oauth2.sdk.id.ClientID;
 import com.nimbusds.oauth2.sdk.id.State;
 import com.nimbusds.oauth2.sdk.pkce.CodeChallengeMethod;
 import com.nimbusds.oauth2.sdk.pkce.CodeVerifier;
-import com.nimbusds.oauth2.sdk.token.RefreshToken;
-import com.nimbusds.oauth2.sdk.token.Tokens;
 import com.nimbusds.openid.connect.sdk.AuthenticationErrorResponse;
 import com.nimbusds.openid.connect.sdk.AuthenticationRequest;
 import com.nimbusds.openid.connect.sdk.AuthenticationResponse;
@@ -30,7 +23,6 @@ import com.nimbusds.openid.connect.sdk.AuthenticationSuccessResponse;
 import com.nimbusds.openid.connect.sdk.LogoutRequest;
 import com.nimbusds.openid.connect.sdk.Nonce;
 import com.nimbusds.openid.connect.sdk.OIDCTokenResponse;
-import com.nimbusds.openid.connect.sdk.OIDCTokenResponseParser;
 import com.nimbusds.openid.connect.sdk.token.OIDCTokens;
 import com.nimbusds.openid.connect.sdk.claims.LogoutTokenClaimsSet;
 import com.nimbusds.openid.connect.sdk.validators.LogoutTokenValidator;
@@ -43,10 +35,8 @@ import dev.pep.identity.session.AeadSealer;
 import dev.pep.identity.session.Session;
 import dev.pep.identity.session.SessionCookieCodec;
 import dev.pep.identity.session.SessionStore;
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -59,11 +49,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -100,6 +87,7 @@ public final class RelyingParty {
     private final SecureRandom random;
     private final Settings settings;
     private final Map<String, Instant> usedStates = new ConcurrentHashMap<>();
+    private final TokenEndpoint tokens;
 
     /**
      * A relying party.
@@ -126,6 +114,7 @@ public final class RelyingParty {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.random = Objects.requireNonNull(random, "random");
         this.settings = Objects.requireNonNull(settings, "settings");
+        this.tokens = new TokenEndpoint(http, executor, clock, settings.tokenTimeout());
     }
 
     /**
@@ -204,7 +193,7 @@ public final class RelyingParty {
                 return CompletableFuture.completedFuture(checked.failure());
             }
             return exchange(checked.provider(), checked.login(), checked.code(), authority)
-                    .exceptionally(e -> failed(unreachable(e) ? IdentityReasons.PROVIDER_UNAVAILABLE
+                    .exceptionally(e -> failed(TokenEndpoint.unreachable(e) ? IdentityReasons.PROVIDER_UNAVAILABLE
                             : IdentityReasons.TOKEN_EXCHANGE_FAILED, e));
         } catch (RuntimeException e) {
             return CompletableFuture.completedFuture(failed(IdentityReasons.IDENTITY_ERROR, e));
@@ -222,22 +211,7 @@ public final class RelyingParty {
      */
     public CompletableFuture<RefreshOutcome> refresh(OidcProvider provider, ProviderGrant grant,
             String subjectId) {
-        try {
-            TokenRequest request = new TokenRequest(provider.metadata().getTokenEndpointURI(),
-                    new ClientSecretBasic(new ClientID(provider.config().clientId()),
-                            new Secret(provider.config().clientSecret())),
-                    new RefreshTokenGrant(new RefreshToken(grant.refreshToken())));
-            return send(request)
-                    .thenApplyAsync(r -> refreshed(provider, grant, subjectId, r), executor)
-                    .exceptionally(e -> {
-                        LOG.debug("refresh failed provider={} error={}", provider.name(),
-                                rootCause(e).getClass().getSimpleName());
-                        return unavailable(unreachable(e) ? IdentityReasons.PROVIDER_UNAVAILABLE
-                                : IdentityReasons.IDENTITY_ERROR);
-                    });
-        } catch (RuntimeException e) {
-            return CompletableFuture.completedFuture(unavailable(IdentityReasons.IDENTITY_ERROR));
-        }
+        return tokens.refresh(provider, grant, subjectId);
     }
 
     /**
@@ -373,35 +347,16 @@ public final class RelyingParty {
                         new Secret(provider.config().clientSecret())),
                 new AuthorizationCodeGrant(code, redirectUri(authority),
                         new CodeVerifier(login.codeVerifier())));
-        return send(request).thenApplyAsync(response -> finish(provider, login, response), executor);
-    }
-
-    /**
-     * Sends a token request; bounded by the token timeout as a whole (the JDK client's own
-     * timeout stops at the response headers, so a body that trickles is cut off here too).
-     */
-    private CompletableFuture<HttpResponse<String>> send(TokenRequest request) {
-        long millis = settings.tokenTimeout().toMillis();
-        return http.sendAsync(toJdk(request.toHTTPRequest()), HttpResponse.BodyHandlers.ofString())
-                .orTimeout(millis, TimeUnit.MILLISECONDS);
-    }
-
-    private HttpRequest toJdk(HTTPRequest request) {
-        HttpRequest.Builder builder = HttpRequest.newBuilder(request.getURI())
-                .timeout(settings.tokenTimeout())
-                .POST(HttpRequest.BodyPublishers.ofString(request.getBody()));
-        Map<String, List<String>> headers = request.getHeaderMap();
-        headers.forEach((name, values) -> values.forEach(v -> builder.header(name, v)));
-        return builder.build();
+        return tokens.send(request).thenApplyAsync(response -> finish(provider, login, response), executor);
     }
 
     private LoginOutcome finish(OidcProvider provider, LoginState login,
             HttpResponse<String> response) {
-        TokenResponse parsed = parseTokens(response);
-        Optional<OIDCTokens> tokens = parsed != null && parsed.indicatesSuccess()
+        TokenResponse parsed = TokenEndpoint.parse(response);
+        Optional<OIDCTokens> answer = parsed != null && parsed.indicatesSuccess()
                 && parsed.toSuccessResponse() instanceof OIDCTokenResponse oidc
                 ? Optional.of(oidc.getOIDCTokens()) : Optional.empty();
-        Optional<JWT> idToken = tokens.map(OIDCTokens::getIDToken);
+        Optional<JWT> idToken = answer.map(OIDCTokens::getIDToken);
         if (idToken.isEmpty()) {
             LOG.debug("token response without id token status={}", response.statusCode());
             return failed(IdentityReasons.TOKEN_EXCHANGE_FAILED, null);
@@ -415,114 +370,8 @@ public final class RelyingParty {
         if (claims.isEmpty()) {
             return failed(IdentityReasons.ID_TOKEN_INVALID, null);
         }
-        Optional<ProviderGrant> grant = grant(tokens.get(), claims.get(), clock.instant());
+        Optional<ProviderGrant> grant = TokenEndpoint.grant(answer.get(), claims.get(), clock.instant());
         return startSession(provider, login, claims.get(), idToken.get(), grant);
-    }
-
-    private RefreshOutcome refreshed(OidcProvider provider, ProviderGrant before, String subjectId,
-            HttpResponse<String> response) {
-        TokenResponse parsed = parseTokens(response);
-        if (parsed == null || !parsed.indicatesSuccess()) {
-            return refusedOrUnavailable(provider, response.statusCode(), parsed);
-        }
-        Tokens tokens = parsed.toSuccessResponse().getTokens();
-        Instant now = clock.instant();
-        JWTClaimsSet claims = null;
-        if (tokens instanceof OIDCTokens oidc && oidc.getIDToken() != null) {
-            String keyProblem = ProviderTokens.keyProblem(provider, oidc.getIDToken());
-            if (IdentityReasons.KEYS_STALE.equals(keyProblem)
-                    || IdentityReasons.KEYS_UNAVAILABLE.equals(keyProblem)) {
-                return unavailable(keyProblem);
-            }
-            claims = keyProblem != null ? null : ProviderTokens.validateIdToken(provider,
-                    oidc.getIDToken(), null, now).orElse(null);
-            if (claims == null || !subjectId.equals(claims.getSubject())) {
-                LOG.debug("refresh refused, id token invalid provider={}", provider.name());
-                return new RefreshOutcome.Refused(IdentityReasons.of(IdentityReasons.REFRESH_REFUSED));
-            }
-        }
-        RefreshToken next = tokens.getRefreshToken();
-        // RFC 6749 section 6: a provider that does not rotate refresh tokens keeps the old one valid.
-        String token = next != null ? next.getValue() : before.refreshToken();
-        Instant expiresAt = expiry(tokens, claims, now).orElse(before.expiresAt());
-        if (!expiresAt.isAfter(now)) {
-            return new RefreshOutcome.Refused(IdentityReasons.of(IdentityReasons.REFRESH_REFUSED));
-        }
-        return new RefreshOutcome.Refreshed(new ProviderGrant(token, expiresAt));
-    }
-
-    private static RefreshOutcome refusedOrUnavailable(OidcProvider provider, int status,
-            TokenResponse parsed) {
-        // RFC 6749 section 5.2: an error object with 400 or 401 is the provider's answer (revoked
-        // grant, disabled user, client no longer allowed); anything else says nothing about it.
-        if (parsed instanceof TokenErrorResponse error && (status == 400 || status == 401)) {
-            ErrorObject e = error.getErrorObject();
-            LOG.debug("refresh refused provider={} status={} error={}", provider.name(), status,
-                    e == null ? "-" : e.getCode());
-            return new RefreshOutcome.Refused(IdentityReasons.of(IdentityReasons.REFRESH_REFUSED));
-        }
-        LOG.debug("refresh answer unusable provider={} status={}", provider.name(), status);
-        return unavailable(IdentityReasons.PROVIDER_UNAVAILABLE);
-    }
-
-    /** The grant of a sign-in when the provider issued a refresh token. */
-    private static Optional<ProviderGrant> grant(Tokens tokens, JWTClaimsSet idClaims, Instant now) {
-        if (tokens.getRefreshToken() == null) {
-            return Optional.empty();
-        }
-        return expiry(tokens, idClaims, now).filter(now::isBefore)
-                .map(at -> new ProviderGrant(tokens.getRefreshToken().getValue(), at));
-    }
-
-    /** When the provider's tokens run out: the access token's lifetime, else the ID token's exp. */
-    private static Optional<Instant> expiry(Tokens tokens, JWTClaimsSet idClaims, Instant now) {
-        long lifetime = tokens.getAccessToken() == null ? 0 : tokens.getAccessToken().getLifetime();
-        if (lifetime > 0) {
-            return Optional.of(now.plusSeconds(lifetime));
-        }
-        return Optional.ofNullable(idClaims).map(JWTClaimsSet::getExpirationTime)
-                .map(java.util.Date::toInstant);
-    }
-
-    /** The token endpoint's answer as Nimbus reads it, or null when it cannot be read. */
-    private static TokenResponse parseTokens(HttpResponse<String> response) {
-        try {
-            HTTPResponse nimbus = new HTTPResponse(response.statusCode());
-            response.headers().firstValue("content-type").ifPresent(ct -> {
-                try {
-                    nimbus.setContentType(ct);
-                } catch (com.nimbusds.oauth2.sdk.ParseException e) {
-                    // Left unset: the parser below then refuses the body.
-                }
-            });
-            nimbus.setBody(response.body());
-            TokenResponse parsed = OIDCTokenResponseParser.parse(nimbus);
-            if (!parsed.indicatesSuccess()) {
-                LOG.debug("token endpoint refused status={}", response.statusCode());
-            }
-            return parsed;
-        } catch (com.nimbusds.oauth2.sdk.ParseException | RuntimeException e) {
-            LOG.debug("token response unusable status={}", response.statusCode());
-            return null;
-        }
-    }
-
-    /** Whether a token call failed for want of an answer: refused connection, timeout, reset. */
-    private static boolean unreachable(Throwable e) {
-        Throwable cause = rootCause(e);
-        return cause instanceof IOException || cause instanceof TimeoutException;
-    }
-
-    private static Throwable rootCause(Throwable e) {
-        Throwable cause = e;
-        while (cause instanceof CompletionException && cause.getCause() != null) {
-            cause = cause.getCause();
-        }
-        return cause;
-    }
-
-    private static RefreshOutcome unavailable(String code) {
-        return new RefreshOutcome.Unavailable(IdentityReasons.of(code));
     }
 
     private LoginOutcome startSession(OidcProvider provider, LoginState login,

@@ -3,6 +3,10 @@ package dev.pep.identity.oidc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import com.nimbusds.openid.connect.sdk.op.OIDCProviderMetadata;
 import dev.pep.core.App;
 import dev.pep.core.AppProtocol;
@@ -40,6 +44,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * Refresh tokens against mock-oauth2-server on 127.0.0.1, with a clock moved by hand and the
@@ -265,6 +270,40 @@ class SessionRefresherTest {
                 .isTrue();
         assertThat(tiny.track(second.session(), provider, second.grant().orElseThrow(), Optional.empty()))
                 .isFalse();
+    }
+
+    @Test
+    void refreshTokens_inNoLogLine_renewedFailingOrEnded() throws Exception {
+        Logger root = ((LoggerContext) LoggerFactory.getILoggerFactory()).getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        ListAppender<ILoggingEvent> appender = new ListAppender<>();
+        appender.start();
+        root.addAppender(appender);
+        List<String> secrets = new java.util.ArrayList<>();
+        try {
+            LoginOutcome.Completed login = login();
+            track(login);
+            secrets.add(login.grant().orElseThrow().refreshToken());
+            clock.advance(Duration.ofSeconds(LIFETIME - 20));
+            refresher.sweep();
+            await().atMost(Duration.ofSeconds(10)).until(() -> refresher.refreshedCount() == 1);
+            faults.answer("refresh_token", 503, "{}");
+            for (int i = 0; i < 2; i++) {
+                clock.advance(Duration.ofSeconds(LIFETIME - 20));
+                refresher.sweep();
+                int done = i + 1;
+                await().atMost(Duration.ofSeconds(10)).until(() -> refresher.failureCount() + ended.size() >= done);
+            }
+        } finally {
+            root.detachAppender(appender);
+        }
+
+        assertThat(ended).hasSize(1);
+        assertThat(appender.list).isNotEmpty();
+        for (ILoggingEvent event : appender.list) {
+            for (String secret : secrets) {
+                assertThat(event.getFormattedMessage()).doesNotContain(secret);
+            }
+        }
     }
 
     private Session track(LoginOutcome.Completed login) {
