@@ -194,6 +194,7 @@ final class GatewayIdentity implements AutoCloseable {
      * is reported as such, so a browser can be sent to sign in again.
      */
     AuthenticationResult authenticate(Credentials credentials) {
+        // LIMITATION(L-214): use does not slide the idle expiry; nothing re-seals the cookie.
         AuthenticationResult fromCookie = cookies.authenticate(credentials);
         if (fromCookie instanceof AuthenticationResult.Authenticated) {
             return fromCookie;

@@ -42,7 +42,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The gateway's own sign-in and sign-out endpoints under attack ({@link GatewayIdentity#handle}
  * with a local user directory): login CSRF, logout CSRF from another origin, and session fixation
- * with a planted cookie. Each test fails if its protection is taken out.
+ * with a planted cookie. Each test fails if its protection is taken out. Also pins how long a
+ * session lives when used (L-214).
  */
 class GatewaySignInAttacksTest {
 
@@ -165,6 +166,23 @@ class GatewaySignInAttacksTest {
                         rejected -> assertThat(rejected.reason().code()).isEqualTo("session_revoked"));
     }
 
+    @Test
+    void idleTimeout_notSlidByUse_sessionEndsIdleTimeoutAfterSignIn() throws Exception {
+        String session = signIn("ana", Map.of());
+        Instant signedIn = Instant.now();
+
+        // Used 20 minutes in, then 11 minutes later: still ends 30 minutes after the sign-in.
+        AuthenticationResult used = identity.authenticate(credentials(cookie("__Host-pep_session", session),
+                signedIn.plusSeconds(20 * 60)));
+        AuthenticationResult later = identity.authenticate(credentials(cookie("__Host-pep_session", session),
+                signedIn.plusSeconds(31 * 60)));
+
+        // Pins L-214.
+        assertThat(used).isInstanceOf(AuthenticationResult.Authenticated.class);
+        assertThat(later).isInstanceOfSatisfying(AuthenticationResult.Rejected.class,
+                r -> assertThat(r.reason().code()).isEqualTo("session_expired"));
+    }
+
     private String signIn(String user, Map<String, List<String>> extra) throws Exception {
         Form form = form();
         Map<String, List<String>> headers = new LinkedHashMap<>();
@@ -213,8 +231,12 @@ class GatewaySignInAttacksTest {
     }
 
     private static Credentials credentials(Map<String, List<String>> headers) throws Exception {
+        return credentials(headers, Instant.now());
+    }
+
+    private static Credentials credentials(Map<String, List<String>> headers, Instant at) throws Exception {
         return new Credentials(HOST, headers, List.of(), Optional.empty(),
-                new Source(InetAddress.getByName("192.0.2.7"), 40000, Set.of()), Instant.now());
+                new Source(InetAddress.getByName("192.0.2.7"), 40000, Set.of()), at);
     }
 
     private static String cookieOf(List<String> setCookies, String name) {
