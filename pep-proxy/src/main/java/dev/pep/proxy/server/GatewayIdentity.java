@@ -194,7 +194,6 @@ final class GatewayIdentity implements AutoCloseable {
      * is reported as such, so a browser can be sent to sign in again.
      */
     AuthenticationResult authenticate(Credentials credentials) {
-        // LIMITATION(L-214): use does not slide the idle expiry; nothing re-seals the cookie.
         AuthenticationResult fromCookie = cookies.authenticate(credentials);
         if (fromCookie instanceof AuthenticationResult.Authenticated) {
             return fromCookie;
@@ -221,6 +220,30 @@ final class GatewayIdentity implements AutoCloseable {
         // The authenticator knows the host by the name it was configured with (a wildcard).
         return c.authenticate(new Credentials(key, credentials.headers(), credentials.peerCertificates(),
                 credentials.tlsFingerprint(), credentials.source(), credentials.time()));
+    }
+
+    /**
+     * The session cookie re-sealed as used now, for the response to an allowed request whose
+     * session was last seen more than a quarter of its idle timeout ago: use slides the idle
+     * expiry, never past the absolute one. Empty without a valid session cookie; never throws.
+     */
+    Optional<String> renewedCookie(Credentials credentials) {
+        try {
+            Optional<String> value = SessionCookieCodec.cookieValue(credentials, SessionCookieCodec.COOKIE_NAME);
+            if (value.isEmpty()
+                    || !(cookies.openSession(value.get(), credentials) instanceof SessionCookieCodec.Opened.Valid v)) {
+                return Optional.empty();
+            }
+            Session session = v.session();
+            Instant now = credentials.time();
+            if (Duration.between(session.lastSeenAt(), now).compareTo(session.idleTimeout().dividedBy(4)) < 0) {
+                return Optional.empty();
+            }
+            return Optional.of(codec.setCookie(session.touch(now), now));
+        } catch (RuntimeException e) {
+            LOG.debug("session cookie not renewed error={}", e.getClass().getSimpleName());
+            return Optional.empty();
+        }
     }
 
     /** The id of the live gateway session the request's cookie opens, if it opens one. */

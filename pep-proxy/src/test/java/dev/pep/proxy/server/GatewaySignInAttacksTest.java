@@ -42,8 +42,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The gateway's own sign-in and sign-out endpoints under attack ({@link GatewayIdentity#handle}
  * with a local user directory): login CSRF, logout CSRF from another origin, and session fixation
- * with a planted cookie. Each test fails if its protection is taken out. Also pins how long a
- * session lives when used (L-214).
+ * with a planted cookie. Each test fails if its protection is taken out. Also how use slides a
+ * session's idle expiry, within its absolute one.
  */
 class GatewaySignInAttacksTest {
 
@@ -167,20 +167,49 @@ class GatewaySignInAttacksTest {
     }
 
     @Test
-    void idleTimeout_notSlidByUse_sessionEndsIdleTimeoutAfterSignIn() throws Exception {
+    void idleTimeout_slidByUse_renewedCookieLivesOn_oldOneEndsIdleAfterSignIn() throws Exception {
         String session = signIn("ana", Map.of());
         Instant signedIn = Instant.now();
 
-        // Used 20 minutes in, then 11 minutes later: still ends 30 minutes after the sign-in.
-        AuthenticationResult used = identity.authenticate(credentials(cookie("__Host-pep_session", session),
-                signedIn.plusSeconds(20 * 60)));
-        AuthenticationResult later = identity.authenticate(credentials(cookie("__Host-pep_session", session),
-                signedIn.plusSeconds(31 * 60)));
+        // A quarter of the idle timeout (30 min) in, the answer carries the cookie re-sealed.
+        assertThat(identity.renewedCookie(credentials(cookie("__Host-pep_session", session),
+                signedIn.plusSeconds(5 * 60)))).isEmpty();
+        String renewed = identity.renewedCookie(credentials(cookie("__Host-pep_session", session),
+                signedIn.plusSeconds(20 * 60))).orElseThrow();
+        assertThat(renewed).startsWith("__Host-pep_session=").contains("Secure", "HttpOnly", "SameSite=Lax");
+        String value = renewed.substring("__Host-pep_session=".length(), renewed.indexOf(';'));
+        Instant later = signedIn.plusSeconds(45 * 60);
 
-        // Pins L-214.
-        assertThat(used).isInstanceOf(AuthenticationResult.Authenticated.class);
-        assertThat(later).isInstanceOfSatisfying(AuthenticationResult.Rejected.class,
-                r -> assertThat(r.reason().code()).isEqualTo("session_expired"));
+        assertThat(identity.authenticate(credentials(cookie("__Host-pep_session", value), later)))
+                .isInstanceOf(AuthenticationResult.Authenticated.class);
+        assertThat(identity.authenticate(credentials(cookie("__Host-pep_session", session), later)))
+                .isInstanceOfSatisfying(AuthenticationResult.Rejected.class,
+                        r -> assertThat(r.reason().code()).isEqualTo("session_expired"));
+        assertThat(identity.sessionId(credentials(cookie("__Host-pep_session", value), later)))
+                .isEqualTo(identity.sessionId(credentials(cookie("__Host-pep_session", session), signedIn)));
+    }
+
+    @Test
+    void idleTimeout_renewalNeverPassesTheAbsoluteExpiry_norRevivesARevokedSession() throws Exception {
+        String session = signIn("ana", Map.of());
+        Instant signedIn = Instant.now();
+        String value = session;
+        for (int minutes = 20; minutes < 8 * 60; minutes += 20) {
+            Optional<String> renewed = identity.renewedCookie(credentials(cookie("__Host-pep_session", value),
+                    signedIn.plusSeconds(minutes * 60L)));
+            value = renewed.map(c -> c.substring("__Host-pep_session=".length(), c.indexOf(';'))).orElse(value);
+        }
+
+        Instant past = signedIn.plusSeconds(8 * 3600 + 60);
+        assertThat(identity.authenticate(credentials(cookie("__Host-pep_session", value), past)))
+                .isInstanceOf(AuthenticationResult.Rejected.class);
+        assertThat(identity.renewedCookie(credentials(cookie("__Host-pep_session", value), past))).isEmpty();
+
+        Map<String, List<String>> out = new LinkedHashMap<>(cookie("__Host-pep_session", session));
+        out.put("origin", List.of("https://" + AUTHORITY));
+        post(LOGOUT, "", out);
+        assertThat(identity.renewedCookie(credentials(cookie("__Host-pep_session", session),
+                signedIn.plusSeconds(20 * 60)))).isEmpty();
     }
 
     private String signIn(String user, Map<String, List<String>> extra) throws Exception {
