@@ -48,6 +48,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -74,6 +75,7 @@ final class GatewayOidc implements AutoCloseable {
     private final List<OidcProviderConfig> configs;
     private final Map<String, IdentitySettings.Provider> settings;
     private final Map<String, Discovery> discoveries = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> discoveryFailures = new ConcurrentHashMap<>();
     private final Map<String, SignIn> signIns = new ConcurrentHashMap<>();
     private final RelyingParty relyingParty;
     private final HttpClient http;
@@ -94,6 +96,7 @@ final class GatewayOidc implements AutoCloseable {
         this.configs = configs;
         this.settings = settings;
         this.store = store;
+        configs.forEach(c -> discoveryFailures.put(c.name(), new AtomicLong()));
         this.relyingParty = relyingParty;
         this.http = http;
         this.keyFetches = keyFetches;
@@ -163,6 +166,15 @@ final class GatewayOidc implements AutoCloseable {
                 new HashSet<>(p.emailDomains()));
     }
 
+    /**
+     * Each provider's readiness, for health metrics: up once discovered with its keys usable;
+     * a failed discovery is tried again at the next sign-in that needs the provider.
+     */
+    List<ProviderHealth> health() {
+        return configs.stream().map(c -> new ProviderHealth("oidc", c.name(), () -> ready(c.name()),
+                discoveryFailures.get(c.name())::get)).toList();
+    }
+
     /** Whether any provider serves sign-ins on {@code host}. */
     boolean serves(String host) {
         return !candidates(host).isEmpty();
@@ -218,7 +230,7 @@ final class GatewayOidc implements AutoCloseable {
         return provider(name).thenApplyAsync(p -> {
             BackChannelLogout result = relyingParty.backChannelLogout(p, token);
             if (result instanceof BackChannelLogout.Accepted accepted) {
-                accepted.endedSessions().forEach(this::ended);
+                accepted.endedSessions().forEach(id -> ended(req, id));
                 LOG.debug("back-channel logout provider={} sessions={}", name, accepted.endedSessions().size());
                 return EndpointResponse.html(200, "");
             }
@@ -267,8 +279,8 @@ final class GatewayOidc implements AutoCloseable {
         }).exceptionally(e -> {
             LOG.debug("sign-in refused, provider unavailable request={} provider={}", req.requestId(),
                     config.name());
-            audit.emit(events.loginFailed(req.requestId(), config.issuer().toString(), AuthenticationMethod.OIDC,
-                    req.credentials().source(), "provider_unavailable"));
+            audit.emit(req.traced(events.loginFailed(req.requestId(), config.issuer().toString(),
+                    AuthenticationMethod.OIDC, req.credentials().source(), "provider_unavailable")));
             return EndpointResponse.error(503, "provider_unavailable",
                     "The identity provider of your organisation cannot be reached; try again shortly.");
         });
@@ -279,14 +291,14 @@ final class GatewayOidc implements AutoCloseable {
             Session session = ok.session();
             if (!keepRenewed(session, ok.provider(), ok.grant())) {
                 store.revoke(session.id(), clock.instant());
-                audit.emit(events.loginFailed(req.requestId(), session.subject().issuer(), AuthenticationMethod.OIDC,
-                        req.credentials().source(), IdentityReasons.IDENTITY_ERROR));
+                audit.emit(req.traced(events.loginFailed(req.requestId(), session.subject().issuer(),
+                        AuthenticationMethod.OIDC, req.credentials().source(), IdentityReasons.IDENTITY_ERROR)));
                 return EndpointResponse.error(503, IdentityReasons.IDENTITY_ERROR,
                         "The gateway cannot take more sign-ins right now; try again shortly.");
             }
             ok.idToken().ifPresent(token -> remember(session, ok.provider(), token));
-            audit.emit(events.loginSucceeded(session.id(), req.requestId(), session.subject(),
-                    req.credentials().source()));
+            audit.emit(req.traced(events.loginSucceeded(session.id(), req.requestId(), session.subject(),
+                    req.credentials().source())));
             EndpointResponse res = EndpointResponse.redirect(ok.returnTo());
             for (String c : ok.setCookies()) {
                 res = res.withCookie(c);
@@ -294,8 +306,8 @@ final class GatewayOidc implements AutoCloseable {
             return res;
         }
         String code = ((LoginOutcome.Failed) outcome).reason().code();
-        audit.emit(events.loginFailed(req.requestId(), "oidc", AuthenticationMethod.OIDC,
-                req.credentials().source(), code));
+        audit.emit(req.traced(events.loginFailed(req.requestId(), "oidc", AuthenticationMethod.OIDC,
+                req.credentials().source(), code)));
         if (IdentityReasons.PROVIDER_UNAVAILABLE.equals(code)) {
             // The provider's fault, not the partner's: no answer in time, or none at all.
             return EndpointResponse.error(503, code,
@@ -336,13 +348,14 @@ final class GatewayOidc implements AutoCloseable {
         }
     }
 
-    private void ended(String sessionId) {
+    /** A session the provider ended; {@code req} is its back-channel request, whose trace it joins. */
+    private void ended(EndpointRequest req, String sessionId) {
         SignIn signIn = signIns.remove(sessionId);
         refresher.forget(sessionId);
         LOG.debug("session ended by provider session={} provider={}", sessionId,
                 signIn == null ? "-" : signIn.provider());
         if (signIn != null) {
-            audit.emit(events.logout(sessionId, signIn.subject()));
+            audit.emit(req.traced(events.logout(sessionId, signIn.subject())));
         }
         revoked.accept(sessionId, "logout");
     }
@@ -376,10 +389,17 @@ final class GatewayOidc implements AutoCloseable {
             });
         }).whenComplete((p, e) -> {
             if (e != null) {
+                discoveryFailures.get(config.name()).incrementAndGet();
                 LOG.warn("identity provider unavailable provider={} issuer={} error={}", config.name(),
                         config.issuer(), e.getCause() != null ? e.getCause().toString() : e.toString());
             }
         });
+    }
+
+    private boolean ready(String name) {
+        Discovery d = discoveries.get(name);
+        return d != null && d.future().isDone() && !d.future().isCompletedExceptionally()
+                && d.future().join().keys().usable();
     }
 
     private OidcProviderConfig config(String name) {

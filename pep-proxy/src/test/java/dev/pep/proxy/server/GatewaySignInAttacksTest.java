@@ -256,7 +256,8 @@ class GatewaySignInAttacksTest {
 
     private static EndpointRequest request(String method, String path, String query, String body,
             Map<String, List<String>> headers) throws Exception {
-        return new EndpointRequest(method, path, query, body, APP, HOST, AUTHORITY, credentials(headers), "req-1");
+        return new EndpointRequest(method, path, query, body, APP, HOST, AUTHORITY, credentials(headers), "req-1",
+                GatewayOidcTest.TRACE);
     }
 
     private static Credentials credentials(Map<String, List<String>> headers) throws Exception {
