@@ -256,6 +256,16 @@ final class GatewayIdentity implements AutoCloseable {
                 .map(opened -> ((SessionCookieCodec.Opened.Valid) opened).session().id());
     }
 
+    /** Sessions renewed at their providers with a refresh token, since start. */
+    long sessionRefreshes() {
+        return oidc == null ? 0 : oidc.refresher().refreshedCount();
+    }
+
+    /** Refreshes a provider did not answer (down, hanging, server errors), since start. */
+    long sessionRefreshFailures() {
+        return oidc == null ? 0 : oidc.refresher().failureCount();
+    }
+
     /** Never-seen bearer tokens refused because the verification budget was spent, since start. */
     long tokenChecksRefused() {
         return bearer == null ? 0 : bearer.budgetRefusals();

@@ -175,6 +175,11 @@ final class GatewayOidc implements AutoCloseable {
                 discoveryFailures.get(c.name())::get)).toList();
     }
 
+    /** The refresher keeping provider sign-ins renewed, for its counters. */
+    SessionRefresher refresher() {
+        return refresher;
+    }
+
     /** Whether any provider serves sign-ins on {@code host}. */
     boolean serves(String host) {
         return !candidates(host).isEmpty();

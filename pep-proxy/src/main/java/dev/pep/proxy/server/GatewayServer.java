@@ -174,6 +174,10 @@ public final class GatewayServer implements AutoCloseable {
         }
         registry.more().counter("pep.identity.token_checks_refused", java.util.List.of(), gw.identity,
                 GatewayIdentity::tokenChecksRefused);
+        registry.more().counter("pep.identity.session_refreshes", java.util.List.of(), gw.identity,
+                GatewayIdentity::sessionRefreshes);
+        registry.more().counter("pep.identity.session_refresh_failures", java.util.List.of(), gw.identity,
+                GatewayIdentity::sessionRefreshFailures);
         gw.identity.providerHealth().forEach(metrics::provider);
         if (gw.posture != null) {
             gw.posture.health().forEach(metrics::provider);
