@@ -28,12 +28,15 @@ final class Clients {
     private Clients() {
     }
 
-    /** An SSLContext that trusts exactly the CA in {@code caPem}. */
+    /** An SSLContext that trusts exactly the CA certificates in {@code caPem} (one or more). */
     static SSLContext trusting(Path caPem) throws IOException, GeneralSecurityException {
         KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
         trust.load(null, null);
         try (InputStream in = Files.newInputStream(caPem)) {
-            trust.setCertificateEntry("pep-dev-ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
+            int i = 0;
+            for (var ca : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+                trust.setCertificateEntry("ca-" + i++, ca);
+            }
         }
         TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         tmf.init(trust);
