@@ -68,7 +68,7 @@ class ComposeIT {
             DockerEngine.install("docker-compose");
         }
         String base = LocalImages.base();
-        image = LocalImages.pep(engine, base, "pep-compose-it");
+        image = LocalImages.pep(engine, base);
         String keycloak = LocalImages.keycloak();
         long t1 = System.nanoTime();
         for (int port : new int[] {GATEWAY_PORT, KEYCLOAK_PORT, ADMIN_PORT}) {
@@ -108,7 +108,6 @@ class ComposeIT {
         } finally {
             try {
                 if (engine != null) {
-                    LocalImages.remove(engine, image);
                     engine.close();
                 }
             } finally {

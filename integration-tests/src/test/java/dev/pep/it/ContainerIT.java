@@ -61,7 +61,7 @@ class ContainerIT {
         long t1 = System.nanoTime();
         String base = LocalImages.base();
         long t2 = System.nanoTime();
-        image = LocalImages.pep(engine, base, "pep-it");
+        image = LocalImages.pep(engine, base);
         long t3 = System.nanoTime();
         System.out.printf(Locale.ROOT, "container test: engine %s in %.1fs, base image %s in %.1fs,"
                 + " project image in %.1fs%n", engine.startedHere() ? "started" : "found",
@@ -81,7 +81,6 @@ class ContainerIT {
             if (gateway != null) {
                 gateway.stop();
             }
-            LocalImages.remove(engine, image);
         } finally {
             engine.close();
         }
