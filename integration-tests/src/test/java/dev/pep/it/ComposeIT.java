@@ -6,7 +6,11 @@ import static org.awaitility.Awaitility.await;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,6 +52,7 @@ class ComposeIT {
     private static final int KEYCLOAK_PORT = 8453;
     private static final int ADMIN_PORT = 9090;
     private static final String KEYCLOAK = "https://keycloak.pep.localhost:" + KEYCLOAK_PORT + "/realms/northwind";
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern ORGANISATION_ROW =
             Pattern.compile("(?i)<th>x-pep-organisation</th><td>northwind</td>");
 
@@ -148,6 +153,32 @@ class ComposeIT {
     }
 
     @Test
+    void program_withTheDemoUsersAccessToken_reachesTheApp_withoutOne_isRefused() throws Exception {
+        HttpClient client = HttpClient.newBuilder().sslContext(Clients.trusting(trustBundle())).build();
+        HttpResponse<String> token = client.send(HttpRequest.newBuilder(
+                URI.create(KEYCLOAK + "/protocol/openid-connect/token"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("grant_type=password&client_id=pep-demo"
+                        + "&username=demo&password=demo-password")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(token.statusCode()).as(token.body()).isEqualTo(200);
+        String accessToken = JSON.readTree(token.body()).get("access_token").asText();
+        URI hello = URI.create("https://demo.pep.localhost:" + GATEWAY_PORT + "/api?from=program");
+
+        HttpResponse<String> with = client.send(HttpRequest.newBuilder(hello)
+                .header("Authorization", "Bearer " + accessToken).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> without = client.send(HttpRequest.newBuilder(hello).build(),
+                HttpResponse.BodyHandlers.ofString());
+
+        assertThat(with.statusCode()).as(with.body()).isEqualTo(200);
+        JsonNode echo = JSON.readTree(with.body());
+        assertThat(echo.get("path").asText()).isEqualTo("/api?from=program");
+        assertThat(echo.get("headers")).anySatisfy(h -> assertThat(h.get(0).asText() + ": " + h.get(1).asText())
+                .isEqualToIgnoringCase("x-pep-organisation: northwind"));
+        assertThat(without.statusCode()).isEqualTo(401);
+        assertThat(without.body()).contains("authentication_required");
+    }
+
+    @Test
     void demoApp_hasNoPublishedPort_andOnlyTheConnectorReachesIt() throws Exception {
         String app = containerOf("demo-app");
         String ports = engine.dockerOk(SHORT, "inspect", "--format", "{{json .NetworkSettings.Ports}}", app);
@@ -162,6 +193,9 @@ class ComposeIT {
     /** The gateway's development CA and the demo CA that signed Keycloak's certificate, in one file. */
     private Path trustBundle() throws IOException, InterruptedException {
         Path bundle = dir.resolve("trust.pem");
+        if (Files.exists(bundle)) {
+            return bundle;
+        }
         String gateway = containerOf("gateway");
         engine.dockerOk(SHORT, "cp", gateway + ":/var/lib/pep/dev-ca/ca.pem", dir.resolve("gateway-ca.pem").toString());
         engine.dockerOk(SHORT, "cp", gateway + ":/certs/ca.pem", dir.resolve("demo-ca.pem").toString());
