@@ -2,7 +2,10 @@ package dev.pep.it;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -26,6 +29,16 @@ final class Clients {
     static final Duration TOOL_TIMEOUT = Duration.ofSeconds(30);
 
     private Clients() {
+    }
+
+    /** A GET of {@code uri}, with {@code Authorization: Bearer TOKEN} unless {@code bearer} is null. */
+    static HttpResponse<String> get(HttpClient client, URI uri, String bearer)
+            throws IOException, InterruptedException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri);
+        if (bearer != null) {
+            request.header("Authorization", "Bearer " + bearer);
+        }
+        return client.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     /** An SSLContext that trusts exactly the CA certificates in {@code caPem} (one or more). */

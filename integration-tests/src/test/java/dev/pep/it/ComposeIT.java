@@ -164,10 +164,8 @@ class ComposeIT {
         String accessToken = JSON.readTree(token.body()).get("access_token").asText();
         URI hello = URI.create("https://demo.pep.localhost:" + GATEWAY_PORT + "/api?from=program");
 
-        HttpResponse<String> with = client.send(HttpRequest.newBuilder(hello)
-                .header("Authorization", "Bearer " + accessToken).build(), HttpResponse.BodyHandlers.ofString());
-        HttpResponse<String> without = client.send(HttpRequest.newBuilder(hello).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> with = Clients.get(client, hello, accessToken);
+        HttpResponse<String> without = Clients.get(client, hello, null);
 
         assertThat(with.statusCode()).as(with.body()).isEqualTo(200);
         JsonNode echo = JSON.readTree(with.body());
@@ -182,8 +180,8 @@ class ComposeIT {
     void demoApp_hasNoPublishedPort_andOnlyTheConnectorReachesIt() throws Exception {
         String app = containerOf("demo-app");
         String ports = engine.dockerOk(SHORT, "inspect", "--format", "{{json .NetworkSettings.Ports}}", app);
-        ToolResult fromGateway = engine.docker(SHORT, "exec", containerOf("gateway"), "getent", "hosts", "demo-app");
-        ToolResult fromConnector = engine.docker(SHORT, "exec", containerOf("connector"), "getent", "hosts", "demo-app");
+        ToolResult fromGateway = resolveDemoApp("gateway");
+        ToolResult fromConnector = resolveDemoApp("connector");
 
         assertThat(ports).doesNotContain("HostPort");
         assertThat(fromGateway.exitCode()).as("the gateway resolves demo-app: %s", fromGateway).isNotZero();
@@ -202,6 +200,11 @@ class ComposeIT {
         Files.writeString(bundle, Files.readString(dir.resolve("gateway-ca.pem")) + "\n"
                 + Files.readString(dir.resolve("demo-ca.pem")));
         return bundle;
+    }
+
+    /** {@code getent hosts demo-app} inside {@code service}'s container. */
+    private ToolResult resolveDemoApp(String service) throws IOException, InterruptedException {
+        return engine.docker(SHORT, "exec", containerOf(service), "getent", "hosts", "demo-app");
     }
 
     private String containerOf(String service) throws IOException, InterruptedException {

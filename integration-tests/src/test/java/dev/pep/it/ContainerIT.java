@@ -148,7 +148,8 @@ class ContainerIT {
         Path etc = configDir("etc-noexec", CONFIG.replace("token-file: /run/pep/secrets/admin-tokens", ""));
         try (PepContainer noexec = new PepContainer(image).withConfig(etc)
                 .withTmpfs("/tmp", PepContainer.TMPFS_DEFAULTS).publishing(8443)
-                .waitingFor(Wait.forLogMessage("(?s).*gateway started.*", 1).withStartupTimeout(Duration.ofSeconds(90)))) {
+                .waitingFor(Wait.forLogMessage("(?s).*gateway started.*", 1)
+                        .withStartupTimeout(Duration.ofSeconds(90)))) {
             noexec.start();
             Path ca = dir.resolve("noexec-ca.pem");
             noexec.copyFileFromContainer("/var/lib/pep/dev-ca/ca.pem", ca.toString());
@@ -168,10 +169,8 @@ class ContainerIT {
     private void assertAdminApiTakesTheEnvironmentSecret(int adminPort) throws Exception {
         HttpClient admin = HttpClient.newHttpClient();
         URI policy = URI.create("http://127.0.0.1:" + adminPort + "/api/v1/policy");
-        HttpResponse<String> withToken = admin.send(HttpRequest.newBuilder(policy)
-                .header("authorization", "Bearer " + ADMIN_TOKEN).build(), HttpResponse.BodyHandlers.ofString());
-        HttpResponse<String> without = admin.send(HttpRequest.newBuilder(policy).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> withToken = Clients.get(admin, policy, ADMIN_TOKEN);
+        HttpResponse<String> without = Clients.get(admin, policy, null);
 
         assertThat(withToken.statusCode()).as(withToken.body()).isEqualTo(200);
         assertThat(without.statusCode()).isEqualTo(401);
@@ -196,7 +195,8 @@ class ContainerIT {
         write(bodyOut, half);
         await().atMost(Duration.ofSeconds(20)).until(() -> inFlightRequests(adminPort) == 1);
 
-        CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> gateway.terminate(Duration.ofSeconds(60)));
+        CompletableFuture<Integer> exit =
+                CompletableFuture.supplyAsync(() -> gateway.terminate(Duration.ofSeconds(60)));
         await().atMost(Duration.ofSeconds(20)).until(() -> logs().contains("gateway draining in_flight=1"));
         assertThat(inFlight).as("the upload is still in flight while the gateway drains").isNotDone();
         write(bodyOut, half);
