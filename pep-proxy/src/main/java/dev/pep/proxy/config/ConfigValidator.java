@@ -68,6 +68,7 @@ final class ConfigValidator {
             file(c, key + ".key", cert.key());
         }
         caBundle(c, "tls.upstream-ca", tls.upstreamCa());
+        new UpstreamCertificateValidator(this::add, c::resolve).check(tls.upstreamClientCertificates());
         if (tls.developmentCa() != null) {
             tls.developmentCa().hosts().forEach(h -> host("tls.development-ca.hosts", h));
         }

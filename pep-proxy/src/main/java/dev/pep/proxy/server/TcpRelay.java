@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,7 +51,8 @@ final class TcpRelay {
          *
          * @param reason {@code closed} (both sides finished), {@code client_closed},
          *     {@code app_closed}, {@code idle_timeout}, {@code max_duration}, {@code client_error},
-         *     {@code app_error}, or the reason handed to {@link #end}
+         *     {@code app_error}, {@code upstream_tls_failed} (the app's TLS refused the
+         *     gateway), or the reason handed to {@link #end}
          * @param toApp bytes relayed from the client to the app
          * @param toClient bytes relayed from the app to the client
          */
@@ -330,7 +332,11 @@ final class TcpRelay {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             LOG.debug("tcp app side failed channel={} error={}", client.id(), cause.toString());
-            handOver(() -> endNow("app_error"));
+            // In TLS 1.3 an app refusing the gateway's client certificate does so after the
+            // gateway's handshake is done: its alert is the first thing the relay reads.
+            String reason = cause instanceof SSLException || cause.getCause() instanceof SSLException
+                    ? "upstream_tls_failed" : "app_error";
+            handOver(() -> endNow(reason));
         }
 
         private void handOver(Runnable task) {
