@@ -277,6 +277,10 @@ final class ConfigValidator {
         if (k.port() != 0 && k.port().equals(c.listener().port())) {
             add("connectors.port", "the same port as listener.port; connectors need a port of their own");
         }
+        positiveDuration("connectors.handshake-timeout", k.handshakeTimeout());
+        positive("connectors.max-unauthenticated-connections", k.maxUnauthenticatedConnections());
+        positive("connectors.max-unauthenticated-connections-per-address",
+                k.maxUnauthenticatedConnectionsPerAddress());
     }
 
     private void positiveDuration(String key, java.time.Duration d) {
