@@ -105,6 +105,10 @@ class TcpAppIT {
                 hosts: [tunnelled.pep.localhost]
                 protocol: tcp
                 connector: tcp-depot
+              tunnelled-bulk:
+                hosts: [tunnelled-bulk.pep.localhost]
+                protocol: tcp
+                connector: half-depot
               desk:
                 hosts: [desk.pep.localhost]
                 protocol: tcp
@@ -118,7 +122,7 @@ class TcpAppIT {
                 upstream: "pep:echo"
             rules:
               - id: collectors
-                apps: [echo, vault, bulk, keep, secure, forged, depot, desk, tunnelled]
+                apps: [echo, vault, bulk, keep, secure, forged, depot, desk, tunnelled, tunnelled-bulk]
                 effect: allow
                 when: >
                   subject.method == "client_certificate" && subject.id == "collector-1" &&
@@ -143,6 +147,7 @@ class TcpAppIT {
     static TcpFixture lines;
     static TcpFixture vault;
     static TcpFixture bulk;
+    static TcpFixture tunnelledBulk;
     static TcpFixture secure;
     static TcpFixture forged;
     static GatewayProcess gateway;
@@ -182,6 +187,7 @@ class TcpAppIT {
         lines = TcpFixture.start(TcpFixture.Mode.LINE_ECHO);
         vault = TcpFixture.start(TcpFixture.Mode.LINE_ECHO);
         bulk = TcpFixture.start(TcpFixture.Mode.ECHO);
+        tunnelledBulk = TcpFixture.start(TcpFixture.Mode.ECHO);
         secure = TcpFixture.startTls(TcpFixture.Mode.LINE_ECHO, serverTls(appKeys, appCert));
         forged = TcpFixture.startTls(TcpFixture.Mode.LINE_ECHO, serverTls(rogueKeys, rogueCert));
         Files.createDirectories(dir.resolve("policies"));
@@ -219,7 +225,7 @@ class TcpAppIT {
 
     @AfterAll
     static void stop() throws Exception {
-        GatewayProcess.stopAll(gateway, lines, vault, bulk, secure, forged);
+        GatewayProcess.stopAll(gateway, lines, vault, bulk, tunnelledBulk, secure, forged);
     }
 
     @Test
@@ -391,25 +397,8 @@ class TcpAppIT {
 
     @Test
     void connectorApp_throughItsTunnel_isSplicedToTheAppBehindTheConnector() throws Exception {
-        ToolResult token = GatewayProcess.run(Duration.ofSeconds(60), "connector", "token", "create", "--config",
-                gateway.configFile().toString(), "--name", "tcp-depot", "--app", "tunnelled");
-        assertThat(token.exitCode()).as(token.toString()).isZero();
-        Files.writeString(dir.resolve("tcp-depot-token"), token.out());
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("connector listener started address=\\S+:(\\d+)")
-                .matcher(gateway.stderr());
-        assertThat(m.find()).isTrue();
-        Path file = write("tcp-depot.yaml", """
-                name: tcp-depot
-                gateways:
-                  - address: 127.0.0.1:%s
-                gateway-ca: connectors/ca.pem
-                enrolment-token-file: tcp-depot-token
-                state-directory: tcp-depot-state
-                apps:
-                  tunnelled: { address: 127.0.0.1:%d }
-                """.formatted(m.group(1), lines.port()));
         int before = lines.connections();
-        try (ConnectorProcess connector = ConnectorProcess.start(file, null).awaitTunnel()) {
+        try (ConnectorProcess connector = connector("tcp-depot", "tunnelled", lines.port())) {
             await().atMost(Duration.ofSeconds(20)).until(() -> {
                 try (SSLSocket s = connect("tunnelled.pep.localhost")) {
                     return echo(s, "through the tunnel").equals("through the tunnel");
@@ -419,6 +408,45 @@ class TcpAppIT {
             });
             assertThat(lines.connections()).isGreaterThan(before);
         }
+    }
+
+    @Test
+    void connectorApp_clientEndsItsSide_stillReadsTheAppsWholeAnswer_likeADirectApp() throws Exception {
+        int total = 16 * 1024 * 1024;
+        try (ConnectorProcess connector = connector("half-depot", "tunnelled-bulk", tunnelledBulk.port())) {
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
+                try (SSLSocket s = connect("tunnelled-bulk.pep.localhost")) {
+                    return echo(s, "up").equals("up");
+                } catch (IOException e) {
+                    return false;
+                }
+            });
+            try (SSLSocket s = connect("tunnelled-bulk.pep.localhost")) {
+                s.setSoTimeout(60_000);
+                // The client sends everything, then half-closes (close_notify); the app echoes to
+                // its end only once its input ends, so a half-close lost in the tunnel hangs here.
+                CompletableFuture<String> sent = CompletableFuture.supplyAsync(() -> send(s, total));
+                MessageDigest got = MessageDigest.getInstance("SHA-256");
+                long read = 0;
+                byte[] buf = new byte[64 * 1024];
+                int n;
+                while ((n = s.getInputStream().read(buf)) >= 0) {
+                    got.update(buf, 0, n);
+                    read += n;
+                }
+                String sentDigest = sent.get(60, TimeUnit.SECONDS);
+
+                assertThat(read).isEqualTo(total);
+                assertThat(HexFormat.of().formatHex(got.digest())).isEqualTo(sentDigest);
+                await().atMost(Duration.ofSeconds(10)).until(() -> tunnelledBulk.digests().contains(sentDigest));
+            }
+        }
+        // Both sides ended their sending, in turn: the session ends as a direct one does.
+        await().atMost(Duration.ofSeconds(10)).until(() -> ended("tunnelled-bulk").stream()
+                .anyMatch(e -> e.get("traffic").get("bytes_out").asLong() > total));
+        JsonNode bulkEnded = ended("tunnelled-bulk").stream()
+                .filter(e -> e.get("traffic").get("bytes_out").asLong() > total).findFirst().orElseThrow();
+        assertThat(bulkEnded.get("status_detail").asText()).isEqualTo("closed");
     }
 
     @Test
@@ -451,6 +479,28 @@ class TcpAppIT {
         command.addAll(extra);
         return ToolResult.run(new ProcessBuilder(command), input.getBytes(StandardCharsets.UTF_8),
                 Duration.ofSeconds(30));
+    }
+
+    /** Enrols and starts a connector (in this namespace) serving {@code app} at a loopback port. */
+    private static ConnectorProcess connector(String name, String app, int port) throws Exception {
+        ToolResult token = GatewayProcess.run(Duration.ofSeconds(60), "connector", "token", "create", "--config",
+                gateway.configFile().toString(), "--name", name, "--app", app);
+        assertThat(token.exitCode()).as(token.toString()).isZero();
+        Files.writeString(dir.resolve(name + "-token"), token.out());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("connector listener started address=\\S+:(\\d+)")
+                .matcher(gateway.stderr());
+        assertThat(m.find()).isTrue();
+        Path file = write(name + ".yaml", """
+                name: %1$s
+                gateways:
+                  - address: 127.0.0.1:%2$s
+                gateway-ca: connectors/ca.pem
+                enrolment-token-file: %1$s-token
+                state-directory: %1$s-state
+                apps:
+                  %3$s: { address: 127.0.0.1:%4$d }
+                """.formatted(name, m.group(1), app, port));
+        return ConnectorProcess.start(file, null).awaitTunnel();
     }
 
     private static SSLSocket connect(String sni) throws IOException {

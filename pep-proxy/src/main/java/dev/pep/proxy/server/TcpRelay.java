@@ -1,5 +1,6 @@
 package dev.pep.proxy.server;
 
+import dev.pep.proxy.connector.Tunnel;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -183,6 +184,9 @@ final class TcpRelay {
         if (ended || appDone) {
             return;
         }
+        if (waitForTransit(this::appFinished)) {
+            return;
+        }
         appDone = true;
         shutdownOutput(client);
         if (clientDone) {
@@ -191,7 +195,23 @@ final class TcpRelay {
     }
 
     private void appClosed() {
+        if (!ended && waitForTransit(this::appClosed)) {
+            return;
+        }
         endNow(clientDone && appDone ? "closed" : "app_closed");
+    }
+
+    /**
+     * Whether bytes the app sent before its end are still on their way to this loop (an app on
+     * another loop: a tunnel stream); then {@code then} runs again shortly, so the end never
+     * overtakes them.
+     */
+    private boolean waitForTransit(Runnable then) {
+        if (inTransit.get() <= 0) {
+            return false;
+        }
+        loop.schedule(then, 1, TimeUnit.MILLISECONDS);
+        return true;
     }
 
     /** App reads go on while the client can take more and little is in transit. */
@@ -222,11 +242,15 @@ final class TcpRelay {
     }
 
     private static void shutdownSocket(Channel ch) {
-        if (ch instanceof DuplexChannel duplex && ch.isActive()) {
-            duplex.shutdownOutput();
+        if (!ch.isActive()) {
+            return;
         }
-        // A stream that cannot half-close (a tunnel stream) is left open: the other side's
-        // replies still flow, and the idle limit ends it if nothing does.
+        if (ch instanceof DuplexChannel duplex) {
+            duplex.shutdownOutput();
+        } else {
+            // A connector's tunnel stream: END_STREAM, which the connector turns into a FIN.
+            Tunnel.shutdownOutput(ch);
+        }
     }
 
     private void onLoop(Runnable task) {
@@ -322,9 +346,12 @@ final class TcpRelay {
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (finished(evt)) {
+            if (evt instanceof SslCloseCompletionEvent) {
                 // After the reads in progress: TLS may hand on the last bytes after the event.
                 handOver(() -> loop.execute(TcpRelay.this::appFinished));
+            } else if (finished(evt)) {
+                // A FIN, or a tunnel stream's END_STREAM: after every byte before it.
+                handOver(TcpRelay.this::appFinished);
             }
             ReferenceCountUtil.release(evt);
         }

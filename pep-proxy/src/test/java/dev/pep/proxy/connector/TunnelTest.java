@@ -154,13 +154,49 @@ class TunnelTest {
 
     @Test
     void appEndsItsSide_streamClosesAfterItsLastBytes() throws Exception {
-        // Pins L-740: the app's close ends the whole stream, after its bytes arrive.
+        // An HTTP exchange's stream: the app's close ends the whole stream, after its bytes arrive.
         Channel stream = dial("firehose");
         AtomicLong received = count(stream);
         stream.config().setAutoRead(true);
 
         await().atMost(Duration.ofSeconds(30)).until(() -> !stream.isActive());
         assertThat(received.get()).isEqualTo(FIREHOSE_BYTES);
+    }
+
+    @Test
+    void tcpStream_halfClosedByTheGateway_appStillAnswersToTheEnd_thenTheStreamEnds() throws Exception {
+        Future<Channel> f = registry.dial(group.next(), tcpRoute("echo")).await();
+        assertThat(f.cause()).isNull();
+        Channel stream = f.getNow();
+        AtomicLong received = new AtomicLong();
+        AtomicLong inputShutdownAt = new AtomicLong(-1);
+        stream.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                received.addAndGet(((ByteBuf) msg).readableBytes());
+                ((ByteBuf) msg).release();
+            }
+
+            @Override
+            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+                    inputShutdownAt.set(received.get());
+                }
+            }
+        });
+        stream.config().setAutoRead(true);
+        // A slow reader: the connector's sending waits on the stream's window past our END_STREAM.
+        io.netty.util.concurrent.ScheduledFuture<?> slow = stream.eventLoop().scheduleAtFixedRate(() ->
+                stream.config().setAutoRead(!stream.config().isAutoRead()), 5, 5, TimeUnit.MILLISECONDS);
+
+        stream.writeAndFlush(Unpooled.wrappedBuffer(new byte[16 << 20]));
+        assertThat(Tunnel.shutdownOutput(stream)).isTrue();
+
+        // Our END_STREAM reached the app as a FIN: it echoed everything, then ended its side.
+        await().atMost(Duration.ofSeconds(60)).until(() -> !stream.isActive());
+        slow.cancel(false);
+        assertThat(received.get()).isEqualTo(16 << 20);
+        assertThat(inputShutdownAt.get()).as("the app's end came after its last byte").isEqualTo(16 << 20);
     }
 
     @Test
@@ -238,6 +274,13 @@ class TunnelTest {
 
     private static Route route(String app, String upstream) {
         return new Route(new App(app, List.of(app + ".example"), AppProtocol.HTTP, URI.create(upstream), Map.of(),
+                false, Optional.empty()), AppConfig.defaults(List.of(app + ".example"), upstream),
+                URI.create(upstream));
+    }
+
+    private static Route tcpRoute(String app) {
+        String upstream = "connector:depot-1";
+        return new Route(new App(app, List.of(app + ".example"), AppProtocol.TCP, URI.create(upstream), Map.of(),
                 false, Optional.empty()), AppConfig.defaults(List.of(app + ".example"), upstream),
                 URI.create(upstream));
     }
