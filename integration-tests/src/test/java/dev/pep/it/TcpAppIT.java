@@ -105,6 +105,14 @@ class TcpAppIT {
                 hosts: [tunnelled.pep.localhost]
                 protocol: tcp
                 connector: tcp-depot
+              sealed:
+                hosts: [sealed.pep.localhost]
+                protocol: tcp
+                upstream: tls://localhost:%6$d
+              sealed-bare:
+                hosts: [sealed-bare.pep.localhost]
+                protocol: tcp
+                upstream: tls://localhost:%6$d
               tunnelled-bulk:
                 hosts: [tunnelled-bulk.pep.localhost]
                 protocol: tcp
@@ -122,7 +130,8 @@ class TcpAppIT {
                 upstream: "pep:echo"
             rules:
               - id: collectors
-                apps: [echo, vault, bulk, keep, secure, forged, depot, desk, tunnelled, tunnelled-bulk]
+                apps: [echo, vault, bulk, keep, secure, forged, depot, desk, tunnelled, tunnelled-bulk, sealed,
+                       sealed-bare]
                 effect: allow
                 when: >
                   subject.method == "client_certificate" && subject.id == "collector-1" &&
@@ -150,6 +159,7 @@ class TcpAppIT {
     static TcpFixture tunnelledBulk;
     static TcpFixture secure;
     static TcpFixture forged;
+    static TcpFixture sealed;
     static GatewayProcess gateway;
     static Path collectorCert;
     static Path collectorKey;
@@ -190,11 +200,27 @@ class TcpAppIT {
         tunnelledBulk = TcpFixture.start(TcpFixture.Mode.ECHO);
         secure = TcpFixture.startTls(TcpFixture.Mode.LINE_ECHO, serverTls(appKeys, appCert));
         forged = TcpFixture.startTls(TcpFixture.Mode.LINE_ECHO, serverTls(rogueKeys, rogueCert));
+        // An app that requires the gateway's client certificate (tls.upstream-client-certificates).
+        KeyPair gatewayCaKeys = keys();
+        X509Certificate gatewayCa = issue("CN=Gateway clients", gatewayCaKeys, "CN=Gateway clients", gatewayCaKeys,
+                true, null);
+        KeyPair gatewayKeys = keys();
+        X509Certificate gatewayCert = issue("CN=pep-gateway", gatewayKeys, "CN=Gateway clients", gatewayCaKeys, false,
+                null);
+        write("gateway-client.pem", pem("CERTIFICATE", gatewayCert.getEncoded()));
+        write("gateway-client-key.pem", pem("PRIVATE KEY", gatewayKeys.getPrivate().getEncoded()));
+        sealed = TcpFixture.startMutualTls(TcpFixture.Mode.LINE_ECHO, mutualServerTls(appKeys, appCert, gatewayCa));
         Files.createDirectories(dir.resolve("policies"));
         writePolicy(true);
         Files.writeString(dir.resolve("admin-tokens"), "alice " + TOKEN + "\n");
         String yaml = GatewayProcess.baseConfig("it-tcp").replace("drain-timeout:",
-                "  token-file: admin-tokens\ndrain-timeout:") + """
+                "  token-file: admin-tokens\ndrain-timeout:").replace("tls:\n", """
+                tls:
+                  upstream-client-certificates:
+                    - apps: [sealed]
+                      certificate: gateway-client.pem
+                      key: gateway-client-key.pem
+                """) + """
                 policy:
                   directory: policies
                   reload-interval: 200ms
@@ -225,7 +251,7 @@ class TcpAppIT {
 
     @AfterAll
     static void stop() throws Exception {
-        GatewayProcess.stopAll(gateway, lines, vault, bulk, tunnelledBulk, secure, forged);
+        GatewayProcess.stopAll(gateway, lines, vault, bulk, tunnelledBulk, secure, forged, sealed);
     }
 
     @Test
@@ -296,15 +322,8 @@ class TcpAppIT {
             s.setSoTimeout(60_000);
             CompletableFuture<String> sent = CompletableFuture.supplyAsync(() -> send(s, LARGE));
             MessageDigest got = MessageDigest.getInstance("SHA-256");
-            long read = 0;
-            byte[] buf = new byte[64 * 1024];
-            InputStream in = s.getInputStream();
-            int n;
             long started = System.nanoTime();
-            while ((n = in.read(buf)) >= 0) {
-                got.update(buf, 0, n);
-                read += n;
-            }
+            long read = readAll(s, got);
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
             String sentDigest = sent.get(60, TimeUnit.SECONDS);
 
@@ -373,6 +392,26 @@ class TcpAppIT {
     }
 
     @Test
+    void tlsUpstreamRequiringAClientCertificate_acceptsTheGateways_refusesWithoutIt_upstreamTlsFailed()
+            throws Exception {
+        try (SSLSocket s = connect("sealed.pep.localhost")) {
+            assertThat(echo(s, "mutual tls to the app")).isEqualTo("mutual tls to the app");
+        }
+        long received = sealed.received();
+
+        try (SSLSocket s = connect("sealed-bare.pep.localhost")) {
+            s.getOutputStream().write("secret\n".getBytes(StandardCharsets.UTF_8));
+            s.getOutputStream().flush();
+            s.setSoTimeout(15_000);
+            assertThat(readToEnd(s)).isTrue();
+        }
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> !ended("sealed-bare").isEmpty());
+        assertThat(ended("sealed-bare").get(0).get("status_detail").asText()).isEqualTo("upstream_tls_failed");
+        assertThat(sealed.received()).as("no plaintext reached the app without the certificate").isEqualTo(received);
+    }
+
+    @Test
     void tlsUpstream_untrustedCertificate_closed_upstreamTlsFailed() throws Exception {
         try (SSLSocket s = connect("forged.pep.localhost")) {
             s.getOutputStream().write("secret\n".getBytes(StandardCharsets.UTF_8));
@@ -399,13 +438,7 @@ class TcpAppIT {
     void connectorApp_throughItsTunnel_isSplicedToTheAppBehindTheConnector() throws Exception {
         int before = lines.connections();
         try (ConnectorProcess connector = connector("tcp-depot", "tunnelled", lines.port())) {
-            await().atMost(Duration.ofSeconds(20)).until(() -> {
-                try (SSLSocket s = connect("tunnelled.pep.localhost")) {
-                    return echo(s, "through the tunnel").equals("through the tunnel");
-                } catch (IOException e) {
-                    return false;
-                }
-            });
+            awaitEcho("tunnelled.pep.localhost", "through the tunnel");
             assertThat(lines.connections()).isGreaterThan(before);
         }
     }
@@ -414,26 +447,14 @@ class TcpAppIT {
     void connectorApp_clientEndsItsSide_stillReadsTheAppsWholeAnswer_likeADirectApp() throws Exception {
         int total = 16 * 1024 * 1024;
         try (ConnectorProcess connector = connector("half-depot", "tunnelled-bulk", tunnelledBulk.port())) {
-            await().atMost(Duration.ofSeconds(20)).until(() -> {
-                try (SSLSocket s = connect("tunnelled-bulk.pep.localhost")) {
-                    return echo(s, "up").equals("up");
-                } catch (IOException e) {
-                    return false;
-                }
-            });
+            awaitEcho("tunnelled-bulk.pep.localhost", "routed");
             try (SSLSocket s = connect("tunnelled-bulk.pep.localhost")) {
                 s.setSoTimeout(60_000);
                 // The client sends everything, then half-closes (close_notify); the app echoes to
                 // its end only once its input ends, so a half-close lost in the tunnel hangs here.
                 CompletableFuture<String> sent = CompletableFuture.supplyAsync(() -> send(s, total));
                 MessageDigest got = MessageDigest.getInstance("SHA-256");
-                long read = 0;
-                byte[] buf = new byte[64 * 1024];
-                int n;
-                while ((n = s.getInputStream().read(buf)) >= 0) {
-                    got.update(buf, 0, n);
-                    read += n;
-                }
+                long read = readAll(s, got);
                 String sentDigest = sent.get(60, TimeUnit.SECONDS);
 
                 assertThat(read).isEqualTo(total);
@@ -463,7 +484,8 @@ class TcpAppIT {
     // ---- helpers -------------------------------------------------------------------------
 
     private static void writePolicy(boolean withGone) throws IOException {
-        String policy = POLICY.formatted(lines.port(), vault.port(), bulk.port(), secure.port(), forged.port())
+        String policy = POLICY.formatted(lines.port(), vault.port(), bulk.port(), secure.port(), forged.port(),
+                sealed.port())
                 + (withGone ? GONE_RULE : "");
         Path tmp = dir.resolve("policies/tcp.yaml.tmp");
         Files.writeString(tmp, policy);
@@ -503,6 +525,17 @@ class TcpAppIT {
         return ConnectorProcess.start(file, null).awaitTunnel();
     }
 
+    /** Waits until a session to {@code sni} echoes {@code text}: the app is routed to its connector. */
+    private static void awaitEcho(String sni, String text) {
+        await().atMost(Duration.ofSeconds(20)).until(() -> {
+            try (SSLSocket s = connect(sni)) {
+                return echo(s, text).equals(text);
+            } catch (IOException e) {
+                return false;
+            }
+        });
+    }
+
     private static SSLSocket connect(String sni) throws IOException {
         Socket plain = new Socket();
         plain.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), gateway.port()), 10_000);
@@ -537,6 +570,19 @@ class TcpAppIT {
         } catch (IOException e) {
             return true;
         }
+    }
+
+    /** Reads until the gateway ends the stream, into {@code digest}; returns the bytes read. */
+    private static long readAll(SSLSocket s, MessageDigest digest) throws IOException {
+        long read = 0;
+        byte[] buf = new byte[64 * 1024];
+        InputStream in = s.getInputStream();
+        int n;
+        while ((n = in.read(buf)) >= 0) {
+            digest.update(buf, 0, n);
+            read += n;
+        }
+        return read;
     }
 
     private static String send(SSLSocket s, int total) {
@@ -631,6 +677,23 @@ class TcpAppIT {
         kmf.init(ks, new char[0]);
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(kmf.getKeyManagers(), null, null);
+        return ctx;
+    }
+
+    private static SSLContext mutualServerTls(KeyPair keys, X509Certificate cert, X509Certificate clientCa)
+            throws Exception {
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("server", keys.getPrivate(), new char[0], new Certificate[] {cert});
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, new char[0]);
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("gateway-clients", clientCa);
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
         return ctx;
     }
 

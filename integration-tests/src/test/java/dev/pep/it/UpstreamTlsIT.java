@@ -93,18 +93,10 @@ class UpstreamTlsIT {
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"HTTP_1_1", "HTTP_2"})
     void trustedCertificateNamingTheHost_requestReachesTheApp(String version) throws Exception {
-        good.clear();
-        HttpClient c = Clients.http(gateway.devCa(), HttpClient.Version.valueOf(version));
+        HttpResponse<String> r = assertReaches(version, "tls-good", good, "/over-tls", "sealed");
 
-        HttpResponse<String> r = c.send(HttpRequest.newBuilder(URI.create(url("tls-good", "/over-tls")))
-                .POST(HttpRequest.BodyPublishers.ofString("sealed")).build(), HttpResponse.BodyHandlers.ofString());
-
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         assertThat(r.headers().firstValue("x-upstream")).hasValue("recording");
         assertThat(good.url()).startsWith("https://");
-        await().atMost(Duration.ofSeconds(10)).until(() -> good.requests().size() == 1);
-        assertThat(good.requests().get(0).requestLine()).isEqualTo("POST /over-tls HTTP/1.1");
-        assertThat(new String(good.requests().get(0).body())).isEqualTo("sealed");
     }
 
     @Test
@@ -120,17 +112,7 @@ class UpstreamTlsIT {
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"HTTP_1_1", "HTTP_2"})
     void appRequiringAClientCertificate_acceptsTheGatewaysCertificate(String version) throws Exception {
-        mutual.clear();
-        HttpClient c = Clients.http(gateway.devCa(), HttpClient.Version.valueOf(version));
-
-        HttpResponse<String> r = c.send(HttpRequest.newBuilder(URI.create(url("tls-mutual", "/mutual")))
-                .POST(HttpRequest.BodyPublishers.ofString("both sides proven")).build(),
-                HttpResponse.BodyHandlers.ofString());
-
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        await().atMost(Duration.ofSeconds(10)).until(() -> mutual.requests().size() == 1);
-        assertThat(mutual.requests().get(0).requestLine()).isEqualTo("POST /mutual HTTP/1.1");
-        assertThat(new String(mutual.requests().get(0).body())).isEqualTo("both sides proven");
+        assertReaches(version, "tls-mutual", mutual, "/mutual", "both sides proven");
     }
 
     @Test
@@ -147,6 +129,22 @@ class UpstreamTlsIT {
         String body = key.substring(key.indexOf('\n') + 1, key.indexOf('\n') + 41);
 
         assertThat(gateway.stdout() + gateway.stderr()).doesNotContain(body);
+    }
+
+    /** POSTs {@code body} to the app over {@code version}: 200, and the upstream got it as sent. */
+    private static HttpResponse<String> assertReaches(String version, String app, RecordingUpstream upstream,
+            String path, String body) throws Exception {
+        upstream.clear();
+        HttpClient c = Clients.http(gateway.devCa(), HttpClient.Version.valueOf(version));
+
+        HttpResponse<String> r = c.send(HttpRequest.newBuilder(URI.create(url(app, path)))
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(10)).until(() -> upstream.requests().size() == 1);
+        assertThat(upstream.requests().get(0).requestLine()).isEqualTo("POST " + path + " HTTP/1.1");
+        assertThat(new String(upstream.requests().get(0).body())).isEqualTo(body);
+        return r;
     }
 
     private static void assertRefused(String app, RecordingUpstream upstream) throws Exception {

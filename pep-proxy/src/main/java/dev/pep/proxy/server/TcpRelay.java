@@ -91,7 +91,8 @@ final class TcpRelay {
         app.pipeline().addLast(NAME, new AppSide());
         maxTimer = loop.schedule(() -> end("max_duration"), maxDuration.toMillis(),
                 TimeUnit.MILLISECONDS);
-        app.closeFuture().addListener(f -> onLoop(this::appClosed));
+        // Always a task later: a TLS failure reported as the app's stream closes is told first.
+        app.closeFuture().addListener(f -> later(this::appClosed));
         app.config().setAutoRead(true);
         client.config().setAutoRead(app.isWritable());
     }
@@ -253,6 +254,19 @@ final class TcpRelay {
         }
     }
 
+    private void later(Runnable task) {
+        try {
+            loop.execute(task);
+        } catch (RejectedExecutionException e) {
+            // The client's loop is shutting down: the gateway is stopping.
+        }
+    }
+
+    /** Whether a failure is the app's TLS refusing the gateway (in TLS 1.3, after the handshake). */
+    private static boolean tlsFailure(Throwable cause) {
+        return cause instanceof SSLException || cause != null && cause.getCause() instanceof SSLException;
+    }
+
     private void onLoop(Runnable task) {
         if (loop.inEventLoop()) {
             task.run();
@@ -346,7 +360,10 @@ final class TcpRelay {
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof SslCloseCompletionEvent) {
+            if (evt instanceof SslCloseCompletionEvent close && !close.isSuccess()) {
+                String reason = tlsFailure(close.cause()) ? "upstream_tls_failed" : "app_error";
+                handOver(() -> endNow(reason));
+            } else if (evt instanceof SslCloseCompletionEvent) {
                 // After the reads in progress: TLS may hand on the last bytes after the event.
                 handOver(() -> loop.execute(TcpRelay.this::appFinished));
             } else if (finished(evt)) {
@@ -361,8 +378,7 @@ final class TcpRelay {
             LOG.debug("tcp app side failed channel={} error={}", client.id(), cause.toString());
             // In TLS 1.3 an app refusing the gateway's client certificate does so after the
             // gateway's handshake is done: its alert is the first thing the relay reads.
-            String reason = cause instanceof SSLException || cause.getCause() instanceof SSLException
-                    ? "upstream_tls_failed" : "app_error";
+            String reason = tlsFailure(cause) ? "upstream_tls_failed" : "app_error";
             handOver(() -> endNow(reason));
         }
 

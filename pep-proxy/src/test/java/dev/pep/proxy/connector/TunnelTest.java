@@ -31,8 +31,6 @@ import java.net.Socket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -69,15 +67,12 @@ class TunnelTest {
     @BeforeEach
     void start() throws Exception {
         group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
-        Clock clock = Clock.systemUTC();
         Path state = dir.resolve("gateway");
-        ConnectorCa ca = ConnectorCa.open(state, clock, new SecureRandom());
-        ca.ensureListener(List.of("localhost", "127.0.0.1"));
-        EnrolmentStore store = new EnrolmentStore(state, clock, new SecureRandom());
-        registry = new ConnectorRegistry(store, clock, audit::add, AuditEvents.create("test"),
-                new SimpleMeterRegistry());
-        listener = ConnectorListener.start(group, group, NioServerSocketChannel.class, "127.0.0.1", 0, ca, registry,
-                clock);
+        GatewaySide gateway = GatewaySide.create(state, audit, new SimpleMeterRegistry());
+        EnrolmentStore store = gateway.store();
+        registry = gateway.registry();
+        listener = ConnectorListener.start(group, group, NioServerSocketChannel.class, "127.0.0.1", 0, gateway.ca(),
+                registry, gateway.clock());
         firehose = app(out -> out.write(new byte[FIREHOSE_BYTES]));
         echo = app(null);
         String token = store.createToken("depot-1", List.of("firehose", "echo"), Duration.ofMinutes(5), null,

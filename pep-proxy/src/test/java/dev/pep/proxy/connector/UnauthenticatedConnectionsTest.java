@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import dev.pep.core.AuditEvent;
 import dev.pep.proxy.config.ConnectorConfig;
-import dev.pep.telemetry.audit.AuditEvents;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -22,9 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
-import java.security.SecureRandom;
 import java.security.cert.CertificateFactory;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -61,16 +58,13 @@ class UnauthenticatedConnectionsTest {
     @BeforeEach
     void start() throws Exception {
         group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
-        Clock clock = Clock.systemUTC();
-        Path state = dir.resolve("gateway");
-        ConnectorCa ca = ConnectorCa.open(state, clock, new SecureRandom());
-        ca.ensureListener(List.of("localhost", "127.0.0.1"));
-        store = new EnrolmentStore(state, clock, new SecureRandom());
-        registry = new ConnectorRegistry(store, clock, audit::add, AuditEvents.create("test"), meters);
+        GatewaySide gateway = GatewaySide.create(dir.resolve("gateway"), audit, meters);
+        store = gateway.store();
+        registry = gateway.registry();
         unauthenticated = new UnauthenticatedConnections(
                 new UnauthenticatedConnections.Limits(Duration.ofMillis(1500), 4, 2), meters);
-        listener = ConnectorListener.start(group, group, NioServerSocketChannel.class, "127.0.0.1", 0, ca, registry,
-                clock, unauthenticated);
+        listener = ConnectorListener.start(group, group, NioServerSocketChannel.class, "127.0.0.1", 0, gateway.ca(),
+                registry, gateway.clock(), unauthenticated);
     }
 
     @AfterEach
