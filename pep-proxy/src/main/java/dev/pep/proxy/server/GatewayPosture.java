@@ -69,11 +69,13 @@ final class GatewayPosture implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final List<AutoCloseable> closeables;
     private final PostureCarriers carriers;
+    private final List<ProviderHealth> health;
 
     private GatewayPosture(PostureAssessor assessor, NetworkSets networks, boolean fingerprints,
             ExecutorService workers, ScheduledExecutorService timer, List<AutoCloseable> closeables,
-            PostureCarriers carriers) {
+            PostureCarriers carriers, List<ProviderHealth> health) {
         this.carriers = carriers;
+        this.health = List.copyOf(health);
         this.assessor = assessor;
         this.networks = networks;
         this.fingerprints = fingerprints;
@@ -94,6 +96,7 @@ final class GatewayPosture implements AutoCloseable {
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
                 daemon("pep-posture-timer"));
         List<AutoCloseable> closeables = new ArrayList<>();
+        List<ProviderHealth> health = new ArrayList<>();
         try {
             List<PostureAssessor.Selected> selected = new ArrayList<>();
             List<DeviceCertificateProvider> certificates = new ArrayList<>();
@@ -103,6 +106,8 @@ final class GatewayPosture implements AutoCloseable {
                 var provider = new DeviceCertificateProvider(certificateConfig(d, files.current()),
                         clock, workers);
                 reloadOnChange(files, provider, p.reloadInterval(), timer);
+                health.add(new ProviderHealth("device_trust", d.name(),
+                        () -> files.fresh(clock.instant()), files::reloadFailures));
                 certificates.add(provider);
                 selected.add(select(provider, d.apps(), d.partners()));
             }
@@ -110,14 +115,19 @@ final class GatewayPosture implements AutoCloseable {
                     p.bindingIdleTimeout(), MAX_SESSIONS);
             for (PostureSettings.Assertions a : p.assertions()) {
                 selected.add(select(new PostureAssertionProvider(assertionConfig(config, a,
-                        clock, closeables), bindings, clock, workers), a.apps(), a.partners()));
+                        clock, closeables, health), bindings, clock, workers), a.apps(),
+                        a.partners()));
             }
             for (PostureSettings.Service s : p.services()) {
-                selected.add(select(service(config, s, bindings, clock, workers), s.apps(),
-                        s.partners()));
+                PostureServiceProvider service = service(config, s, bindings, clock, workers);
+                health.add(new ProviderHealth("posture_service", s.name(), service::reachable,
+                        service::failureCount));
+                selected.add(select(service, s.apps(), s.partners()));
             }
             NetworkSets sets = networkSets(config, p, timer);
             if (sets != null) {
+                sets.setNames().forEach(n -> health.add(new ProviderHealth("network_set", n,
+                        () -> sets.current(n), () -> sets.reloadFailures(n))));
                 selected.add(PostureAssessor.Selected.always(
                         new NetworkSetProvider(NETWORK_PROVIDER, sets)));
             }
@@ -132,7 +142,7 @@ final class GatewayPosture implements AutoCloseable {
                     + "fingerprints={}", selected.size(), p.deadline().toMillis(),
                     !certificates.isEmpty(), p.fingerprint().enabled());
             return new GatewayPosture(assessor, sets, p.fingerprint().enabled(), workers, timer,
-                    closeables, PostureCarriers.of(p));
+                    closeables, PostureCarriers.of(p), health);
         } catch (IOException | RuntimeException e) {
             workers.shutdownNow();
             timer.shutdownNow();
@@ -197,6 +207,11 @@ final class GatewayPosture implements AutoCloseable {
         return fingerprints;
     }
 
+    /** The posture service, key set and trust and network file providers, for health metrics. */
+    List<ProviderHealth> health() {
+        return health;
+    }
+
     /** The assessor, for posture change listeners. */
     PostureAssessor assessor() {
         return assessor;
@@ -236,11 +251,13 @@ final class GatewayPosture implements AutoCloseable {
     }
 
     private static PostureAssertionProvider.Config assertionConfig(GatewayConfig config,
-            PostureSettings.Assertions a, Clock clock, List<AutoCloseable> closeables)
-            throws IOException {
+            PostureSettings.Assertions a, Clock clock, List<AutoCloseable> closeables,
+            List<ProviderHealth> health) throws IOException {
         AssertionKeys keys;
         if (a.jwksFile() != null) {
+            // Read once at start, refused then if it does not load: usable for the process's life.
             keys = AssertionKeys.load(config.resolve(a.jwksFile()));
+            health.add(new ProviderHealth("assertion_keys", a.name(), () -> true, () -> 0));
         } else {
             ScheduledExecutorService fetches = Executors.newSingleThreadScheduledExecutor(
                     daemon("pep-posture-jwks"));
@@ -250,6 +267,8 @@ final class GatewayPosture implements AutoCloseable {
                     JwksSource.Settings.defaults());
             source.start();
             closeables.add(source);
+            health.add(new ProviderHealth("assertion_keys", a.name(), source::usable,
+                    source::failureCount));
             keys = AssertionKeys.of(source);
         }
         Map<String, String> claims = new LinkedHashMap<>(PostureAssertionProvider.DEFAULT_CLAIMS);

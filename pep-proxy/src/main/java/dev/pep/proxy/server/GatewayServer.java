@@ -173,7 +173,10 @@ public final class GatewayServer implements AutoCloseable {
         }
         registry.more().counter("pep.identity.token_checks_refused", java.util.List.of(), gw.identity,
                 GatewayIdentity::tokenChecksRefused);
-        gw.identity.keySources().forEach(k -> metrics.provider("jwks", k.issuer(), k::usable, k::failureCount));
+        gw.identity.providerHealth().forEach(metrics::provider);
+        if (gw.posture != null) {
+            gw.posture.health().forEach(metrics::provider);
+        }
         metrics.policyVersion(engine.version().id());
         // Run-time apps are routed before the first partner connects.
         EpisodicApps episodic = policy == null ? null : new EpisodicApps(gw, policy,
