@@ -220,6 +220,23 @@ class LoadErrorsTest {
     }
 
     @Test
+    void load_idleNotADuration_namesItsLineAndColumn() {
+        List<PolicyError> errors = errorsOf("""
+                apps:
+                  a: { hosts: [a.example], upstream: "pep:echo" }
+                rules:
+                  - id: r1
+                    apps: [a]
+                    effect: allow
+                    when: "true"
+                    obligations: { idle: a while }
+                """);
+
+        assertThat(errors).extracting(e -> e.line() + ":" + e.column() + " " + e.message())
+                .containsExactly("8:26 'a while': expected a duration such as 90s, 15m, 8h or 1d12h");
+    }
+
+    @Test
     void load_duplicatesAcrossFiles_nameTheFirstDeclaration() {
         PolicyDirs.write(dir, "1.yaml", """
                 apps:
