@@ -78,6 +78,39 @@ abstract class HeldSession implements AutoCloseable {
         t.start();
     }
 
+    /**
+     * Keeps {@code sessions} carrying data, each proving it flows every {@code every}, on a thread
+     * of its own until the returned handle is closed (which waits for the thread). A session that
+     * stops flowing is left alone; its {@link #ended} tells.
+     */
+    static AutoCloseable keepBusy(List<HeldSession> sessions, Duration every) {
+        java.util.concurrent.atomic.AtomicBoolean going = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread t = new Thread(() -> {
+            while (going.get()) {
+                for (HeldSession s : sessions) {
+                    if (!s.ended.isDone()) {
+                        try {
+                            s.assertFlowing();
+                        } catch (Exception | AssertionError stopped) {
+                            // Told by its ended future, or by the test's own check after this.
+                        }
+                    }
+                }
+                try {
+                    Thread.sleep(every.toMillis());
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "keep-busy");
+        t.setDaemon(true);
+        t.start();
+        return () -> {
+            going.set(false);
+            t.join(FLOW.toMillis() * 2);
+        };
+    }
+
     static void closeQuietly(AutoCloseable c) {
         try {
             c.close();
@@ -133,14 +166,24 @@ abstract class HeldSession implements AutoCloseable {
         }
     }
 
+    /** The query of a stream of an event every 100 ms for five minutes. */
+    static final String BUSY_EVENTS = "events=3000";
+    /** The query of a stream of one event, then nothing for a minute. */
+    static final String QUIET_EVENTS = "events=2&every=60000";
+
     /** A server-sent-events stream from {@link RecordingUpstream}, one event every 100 ms. */
     static final class Events extends HeldSession {
         final AtomicInteger events = new AtomicInteger();
         private volatile Stream<String> lines;
 
         Events(HttpClient client, int port, String app, Auth auth) {
+            this(client, port, app, auth, BUSY_EVENTS);
+        }
+
+        /** With the events {@code query} asks {@link RecordingUpstream} for. */
+        Events(HttpClient client, int port, String app, Auth auth, String query) {
             super(client.version() == HttpClient.Version.HTTP_2 ? "sse-h2" : "sse-h1", app);
-            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url(app, port, "/stream?events=3000")))
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url(app, port, "/stream?" + query)))
                     .header("Accept", "text/event-stream");
             if (auth.value() != null) {
                 b.header(auth.name(), auth.value());

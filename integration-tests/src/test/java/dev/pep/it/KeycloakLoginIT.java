@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.pep.it.RecordingUpstream.Mode;
 import java.net.URI;
 import java.net.URLDecoder;
+import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -319,7 +320,11 @@ class KeycloakLoginIT {
         assertThat(bea.open(signInAtKeycloak(bea, authorize, "bea")).statusCode()).isEqualTo(200);
         String session = bea.cookie(gatewayUri("payroll", "/"), SESSION_COOKIE).orElseThrow();
         assertThat(keycloak.sessionCount("bravo", "bea")).isEqualTo(1);
+        // A live session of that sign-in: a server-sent-events stream held open through the gateway.
+        HeldSession stream = new HeldSession.Events(Clients.http(gateway.devCa(), HttpClient.Version.HTTP_1_1),
+                gateway.port(), "payroll", HeldSession.Auth.cookie(SESSION_COOKIE + "=" + session));
 
+        long loggedOut = System.nanoTime();
         keycloak.logoutUser("bravo", "bea");
 
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).untilAsserted(() ->
@@ -329,7 +334,12 @@ class KeycloakLoginIT {
                                         || l.contains("ackchannel"))
                                 .collect(java.util.stream.Collectors.joining("\n"))).isEqualTo(302));
         assertThat(keycloak.sessionCount("bravo", "bea")).isZero();
-        assertThat(payrollApp.requests()).hasSize(1);
+        try (stream) {
+            stream.ended.get(10, TimeUnit.SECONDS);
+            System.out.printf("back-channel logout: bea's event stream ended %d ms after Keycloak's logout call"
+                    + " began%n", stream.msAfter(loggedOut));
+        }
+        assertThat(payrollApp.requests()).hasSize(2);
     }
 
     @Test

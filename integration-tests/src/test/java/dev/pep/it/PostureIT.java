@@ -103,6 +103,8 @@ class PostureIT {
               live-ws:
                 hosts: [live-ws.pep.localhost]
                 upstream: %2$s
+              aged: { hosts: [aged.pep.localhost], upstream: "%1$s" }
+              aged-ws: { hosts: [aged-ws.pep.localhost], upstream: "%2$s" }
             rules:
               - id: managed-devices
                 apps: [fleet, live, live-ws]
@@ -119,6 +121,13 @@ class PostureIT {
                 when: >
                   "compliant" in device.signals && device.signals["compliant"].value == true &&
                   device.signals["compliant"].source == "fleet-posture"
+              - id: fresh-posture
+                apps: [aged, aged-ws]
+                effect: allow
+                # Re-decided every second (sessions.redecide-interval): a frozen report ages out.
+                when: >
+                  "compliant" in device.signals && device.signals["compliant"].value == true &&
+                  device.signals["compliant"].age < duration("8s")
               - id: net-open
                 apps: [net]
                 effect: allow
@@ -184,7 +193,7 @@ class PostureIT {
                     - name: fleet-devices
                       ca-bundle: device-ca.pem
                       crls: [device-ca.crl]
-                      apps: [fleet, live, live-ws, svc]
+                      apps: [fleet, live, live-ws, svc, aged, aged-ws]
                   assertions:
                     - name: fleet-mdm
                       issuer: %s
@@ -201,6 +210,13 @@ class PostureIT {
                       # Generous for a loaded machine; the slow device answers far later.
                       timeout: 3s
                       apps: [svc]
+                    - name: fleet-reports
+                      url: http://127.0.0.1:%3$d/devices/{device-id}
+                      token-file: posture-token
+                      timeout: 3s
+                      # Asked again at every re-decision, so a fresh report keeps the age small.
+                      cache-max-age: 1s
+                      apps: [aged, aged-ws]
                   networks:
                     - name: blocked
                       file: blocked.txt
@@ -478,6 +494,38 @@ class PostureIT {
     }
 
     @Test
+    void postureGoesStale_itsSessionsOfEveryKindEnd_aRefreshedDevicesKeepFlowing() throws Exception {
+        // frozen-: the service reports the posture it assessed when first asked, from then on.
+        List<HeldSession> kept = holdEveryKind(withDevice(device("laptop-reporting")), "aged");
+        long firstAsked = System.nanoTime();
+        List<HeldSession> stale = holdEveryKind(withDevice(device("frozen-laptop")), "aged");
+        try {
+            // Asked first after firstAsked: its report is younger than the rule's 8 s until then.
+            long staleFrom = firstAsked + Duration.ofSeconds(8).toNanos();
+            List<String> ms = new java.util.ArrayList<>();
+            for (HeldSession s : stale) {
+                s.ended.get(Math.max(0, staleFrom - System.nanoTime()) + Duration.ofSeconds(5).toNanos(),
+                        TimeUnit.NANOSECONDS);
+                assertThat(s.msAfter(staleFrom)).as(s + " ended once its posture was stale").isGreaterThan(-300);
+                ms.add(s + "=" + s.msAfter(staleFrom));
+            }
+            for (HeldSession s : kept) {
+                assertThat(s.ended).as(s + " of a device that keeps reporting").isNotDone();
+                s.assertFlowing();
+            }
+            String closed = ((HeldSession.Socket) stale.get(0)).closedWith();
+            // The rule's condition turned false: no allow rule matches the stale device any more.
+            assertThat(closed).isEqualTo("1008 no_matching_rule");
+            assertThat(((HeldSession.IdleHttp2) stale.get(4)).goaway).isTrue();
+            assertThat(service.calls("laptop-reporting")).as("asked again at re-decisions").isGreaterThan(5);
+            System.out.printf("posture stale (report older than 8 s, re-decided every 1 s): sessions ended %s ms"
+                    + " after it was; WebSocket closed with %s%n", ms, closed);
+        } finally {
+            java.util.stream.Stream.concat(stale.stream(), kept.stream()).forEach(HeldSession::close);
+        }
+    }
+
+    @Test
     @Order(Integer.MAX_VALUE)
     void assertionsAndServiceToken_inNoLogLineAndNoAuditEvent() throws Exception {
         // Allow and deny paths of this test's own, whatever ran before it.
@@ -675,13 +723,18 @@ class PostureIT {
 
     /** A session of every HTTP kind on the apps live-ws and live, from the device {@code tls} presents. */
     private static List<HeldSession> holdEveryKind(SSLContext tls) throws Exception {
+        return holdEveryKind(tls, "live");
+    }
+
+    /** The same on the apps {@code app}-ws and {@code app}. */
+    private static List<HeldSession> holdEveryKind(SSLContext tls, String app) throws Exception {
         int port = gateway.port();
         HttpClient own1 = HttpClient.newBuilder().sslContext(tls).version(HttpClient.Version.HTTP_1_1).build();
         HttpClient own2 = HttpClient.newBuilder().sslContext(tls).version(HttpClient.Version.HTTP_2).build();
         HeldSession.Auth none = HeldSession.Auth.NONE;
-        return List.of(new HeldSession.Socket(own1, port, "live-ws", none),
-                new HeldSession.Events(own1, port, "live", none), new HeldSession.Events(own2, port, "live", none),
-                new HeldSession.IdleHttp1(tls, port, "live", none), new HeldSession.IdleHttp2(tls, port, "live", none));
+        return List.of(new HeldSession.Socket(own1, port, app + "-ws", none),
+                new HeldSession.Events(own1, port, app, none), new HeldSession.Events(own2, port, app, none),
+                new HeldSession.IdleHttp1(tls, port, app, none), new HeldSession.IdleHttp2(tls, port, app, none));
     }
 
     /** A TLS context that trusts the gateway's development CA and presents the device's certificate. */

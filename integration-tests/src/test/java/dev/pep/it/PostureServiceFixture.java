@@ -20,7 +20,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * bearer token. The device id picks the mode, so tests need no shared switch: an id starting
  * {@code down-} answers 503 (the service is down), {@code cut-} closes the connection without an
  * answer (the service crashed), {@code slow-} answers only after
- * {@link #SLOW} (past any sane timeout), any other answers 200, compliant, assessed now. A wrong
+ * {@link #SLOW} (past any sane timeout), {@code frozen-} answers 200, compliant, assessed when
+ * it was first asked (a device that stopped reporting: its posture goes stale), any other answers
+ * 200, compliant, assessed now. A wrong
  * token gets 401. Counts the calls per device, so a test can tell the gateway asked.
  */
 final class PostureServiceFixture implements AutoCloseable {
@@ -32,6 +34,8 @@ final class PostureServiceFixture implements AutoCloseable {
     private final ExecutorService threads;
     private final String token;
     private final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
+    /** When each {@code frozen-} device was first asked about. */
+    private final Map<String, Instant> frozen = new ConcurrentHashMap<>();
 
     private PostureServiceFixture(HttpServer server, ExecutorService threads, String token) {
         this.server = server;
@@ -78,18 +82,20 @@ final class PostureServiceFixture implements AutoCloseable {
                 exchange.getRequestBody().close();
             } else if (device.startsWith("slow-")) {
                 sleep(SLOW);
-                answer(exchange, 200, report(device));
+                answer(exchange, 200, report(device, Instant.now()));
+            } else if (device.startsWith("frozen-")) {
+                answer(exchange, 200, report(device, frozen.computeIfAbsent(device, d -> Instant.now())));
             } else {
-                answer(exchange, 200, report(device));
+                answer(exchange, 200, report(device, Instant.now()));
             }
         }
     }
 
-    private static String report(String device) {
+    private static String report(String device, Instant assessedAt) {
         return """
                 {"device_id": "%s", "assessed_at": "%s",
                  "signals": {"compliant": true, "patch.level": "current"}}
-                """.formatted(device, Instant.now());
+                """.formatted(device, assessedAt);
     }
 
     private static void answer(HttpExchange exchange, int status, String body) throws IOException {

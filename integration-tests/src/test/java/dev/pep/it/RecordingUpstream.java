@@ -37,7 +37,7 @@ final class RecordingUpstream implements AutoCloseable {
          * 200 with a small text body {@code <method> <target> <bodyLength> <bodySha256>}; the query
          * parameter {@code size=N} asks for N bytes of {@link #pattern} instead, {@code chunked}
          * for a chunked response, {@code delay=MS} waits that long first, {@code events=N} streams N
-     * server-sent events, one every 100 ms.
+     * server-sent events, one every 100 ms or every {@code every=MS}.
          */
         ANSWER,
         /** Reads the request and never answers (the connection stays open). */
@@ -237,7 +237,8 @@ final class RecordingUpstream implements AutoCloseable {
         }
         Optional<String> events = r.queryParam("events");
         if (events.isPresent()) {
-            return answerEvents(Integer.parseInt(events.get()), out);
+            return answerEvents(Integer.parseInt(events.get()),
+                    Long.parseLong(r.queryParam("every").orElse("100")), out);
         }
         Optional<String> stream = r.queryParam("stream");
         if (stream.isPresent()) {
@@ -329,10 +330,10 @@ final class RecordingUpstream implements AutoCloseable {
     }
 
     /**
-     * A server-sent-events stream of {@code n} events, one every 100 ms ({@code data: tick I}),
+     * A server-sent-events stream of {@code n} events, one every {@code everyMs} ({@code data: tick I}),
      * chunked; a long-lived response whose end the tests can tell from its being cut.
      */
-    private static boolean answerEvents(int n, OutputStream out) throws IOException {
+    private static boolean answerEvents(int n, long everyMs, OutputStream out) throws IOException {
         out.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nTransfer-Encoding: chunked\r\n\r\n"
                 .getBytes(StandardCharsets.US_ASCII));
         out.flush();
@@ -343,7 +344,7 @@ final class RecordingUpstream implements AutoCloseable {
             out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
             out.flush();
             try {
-                Thread.sleep(100);
+                Thread.sleep(everyMs);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return false;

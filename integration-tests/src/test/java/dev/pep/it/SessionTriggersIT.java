@@ -47,6 +47,8 @@ class SessionTriggersIT {
     /** From trigger to the last affected session closed, on a loaded machine. */
     private static final Duration BOUND = Duration.ofSeconds(5);
     private static final Duration MAX_SESSION = Duration.ofSeconds(6);
+    /** The idle limit of the idle case's rule; its busy sessions carry data far more often. */
+    private static final Duration IDLE = Duration.ofSeconds(3);
     /** Rules that no case changes: the sessions that must keep flowing use them. */
     private static final String STAYING = """
             apps:
@@ -127,7 +129,7 @@ class SessionTriggersIT {
 
     static Stream<String> triggers() {
         return Stream.of("admin-end-subject", "logout", "policy-change", "max-session", "reevaluate", "app-expiry",
-                "app-removal", "token-expiry");
+                "app-removal", "token-expiry", "idle");
     }
 
     @ParameterizedTest(name = "{0}")
@@ -135,24 +137,36 @@ class SessionTriggersIT {
     void trigger_endsTheAffectedSessionsOfEveryKind_withinTheBound_andTheOthersKeepFlowing(String trigger)
             throws Exception {
         Case c = prepare(trigger);
-        List<HeldSession> kept = holdEveryKind(c.keptPrefix(), c.keptCookies());
-        List<HeldSession> affected = holdEveryKind(c.prefix(), c.cookies());
+        boolean idle = trigger.equals("idle");
+        List<HeldSession> kept = holdEveryKind(c.keptPrefix(), c.keptCookies(), HeldSession.BUSY_EVENTS);
+        // The idle case's kept sessions are of the same rule, carrying data all along.
+        AutoCloseable busy = idle ? HeldSession.keepBusy(kept, Duration.ofMillis(300)) : () -> { };
+        List<HeldSession> affected = holdEveryKind(c.prefix(), c.cookies(),
+                idle ? HeldSession.QUIET_EVENTS : HeldSession.BUSY_EVENTS);
         if (trigger.equals("admin-end-subject") || trigger.equals("logout") || trigger.equals("policy-change")) {
             assertThat(listed(c.prefix() + "-web", "http1_idle") + listed(c.prefix() + "-web", "http2_idle"))
                     .as("the idle connections are live sessions").isGreaterThanOrEqualTo(2);
         }
         try {
-            // A rule's max-session is each session's own trigger: its start plus the limit.
-            boolean ownLimit = trigger.equals("max-session");
+            // A rule's max-session (idle) is each session's own trigger: its start (last byte,
+            // which its opening carried) plus the limit.
+            boolean ownLimit = trigger.equals("max-session") || idle;
+            long limit = (idle ? IDLE : MAX_SESSION).toNanos();
             long fired = ownLimit ? 0 : c.fire().call();
             List<String> ms = new ArrayList<>();
             for (HeldSession s : affected) {
-                long from = ownLimit ? s.opened + MAX_SESSION.toNanos() : fired;
+                long from = ownLimit ? s.opened + limit : fired;
                 s.ended.get(Math.max(0, from - System.nanoTime()) + BOUND.toNanos(), TimeUnit.NANOSECONDS);
                 assertThat(s.msAfter(from)).as(s + " ended after its trigger").isGreaterThan(-300);
                 ms.add(s + "=" + s.msAfter(from));
             }
             MEASURED.put(trigger, ms);
+            if (idle) {
+                // The busy ones outlive the limit again, twice over.
+                await().during(IDLE.multipliedBy(2)).atMost(IDLE.multipliedBy(3))
+                        .until(() -> kept.stream().noneMatch(s -> s.ended.isDone()));
+            }
+            busy.close();
             for (HeldSession s : kept) {
                 assertThat(s.ended).as(s + " is not affected by " + trigger).isNotDone();
                 s.assertFlowing();
@@ -163,10 +177,16 @@ class SessionTriggersIT {
                     .isTrue();
             await().atMost(Duration.ofSeconds(10)).until(() -> revocations(c.prefix(), c.reason()) >= affected.size());
             assertThat(revocations("ok", null)).as("nothing else was ended").isZero();
+            if (idle) {
+                // Quiet ones only: the busy ones live (above); the probe's pooled connection is quiet too.
+                assertThat(revocations(c.prefix(), null)).as("every ending of the rule's sessions is for idleness")
+                        .isEqualTo(revocations(c.prefix(), "idle_limit"));
+            }
             for (HeldSession s : kept) {
                 assertThat(s.ended).as(s + " still flows").isNotDone();
             }
         } finally {
+            busy.close();
             Stream.concat(kept.stream(), affected.stream()).forEach(HeldSession::close);
         }
     }
@@ -296,6 +316,12 @@ class SessionTriggersIT {
                     return at;
                 }, "app_removed");
             }
+            case "idle" -> {
+                changing(apps("id", "") + rules("id", "true", "{ idle: " + IDLE.toSeconds() + "s }"), "id");
+                yield new Case("id", SignIns.NONE, "id", SignIns.NONE, () -> {
+                    throw new IllegalStateException("each session's own quiet is its trigger");
+                }, "idle_limit");
+            }
             case "token-expiry" -> {
                 // Accepted until exp plus the issuer's 60 s skew: 12 s from now.
                 Instant exp = Instant.now().minusSeconds(48).truncatedTo(ChronoUnit.SECONDS);
@@ -355,16 +381,19 @@ class SessionTriggersIT {
                 StandardCopyOption.REPLACE_EXISTING);
     }
 
-    /** One session of every HTTP kind on the apps {@code prefix}-ws and {@code prefix}-web. */
-    private static List<HeldSession> holdEveryKind(String prefix, SignIns signIn) throws Exception {
+    /**
+     * One session of every HTTP kind on the apps {@code prefix}-ws and {@code prefix}-web; the
+     * event streams are those {@code events} asks for.
+     */
+    private static List<HeldSession> holdEveryKind(String prefix, SignIns signIn, String events) throws Exception {
         int port = gateway.port();
         Path ca = gateway.devCa();
         String web = prefix + "-web";
         // Clients of their own: two holders never share a connection (one GOAWAY would end both).
         HttpClient own1 = Clients.http(ca, HttpClient.Version.HTTP_1_1);
         return List.of(new HeldSession.Socket(own1, port, prefix + "-ws", signIn.ws()),
-                new HeldSession.Events(own1, port, web, signIn.web()),
-                new HeldSession.Events(Clients.http(ca, HttpClient.Version.HTTP_2), port, web, signIn.web()),
+                new HeldSession.Events(own1, port, web, signIn.web(), events),
+                new HeldSession.Events(Clients.http(ca, HttpClient.Version.HTTP_2), port, web, signIn.web(), events),
                 new HeldSession.IdleHttp1(port, ca, web, signIn.web()),
                 new HeldSession.IdleHttp2(port, ca, web, signIn.web()));
     }

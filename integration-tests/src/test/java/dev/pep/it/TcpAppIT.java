@@ -74,6 +74,8 @@ class TcpAppIT {
     /** From trigger to the affected session closed, on a loaded machine. */
     private static final Duration BOUND = Duration.ofSeconds(5);
     private static final Duration MAX_SESSION = Duration.ofSeconds(6);
+    /** The idle case's rule's idle limit; its busy session echoes far more often. */
+    private static final Duration IDLE = Duration.ofSeconds(3);
     private static final String POLICY = """
             apps:
               echo:
@@ -394,32 +396,42 @@ class TcpAppIT {
 
     static Stream<String> triggers() {
         return Stream.of("policy-change", "admin-end-app", "max-session", "reevaluate", "certificate-expiry",
-                "app-expiry", "app-removal");
+                "app-expiry", "app-removal", "idle");
     }
 
     /**
      * Each trigger against a TCP session held by {@code openssl s_client}: it ends within the
-     * bound, while another openssl session (app {@code keep}) keeps echoing.
+     * bound, while another openssl session (app {@code keep}; for {@code idle}, a busy one of the
+     * same rule) keeps echoing.
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("triggers")
     void trigger_endsTheOpensslSession_withinTheBound_andAnotherKeepsFlowing(String trigger) throws Exception {
         TcpCase c = prepare(trigger);
-        try (HeldSession kept = new HeldSession.OpensslTcp(gateway.port(), gateway.devCa(), "keep", collectorCert,
-                collectorKey);
+        boolean idle = trigger.equals("idle");
+        try (HeldSession kept = new HeldSession.OpensslTcp(gateway.port(), gateway.devCa(), idle ? c.app() : "keep",
+                collectorCert, collectorKey);
+                AutoCloseable busy = idle ? HeldSession.keepBusy(List.of(kept), Duration.ofMillis(300)) : () -> { };
                 HeldSession affected = new HeldSession.OpensslTcp(gateway.port(), gateway.devCa(), c.app(),
                         c.cert(), c.key())) {
-            long fired = c.fire() == null ? affected.opened + MAX_SESSION.toNanos() : c.fire().call();
+            // max-session and idle: the session's own limit from its start (its last byte).
+            long fired = c.fire() == null ? affected.opened + (idle ? IDLE : MAX_SESSION).toNanos() : c.fire().call();
 
             affected.ended.get(Math.max(0, fired - System.nanoTime()) + BOUND.toNanos(), TimeUnit.NANOSECONDS);
             assertThat(affected.msAfter(fired)).as("ended after its trigger").isGreaterThan(-300);
             MEASURED.put(trigger, affected.msAfter(fired));
+            if (idle) {
+                await().during(IDLE.multipliedBy(2)).atMost(IDLE.multipliedBy(3)).until(() -> !kept.ended.isDone());
+            }
             assertThat(kept.ended).isNotDone();
             kept.assertFlowing();
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> events("revocation", c.app()).stream()
                 .anyMatch(e -> e.get("status_detail").asText().equals(c.reason())));
         assertThat(events("revocation", "keep")).isEmpty();
+        if (idle) {
+            assertThat(events("revocation", c.app())).as("only the quiet one").hasSize(1);
+        }
     }
 
     /** One TCP case: its app, the client's certificate, the trigger (null: max-session), the reason. */
@@ -468,6 +480,10 @@ class TcpAppIT {
                 Instant expires = Instant.now().plusSeconds(12).truncatedTo(ChronoUnit.SECONDS);
                 matrix("tex", "    lifecycle: episodic\n    expires: " + expires + "\n", "");
                 yield new TcpCase("tex", collectorCert, collectorKey, () -> at(expires), "app_expired");
+            }
+            case "idle" -> {
+                matrix("tid", "", "{ idle: " + IDLE.toSeconds() + "s }");
+                yield new TcpCase("tid", collectorCert, collectorKey, null, "idle_limit");
             }
             case "app-removal" -> {
                 matrix("trm", "", "");

@@ -28,6 +28,18 @@ public sealed interface Obligation {
     }
 
     /**
+     * The session ends once it carried no bytes, in either direction, for this long.
+     *
+     * @param limit positive
+     */
+    record IdleLimit(Duration limit) implements Obligation {
+        /** Validates. */
+        public IdleLimit {
+            requirePositive(limit, "idle limit");
+        }
+    }
+
+    /**
      * The session is re-decided at least this often.
      *
      * @param interval positive

@@ -11,10 +11,10 @@ import java.util.List;
  * The obligations an allow rule declares, rendered into {@link Obligation}s per decision.
  * {@code assertion} is null when the rule asks for none.
  */
-record Obligations(boolean readOnly, Duration maxSession, Duration reevaluate,
+record Obligations(boolean readOnly, Duration maxSession, Duration idle, Duration reevaluate,
         List<HeaderTemplate> headers, Obligation.IdentityAssertion assertion) {
 
-    static final Obligations NONE = new Obligations(false, null, null, List.of(), null);
+    static final Obligations NONE = new Obligations(false, null, null, null, List.of(), null);
 
     Obligations {
         headers = List.copyOf(headers);
@@ -22,12 +22,15 @@ record Obligations(boolean readOnly, Duration maxSession, Duration reevaluate,
 
     /** The obligations for one decision, in a fixed order. */
     List<Obligation> render(AccessRequest request, PolicyVersion version) {
-        List<Obligation> out = new ArrayList<>(4 + headers.size());
+        List<Obligation> out = new ArrayList<>(5 + headers.size());
         if (readOnly) {
             out.add(new Obligation.ReadOnly());
         }
         if (maxSession != null) {
             out.add(new Obligation.MaxSessionLength(maxSession));
+        }
+        if (idle != null) {
+            out.add(new Obligation.IdleLimit(idle));
         }
         if (reevaluate != null) {
             out.add(new Obligation.Reevaluate(reevaluate));

@@ -48,7 +48,7 @@ final class PolicyFileParser {
     private static final Set<String> RULE_KEYS =
             Set.of("id", "apps", "app-labels", "effect", "when", "obligations", "description");
     private static final Set<String> OBLIGATION_KEYS =
-            Set.of("isolation", "max-session", "reevaluate", "headers", "assertion");
+            Set.of("isolation", "max-session", "idle", "reevaluate", "headers", "assertion");
     private static final Set<String> ASSERTION_KEYS = Set.of("header", "lifetime");
     private static final Set<String> URI_SCHEMES = Set.of("http", "https", "tcp", "tls", "pep");
 
@@ -438,8 +438,10 @@ final class PolicyFileParser {
             }
         }
         Duration maxSession = duration(o.get("max-session"));
+        Duration idle = duration(o.get("idle"));
         Duration reevaluate = duration(o.get("reevaluate"));
         ok &= (o.get("max-session") == null || maxSession != null)
+                && (o.get("idle") == null || idle != null)
                 && (o.get("reevaluate") == null || reevaluate != null);
         List<HeaderTemplate> headers = new ArrayList<>();
         if (o.containsKey("headers")) {
@@ -457,7 +459,7 @@ final class PolicyFileParser {
             assertion = assertion(o.get("assertion"));
             ok &= assertion != null;
         }
-        return ok ? new Obligations(readOnly, maxSession, reevaluate, headers, assertion) : null;
+        return ok ? new Obligations(readOnly, maxSession, idle, reevaluate, headers, assertion) : null;
     }
 
     /** {@code assertion: {header: NAME, lifetime: DURATION}}; both optional ({@code {}}). */

@@ -390,7 +390,7 @@ final class PolicySet {
             text.append(r.id()).append('|').append(r.effect()).append('|')
                     .append(r.condition() == null ? "" : r.condition().text()).append('|')
                     .append(o.readOnly()).append('|').append(o.maxSession()).append('|')
-                    .append(o.reevaluate()).append('|');
+                    .append(o.idle()).append('|').append(o.reevaluate()).append('|');
             o.headers().forEach(h -> text.append(h.describe()).append(';'));
             if (r.condition() != null && r.condition().text().contains("policy_version")) {
                 // The rule reads the version itself: every new version may decide it otherwise.

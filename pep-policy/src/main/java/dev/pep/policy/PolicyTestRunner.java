@@ -130,7 +130,7 @@ final class PolicyTestRunner {
     }
 
     private static Set<Obligation> obligations(JsonNode o) {
-        checkKeys(o, Set.of("isolation", "max-session", "reevaluate", "headers", "assertion"),
+        checkKeys(o, Set.of("isolation", "max-session", "idle", "reevaluate", "headers", "assertion"),
                 "obligations");
         Set<Obligation> out = new HashSet<>();
         if ("read-only".equals(o.path("isolation").asText())) {
@@ -139,6 +139,9 @@ final class PolicyTestRunner {
         if (o.has("max-session")) {
             out.add(new Obligation.MaxSessionLength(Durations.parse(o.get("max-session")
                     .asText())));
+        }
+        if (o.has("idle")) {
+            out.add(new Obligation.IdleLimit(Durations.parse(o.get("idle").asText())));
         }
         if (o.has("reevaluate")) {
             out.add(new Obligation.Reevaluate(Durations.parse(o.get("reevaluate").asText())));

@@ -38,6 +38,8 @@ class AppFingerprintTest {
         return Stream.of(
                 Arguments.of("a's condition", APPS, RULES.replace("when: \"true\"", "when: \"false\""), "a"),
                 Arguments.of("b's obligation", APPS, RULES.replace("1h", "2h"), "b"),
+                Arguments.of("b's idle obligation", APPS, RULES.replace("{ max-session: 1h }",
+                        "{ max-session: 1h, idle: 5m }"), "b"),
                 Arguments.of("b's rule id", APPS, RULES.replace("b-group", "b-members"), "b"),
                 Arguments.of("a's host", APPS.replace("a.example", "a2.example"), RULES, "a"),
                 Arguments.of("b's label", APPS.replace("tier: \"1\"", "tier: \"2\""), RULES, "b"),

@@ -31,6 +31,7 @@ class DefaultPolicyEngineTest {
                 obligations:
                   isolation: read-only
                   max-session: 8h
+                  idle: 15m
                   reevaluate: 10m
                   headers: { X-User: "${subject.id}", X-Groups: "${subject.groups}" }
               - id: a-writers
@@ -70,6 +71,7 @@ class DefaultPolicyEngineTest {
         assertThat(d.primaryReason().code()).isEqualTo(DecisionReason.RULE_ALLOWED);
         assertThat(d.obligations()).containsExactly(new Obligation.ReadOnly(),
                 new Obligation.MaxSessionLength(Duration.ofHours(8)),
+                new Obligation.IdleLimit(Duration.ofMinutes(15)),
                 new Obligation.Reevaluate(Duration.ofMinutes(10)),
                 new Obligation.SetHeader("X-User", "alice"),
                 new Obligation.SetHeader("X-Groups", "ops,readers"));
@@ -83,7 +85,7 @@ class DefaultPolicyEngineTest {
         Decision d = engine().decide(Requests.to("a").groups("writers", "readers").build());
 
         assertThat(d.ruleId()).contains("a-readers");
-        assertThat(d.obligations()).hasSize(5);
+        assertThat(d.obligations()).hasSize(6);
     }
 
     @Test

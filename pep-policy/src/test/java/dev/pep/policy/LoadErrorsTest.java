@@ -179,7 +179,7 @@ class LoadErrorsTest {
                     apps: [a, nosuch]
                     effect: allow
                     when: "true"
-                    obligations: { isolation: readonly, max-session: 8 hours }
+                    obligations: { isolation: readonly, max-session: 8 hours, idle: soon }
                   - id: r1
                     effect: permit
                     when: "true"
@@ -207,6 +207,7 @@ class LoadErrorsTest {
                         "8:15 rule r1 names unknown app 'nosuch'; declared apps: [a, d]",
                         "11:31 isolation 'readonly': expected read-only or none",
                         "11:54 '8 hours': expected a duration such as 90s, 15m, 8h or 1d12h",
+                        "11:69 'soon': expected a duration such as 90s, 15m, 8h or 1d12h",
                         "12:9 duplicate rule id 'r1'; first declared at " + dir.resolve("p.yaml")
                                 + ":7:9",
                         "13:13 effect 'permit': expected allow or deny",

@@ -174,6 +174,8 @@ final class AuthZenCodec {
             out.put("type", "read_only");
         } else if (o instanceof Obligation.MaxSessionLength m) {
             out.put("type", "max_session").put("seconds", m.limit().toSeconds());
+        } else if (o instanceof Obligation.IdleLimit i) {
+            out.put("type", "idle_limit").put("seconds", i.limit().toSeconds());
         } else if (o instanceof Obligation.Reevaluate e) {
             out.put("type", "reevaluate").put("seconds", e.interval().toSeconds());
         } else if (o instanceof Obligation.SetHeader h) {
@@ -189,6 +191,8 @@ final class AuthZenCodec {
         return switch (type) {
             case "read_only" -> new Obligation.ReadOnly();
             case "max_session" -> new Obligation.MaxSessionLength(
+                    Duration.ofSeconds(o.path("seconds").asLong()));
+            case "idle_limit" -> new Obligation.IdleLimit(
                     Duration.ofSeconds(o.path("seconds").asLong()));
             case "reevaluate" -> new Obligation.Reevaluate(
                     Duration.ofSeconds(o.path("seconds").asLong()));

@@ -137,7 +137,7 @@ final class IdleConnection extends ChannelInboundHandlerAdapter implements Sessi
     }
 
     private void register(LiveSession allowed) {
-        LiveSession idle = LiveSession.idle(allowed, kind, since, this);
+        LiveSession idle = LiveSession.idle(allowed, kind, since, gw.clock.instant(), this);
         registered.add(idle);
         gw.sessions.register(idle);
     }

@@ -525,6 +525,13 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         }
     };
 
+    /** Bytes passed for the exchange: its rule's idle limit counts from here. */
+    private void carried() {
+        if (live != null) {
+            live.carried();
+        }
+    }
+
     /** Registers the allowed exchange as a live session, re-decided until it ends. */
     private void admit(Decision decision) {
         LiveSession s = new LiveSession(requestId, session().id(), gw.identity.sessionId(credentials),
@@ -701,6 +708,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             return;
         }
         boolean last = content instanceof LastHttpContent;
+        carried();
         upstream.write(content);
         upstreamNeedsFlush = true;
         if (last) {
@@ -786,6 +794,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             return;
         }
         boolean last = content instanceof LastHttpContent;
+        carried();
         if (!last) {
             ctx.write(content);
             if (!ctx.channel().isWritable()) {
@@ -912,6 +921,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             ReferenceCountUtil.release(msg);
             return;
         }
+        carried();
         if (webSocketEnding == null) {
             toClient.advance(buf, buf.readerIndex(), buf.readableBytes(), false);
             ctx.write(buf);
@@ -964,6 +974,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             return;
         }
         Object out = msg instanceof HttpContent c ? c.content() : msg;
+        carried();
         upstream.write(out);
         upstreamNeedsFlush = true;
         if (!upstream.isWritable()) {

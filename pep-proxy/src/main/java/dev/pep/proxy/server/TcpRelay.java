@@ -58,6 +58,10 @@ final class TcpRelay {
          * @param toClient bytes relayed from the app to the client
          */
         void ended(String reason, long toApp, long toClient);
+
+        /** Bytes passed, either way; on the client's loop, once per read. */
+        default void carried() {
+        }
     }
 
     private final Channel client;
@@ -139,6 +143,7 @@ final class TcpRelay {
             return;
         }
         toApp += buf.readableBytes();
+        listener.carried();
         app.write(buf, app.voidPromise());
         if (!app.isWritable()) {
             // The app drains slowly: stop reading the client until it catches up.
@@ -167,6 +172,7 @@ final class TcpRelay {
             return;
         }
         toClient += buf.readableBytes();
+        listener.carried();
         clientCtx.write(buf, clientCtx.voidPromise());
         if (!client.isWritable()) {
             app.config().setAutoRead(false);

@@ -285,7 +285,8 @@ final class TcpSession extends ChannelInboundHandlerAdapter {
             return d;
         }
         for (Obligation o : d.obligations()) {
-            if (!(o instanceof Obligation.MaxSessionLength) && !(o instanceof Obligation.Reevaluate)) {
+            if (!(o instanceof Obligation.MaxSessionLength) && !(o instanceof Obligation.IdleLimit)
+                    && !(o instanceof Obligation.Reevaluate)) {
                 return Decision.deny(d.version(), DecisionReason.of(OBLIGATION_NOT_ENFORCEABLE,
                         "the rule that allows this asks for what a TCP session cannot enforce"));
             }
@@ -357,7 +358,19 @@ final class TcpSession extends ChannelInboundHandlerAdapter {
         }
         Channel app = f.getNow();
         state = State.RELAYING;
-        relay = new TcpRelay(ctx.channel(), app, this::relayEnded);
+        relay = new TcpRelay(ctx.channel(), app, new TcpRelay.Listener() {
+            @Override
+            public void ended(String reason, long toApp, long toClient) {
+                relayEnded(reason, toApp, toClient);
+            }
+
+            @Override
+            public void carried() {
+                if (live != null) {
+                    live.carried();
+                }
+            }
+        });
         relay.start(gw.config.tcp().idleTimeout(), gw.config.tcp().maxDuration());
         LOG.debug("tcp session relaying request={} app={}", requestId, route.name());
         boolean any = !early.isEmpty();

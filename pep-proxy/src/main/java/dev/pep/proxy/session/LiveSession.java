@@ -35,6 +35,12 @@ public final class LiveSession {
     private volatile SessionKind kind;
     private volatile Decision decision;
     private volatile Instant decidedAt;
+    /** The rule's idle limit, from the latest decision; null for none. */
+    private volatile Duration idleLimit;
+    /** Set by the handler when bytes pass; cleared by the registry's tick, which moves {@link #lastCarried}. */
+    private volatile boolean carried;
+    /** The tick that last saw bytes (or the start); read and written by the registry's thread. */
+    private Instant lastCarried;
 
     /**
      * A session admitted by {@code decision} at {@code admitted.time()}.
@@ -62,20 +68,24 @@ public final class LiveSession {
         this.started = admitted.time();
         this.decidedAt = started;
         this.endsAt = maxLength(decision).map(started::plus);
+        this.idleLimit = idleLimit(decision);
+        this.lastCarried = started;
     }
 
     /**
      * The connection {@code last} ran on, idle now: a session of {@code kind} since {@code since},
      * kept by {@code last}'s latest decision and re-decided with its request and credentials, so
-     * that what would have ended {@code last} ends the connection. Same id as {@code last}, whose
-     * own entry must be gone from the registry.
+     * that what would have ended {@code last} ends the connection; it carried nothing since
+     * {@code now}. Same id as {@code last}, whose own entry must be gone from the registry.
      */
-    public static LiveSession idle(LiveSession last, SessionKind kind, Instant since, SessionControl control) {
+    public static LiveSession idle(LiveSession last, SessionKind kind, Instant since, Instant now,
+            SessionControl control) {
         AccessRequest a = last.admitted;
         LiveSession s = new LiveSession(last.id, last.connectionId, last.gatewaySessionId, kind,
                 new AccessRequest(a.subject(), a.device(), a.app(), a.request(), a.source(), since, a.requestId()),
                 last.credentials, last.credentialExpires, last.generation, last.decision, control);
         s.kept(last.decision, last.decidedAt);
+        s.lastCarried = now;
         return s;
     }
 
@@ -159,10 +169,43 @@ public final class LiveSession {
         return reevaluateInterval(decision).map(decidedAt::plus);
     }
 
+    /**
+     * Bytes passed, in either direction. Called by the handler on its event loop for every read
+     * or write it relays; cheap: one volatile read, and a write at most once per registry tick.
+     */
+    public void carried() {
+        if (!carried) {
+            carried = true;
+        }
+    }
+
+    /** Whether bytes passed that no registry tick took in yet. */
+    boolean carriedSinceTick() {
+        return carried;
+    }
+
+    /**
+     * Whether the session carried no bytes for its rule's idle limit; on the registry's thread
+     * at each tick, which counts bytes seen since the last tick as carried now.
+     */
+    boolean idleOver(Instant now) {
+        Duration limit = idleLimit;
+        if (limit == null) {
+            return false;
+        }
+        if (carried) {
+            carried = false;
+            lastCarried = now;
+            return false;
+        }
+        return !now.isBefore(lastCarried.plus(limit));
+    }
+
     /** A re-decision kept the session: it lives on under {@code kept}. */
     void kept(Decision kept, Instant at) {
         decision = kept;
         decidedAt = at;
+        idleLimit = idleLimit(kept);
     }
 
     SessionControl control() {
@@ -193,6 +236,11 @@ public final class LiveSession {
     private static Optional<Duration> maxLength(Decision d) {
         return d.obligations().stream().filter(Obligation.MaxSessionLength.class::isInstance)
                 .map(o -> ((Obligation.MaxSessionLength) o).limit()).min(Duration::compareTo);
+    }
+
+    private static Duration idleLimit(Decision d) {
+        return d.obligations().stream().filter(Obligation.IdleLimit.class::isInstance)
+                .map(o -> ((Obligation.IdleLimit) o).limit()).min(Duration::compareTo).orElse(null);
     }
 
     private static Optional<Duration> reevaluateInterval(Decision d) {

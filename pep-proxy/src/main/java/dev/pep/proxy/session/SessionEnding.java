@@ -8,7 +8,7 @@ import java.util.Optional;
  * Why the gateway ends a live session.
  *
  * @param reason a stable lower-case code: a decision reason ({@code no_matching_rule}), or
- *     {@code session_limit}, {@code admin_ended}, {@code authentication_ended}, {@code app_removed}
+ *     {@code session_limit}, {@code idle_limit}, {@code admin_ended}, {@code authentication_ended}, {@code app_removed}
  * @param endedBy who or what ended it: {@code policy}, {@code expiry}, {@code admin:NAME}
  * @param decision the re-decision that ended it, when one did
  */

@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * <p>A session is decided again when something it depends on changes (a trigger: a new policy
  * version, a logout, a posture change, an operator), when its rule's re-evaluation interval
  * comes, when its app expires, and at least every {@code redecideInterval}; it is ended at its
- * rule's maximum length. A session the new decision denies is ended through its
+ * rule's maximum length, and once it carried no bytes for its rule's idle limit. A session the new decision denies is ended through its
  * {@link SessionControl}; one still allowed is untouched.
  *
  * <p>Thread-safe. All re-decisions run on the registry's one thread, in batches, never on an
@@ -181,6 +181,8 @@ public final class SessionRegistry implements AutoCloseable {
             for (LiveSession s : live.values()) {
                 if (s.endsAt().map(e -> !now.isBefore(e)).orElse(false)) {
                     limits.add(s, SessionEnding.of("session_limit", "max-session"));
+                } else if (s.idleOver(now)) {
+                    limits.add(s, SessionEnding.of("idle_limit", "idle"));
                 } else if (due(s, now)) {
                     due.add(s);
                 }

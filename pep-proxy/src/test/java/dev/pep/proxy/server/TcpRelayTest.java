@@ -20,6 +20,7 @@ class TcpRelayTest {
 
     private final List<String> endings = new ArrayList<>();
     private final long[] bytes = new long[2];
+    private final java.util.concurrent.atomic.AtomicInteger carried = new java.util.concurrent.atomic.AtomicInteger();
     private EmbeddedChannel client;
     private EmbeddedChannel app;
     private TcpRelay relay;
@@ -30,10 +31,18 @@ class TcpRelayTest {
         app = new EmbeddedChannel();
         client.config().setAutoRead(false);
         app.config().setAutoRead(false);
-        relay = new TcpRelay(client, app, (reason, toApp, toClient) -> {
-            endings.add(reason);
-            bytes[0] = toApp;
-            bytes[1] = toClient;
+        relay = new TcpRelay(client, app, new TcpRelay.Listener() {
+            @Override
+            public void ended(String reason, long toApp, long toClient) {
+                endings.add(reason);
+                bytes[0] = toApp;
+                bytes[1] = toClient;
+            }
+
+            @Override
+            public void carried() {
+                carried.incrementAndGet();
+            }
         });
         relay.start(Duration.ofSeconds(30), Duration.ofMinutes(10));
     }
@@ -60,6 +69,16 @@ class TcpRelayTest {
         assertThat(relay.toApp()).isEqualTo(4);
         assertThat(relay.toClient()).isEqualTo(5);
         assertThat(endings).isEmpty();
+    }
+
+    @Test
+    void relay_bytesEitherWay_areToldAsCarried_forTheRulesIdleLimit() {
+        assertThat(carried).hasValue(0);
+
+        client.writeInbound(text("ping"));
+        assertThat(carried).as("client to app").hasValue(1);
+        app.writeInbound(text("pong!"));
+        assertThat(carried).as("app to client").hasValue(2);
     }
 
     @Test

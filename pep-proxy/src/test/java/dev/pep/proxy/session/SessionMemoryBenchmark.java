@@ -93,7 +93,7 @@ public final class SessionMemoryBenchmark {
                 LiveSession s = new LiveSession("req-" + i + "-4f3a9c2e", "conn-" + i + "-77d1e0b9",
                         Optional.of("gs-" + i + "-0c9e55aa"), SessionKind.WEBSOCKET, (AccessRequest) in[0],
                         (Credentials) in[1], Optional.of(T0.plusSeconds(3600)), 1, (Decision) in[2], NOTHING);
-                registry.register(idle ? LiveSession.idle(s, SessionKind.HTTP1_IDLE, T0, NOTHING) : s);
+                registry.register(idle ? LiveSession.idle(s, SessionKind.HTTP1_IDLE, T0, T0, NOTHING) : s);
             }
             if (!handlerHoldsRequest) {
                 inputs = null;

@@ -131,6 +131,61 @@ class SessionRegistryTest {
     }
 
     @Test
+    void idleOver_countsBytesSeenAtATickAsCarriedThen_andIsOverOnlyAfterTheLimitWithout() {
+        LiveSession s = register("idle", "ledger", List.of(new Obligation.IdleLimit(Duration.ofMinutes(1))));
+
+        assertThat(s.idleOver(T0.plusSeconds(59))).isFalse();
+        s.carried();
+        assertThat(s.idleOver(T0.plusSeconds(60))).as("bytes since the last tick").isFalse();
+        assertThat(s.idleOver(T0.plusSeconds(119))).isFalse();
+        assertThat(s.idleOver(T0.plusSeconds(120))).as("a minute after the tick that saw bytes").isTrue();
+    }
+
+    @Test
+    void idleOver_aRuleWithoutIdleLimit_isNeverOver() {
+        LiveSession s = register("quiet", "ledger", List.of());
+
+        assertThat(s.idleOver(T0.plus(Duration.ofDays(3)))).isFalse();
+    }
+
+    @Test
+    void tick_idleLimitReached_endsTheQuietSessionWithIdleLimit_andTheBusyOneLivesOn() {
+        List<Obligation> idle = List.of(new Obligation.IdleLimit(Duration.ofMinutes(1)));
+        register("quiet", "ledger", idle);
+        LiveSession busy = register("busy", "ledger", idle);
+        engine.set(s -> {
+            throw new AssertionError("not to be decided");
+        });
+        registry.start(Duration.ofMillis(20));
+
+        for (int second = 20; second <= 60; second += 20) {
+            busy.carried();
+            clock.set(T0.plusSeconds(second));
+            // A tick takes the bytes in at this time.
+            await().atMost(Duration.ofSeconds(5)).until(() -> !busy.carriedSinceTick());
+        }
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> endings.containsKey("quiet"));
+        assertThat(endings.get("quiet").reason()).isEqualTo("idle_limit");
+        assertThat(endings.get("quiet").endedBy()).isEqualTo("idle");
+        assertThat(endings.get("quiet").decision()).isEmpty();
+        assertThat(registry.find(x -> true)).containsExactly(busy);
+    }
+
+    @Test
+    void idle_anIdleConnectionsEntry_isIdleFromWhenItWasRegistered_notFromTheConnectionsStart() {
+        List<Obligation> idle = List.of(new Obligation.IdleLimit(Duration.ofMinutes(1)));
+        LiveSession exchange = register("x", "ledger", idle);
+        registry.unregister(exchange);
+
+        LiveSession entry = LiveSession.idle(exchange, SessionKind.HTTP1_IDLE, T0, T0.plusSeconds(90),
+                exchange.control());
+
+        assertThat(entry.idleOver(T0.plusSeconds(149))).isFalse();
+        assertThat(entry.idleOver(T0.plusSeconds(150))).isTrue();
+    }
+
+    @Test
     void tick_reevaluateIntervalDue_redecides_andAStillAllowedSessionLivesOn() {
         List<Obligation> every30s = List.of(new Obligation.Reevaluate(Duration.ofSeconds(30)));
         LiveSession s = register("due", "ledger", every30s);
@@ -215,7 +270,7 @@ class SessionRegistryTest {
         LiveSession exchange = register("req-2", "ledger", limit);
         registry.unregister(exchange);
 
-        LiveSession idle = LiveSession.idle(exchange, SessionKind.HTTP1_IDLE, T0.minusSeconds(60), exchange.control());
+        LiveSession idle = LiveSession.idle(exchange, SessionKind.HTTP1_IDLE, T0.minusSeconds(60), T0, exchange.control());
 
         assertThat(idle.id()).isEqualTo("req-2");
         assertThat(idle.kind()).isEqualTo(SessionKind.HTTP1_IDLE);

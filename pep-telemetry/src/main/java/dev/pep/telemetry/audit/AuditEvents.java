@@ -490,6 +490,8 @@ public final class AuditEvents {
             return "read_only";
         } else if (obligation instanceof Obligation.MaxSessionLength m) {
             return "max_session:" + m.limit();
+        } else if (obligation instanceof Obligation.IdleLimit i) {
+            return "idle_limit:" + i.limit();
         } else if (obligation instanceof Obligation.Reevaluate r) {
             return "reevaluate:" + r.interval();
         } else if (obligation instanceof Obligation.SetHeader h) {
