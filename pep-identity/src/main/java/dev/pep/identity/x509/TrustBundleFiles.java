@@ -8,6 +8,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,7 +16,8 @@ import org.slf4j.LoggerFactory;
 /**
  * A {@link TrustBundle} read from a CA bundle file and CRL files, read again when their content
  * changes. A new content that does not load keeps the bundle in force and is tried again on
- * every check until it loads or reverts. Thread-safe.
+ * every check until it loads or reverts; each refusal is a WARN line and counts in
+ * {@link #reloadsRefused}. Thread-safe.
  */
 public final class TrustBundleFiles {
 
@@ -24,6 +26,7 @@ public final class TrustBundleFiles {
     private final Path caBundle;
     private final List<Path> crls;
     private final AtomicReference<Loaded> current = new AtomicReference<>();
+    private final AtomicLong refused = new AtomicLong();
 
     private TrustBundleFiles(Path caBundle, List<Path> crls, Loaded loaded) {
         this.caBundle = caBundle;
@@ -67,10 +70,16 @@ public final class TrustBundleFiles {
             return Optional.of(bundle);
         } catch (IOException e) {
             // A CRL being rewritten, or a broken one: revocations already known stay in force.
+            refused.incrementAndGet();
             LOG.warn("trust bundle reload refused, keeping the previous one ca_bundle={} error={}",
                     caBundle, e.getMessage());
             return Optional.empty();
         }
+    }
+
+    /** How many changed contents were refused since start because they did not load. */
+    public long reloadsRefused() {
+        return refused.get();
     }
 
     /** The SHA-256 over every file's content, in order: the change detector. */
