@@ -113,12 +113,16 @@ class TcpAppIT {
                 hosts: [ledger.pep.localhost]
                 protocol: tcp
                 upstream: tcp://127.0.0.1:%2$d
+              rotating:
+                hosts: [rotating.pep.localhost]
+                protocol: tcp
+                upstream: tcp://127.0.0.1:%1$d
               web:
                 hosts: [web.pep.localhost]
                 upstream: "pep:echo"
             rules:
               - id: collectors
-                apps: [echo, vault, bulk, keep, secure, forged, depot, desk, tunnelled]
+                apps: [echo, vault, bulk, keep, secure, forged, depot, desk, tunnelled, rotating]
                 effect: allow
                 when: >
                   subject.method == "client_certificate" && subject.id == "collector-1" &&
@@ -151,6 +155,13 @@ class TcpAppIT {
     static Path malloryCert;
     static Path malloryKey;
     static SSLContext collector;
+    static KeyPair oldPartnerKeys;
+    static X509Certificate oldPartner;
+    static KeyPair newPartnerKeys;
+    static X509Certificate newPartner;
+    static X509Certificate rotatingClient;
+    static Path rotatingCert;
+    static Path rotatingKey;
 
     @BeforeAll
     static void start() throws Exception {
@@ -165,6 +176,18 @@ class TcpAppIT {
         malloryCert = write("mallory.pem", pem("CERTIFICATE",
                 issue("CN=mallory,O=northwind", m, "CN=Partner CA", partnerCa, false, null).getEncoded()));
         malloryKey = write("mallory-key.pem", pem("PRIVATE KEY", m.getPrivate().getEncoded()));
+
+        // A partner whose CA changes while the gateway runs: its bundle and CRL files are rewritten.
+        oldPartnerKeys = keys();
+        oldPartner = issue("CN=Old Partner CA", oldPartnerKeys, "CN=Old Partner CA", oldPartnerKeys, true, null);
+        newPartnerKeys = keys();
+        newPartner = issue("CN=New Partner CA", newPartnerKeys, "CN=New Partner CA", newPartnerKeys, true, null);
+        write("rotating-ca.pem", pem("CERTIFICATE", oldPartner.getEncoded()));
+        write("rotating.crl", pem("X509 CRL", crl(oldPartner, oldPartnerKeys).getEncoded()));
+        KeyPair r = keys();
+        rotatingClient = issue("CN=collector-1,O=northwind", r, "CN=New Partner CA", newPartnerKeys, false, null);
+        rotatingCert = write("rotating-client.pem", pem("CERTIFICATE", rotatingClient.getEncoded()));
+        rotatingKey = write("rotating-client-key.pem", pem("PRIVATE KEY", r.getPrivate().getEncoded()));
 
         KeyPair appCaKeys = keys();
         X509Certificate appCa = issue("CN=App CA", appCaKeys, "CN=App CA", appCaKeys, true, null);
@@ -188,7 +211,8 @@ class TcpAppIT {
         writePolicy(true);
         Files.writeString(dir.resolve("admin-tokens"), "alice " + TOKEN + "\n");
         String yaml = GatewayProcess.baseConfig("it-tcp").replace("drain-timeout:",
-                "  token-file: admin-tokens\ndrain-timeout:") + """
+                "  token-file: admin-tokens\ndrain-timeout:").replace("tls:\n", "tls:\n  reload-interval: 200ms\n")
+                + """
                 policy:
                   directory: policies
                   reload-interval: 200ms
@@ -199,6 +223,9 @@ class TcpAppIT {
                   client-certificates:
                     - ca-bundle: partner-ca.pem
                       hosts: ["*.pep.localhost"]
+                    - ca-bundle: rotating-ca.pem
+                      crls: [rotating.crl]
+                      hosts: [rotating.pep.localhost]
                 audit:
                   directory: audit
                 tcp:
@@ -432,7 +459,62 @@ class TcpAppIT {
         assertThat(lines.connections()).isEqualTo(before);
     }
 
+    @Test
+    void partnerBundleAndCrlRewrittenOnDisk_nextHandshakeUsesTheNewTrust_aBrokenFileKeepsTheOld()
+            throws Exception {
+        List<String> newPartnersClient = List.of("-cert", rotatingCert.toString(), "-key", rotatingKey.toString());
+
+        ToolResult before = openssl("rotating.pep.localhost", newPartnersClient, "before\nquit\n");
+        assertThat(before.out()).as("the bundle names only the old CA; " + before).doesNotContain("before\n");
+        await().atMost(Duration.ofSeconds(10)).until(() -> denials("rotating", "certificate_untrusted") >= 1);
+
+        // The partner moved to its new CA: CRL and bundle rewritten, picked up without a restart.
+        replace("rotating.crl", pem("X509 CRL", crl(newPartner, newPartnerKeys).getEncoded()));
+        replace("rotating-ca.pem", pem("CERTIFICATE", newPartner.getEncoded()));
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300)).until(() ->
+                openssl("rotating.pep.localhost", newPartnersClient, "rotated\nquit\n").out().contains("rotated\n"));
+
+        // A broken bundle file: the trust in force stays, with a WARN line and a counter.
+        replace("rotating-ca.pem", "-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n");
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> metrics().contains("pep_identity_trust_reloads_refused_total")
+                        && !metrics().contains("pep_identity_trust_reloads_refused_total 0.0"));
+        assertThat(openssl("rotating.pep.localhost", newPartnersClient, "kept\nquit\n").out()).contains("kept\n");
+        assertThat(gateway.stderr()).contains("trust bundle reload refused");
+
+        // Repaired, with a CRL that revokes the client: its next handshake is refused as revoked.
+        replace("rotating.crl", pem("X509 CRL", crl(newPartner, newPartnerKeys, rotatingClient).getEncoded()));
+        replace("rotating-ca.pem", pem("CERTIFICATE", newPartner.getEncoded()));
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300)).until(() -> {
+            openssl("rotating.pep.localhost", newPartnersClient, "revoked?\nquit\n");
+            return denials("rotating", "certificate_revoked") >= 1;
+        });
+    }
+
     // ---- helpers -------------------------------------------------------------------------
+
+    /** Rewrites a file in one step, as an operator's deployment tool would. */
+    private static void replace(String name, String content) throws IOException {
+        Path tmp = dir.resolve(name + ".tmp");
+        Files.writeString(tmp, content);
+        Files.move(tmp, dir.resolve(name), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** A CRL of that CA, current for a day, revoking {@code revoked}. */
+    private static java.security.cert.X509CRL crl(X509Certificate ca, KeyPair caKeys, X509Certificate... revoked)
+            throws Exception {
+        Instant now = Instant.now();
+        var b = new org.bouncycastle.cert.X509v2CRLBuilder(X500Name.getInstance(
+                ca.getSubjectX500Principal().getEncoded()), Date.from(now.minus(Duration.ofMinutes(5))));
+        b.setNextUpdate(Date.from(now.plus(Duration.ofDays(1))));
+        for (X509Certificate c : revoked) {
+            b.addCRLEntry(c.getSerialNumber(), Date.from(now.minus(Duration.ofMinutes(1))),
+                    org.bouncycastle.asn1.x509.CRLReason.keyCompromise);
+        }
+        return new org.bouncycastle.cert.jcajce.JcaX509CRLConverter().getCRL(
+                b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(caKeys.getPrivate())));
+    }
 
     private static void writePolicy(boolean withGone) throws IOException {
         String policy = POLICY.formatted(lines.port(), vault.port(), bulk.port(), secure.port(), forged.port())

@@ -30,7 +30,8 @@ import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
- * A throwaway certificate authority for fixture servers: EC P-256 keys, one-day certificates.
+ * A throwaway certificate authority for fixture servers and partner clients: EC P-256 keys,
+ * one-day certificates.
  * Thread-safe (immutable after creation).
  */
 final class TestCa {
@@ -55,9 +56,25 @@ final class TestCa {
 
     /** Writes this CA's certificate as PEM to {@code file}. */
     Path writePem(Path file) throws IOException, GeneralSecurityException {
-        return Files.writeString(file, "-----BEGIN CERTIFICATE-----\n"
-                + Base64.getMimeEncoder().encodeToString(certificate.getEncoded())
-                + "\n-----END CERTIFICATE-----\n");
+        return Files.writeString(file, pem("CERTIFICATE", certificate.getEncoded()));
+    }
+
+    private static String pem(String type, byte[] der) {
+        return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder().encodeToString(der)
+                + "\n-----END " + type + "-----\n";
+    }
+
+    /**
+     * Writes a client-authentication certificate for the DN {@code subject}, issued by this CA, to
+     * {@code cert} and its PKCS#8 key to {@code key} (owner-only: libpq refuses a key others may
+     * read), both PEM.
+     */
+    void writeClient(String subject, Path cert, Path key) throws Exception {
+        KeyPair leafKeys = ecKeys();
+        X509Certificate leaf = sign(subject, leafKeys, name, keys, false, null);
+        Files.writeString(cert, pem("CERTIFICATE", leaf.getEncoded()));
+        Files.writeString(key, pem("PRIVATE KEY", leafKeys.getPrivate().getEncoded()));
+        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
     }
 
     /**
@@ -99,7 +116,11 @@ final class TestCa {
         b.addExtension(Extension.keyUsage, true, new KeyUsage(ca
                 ? KeyUsage.keyCertSign | KeyUsage.cRLSign : KeyUsage.digitalSignature));
         if (!ca) {
-            b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
+            // No names: a client certificate; names: a server certificate for them.
+            b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(san == null
+                    ? KeyPurposeId.id_kp_clientAuth : KeyPurposeId.id_kp_serverAuth));
+        }
+        if (!ca && san != null) {
             b.addExtension(Extension.subjectAlternativeName, false, san);
         }
         return new JcaX509CertificateConverter().getCertificate(

@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * points); the leaf must allow client authentication. The subject is mapped from certificate
  * fields. Which requests a bundle applies to (the app hosts of its configuration entry) is the
  * caller's choice. The bundle is read from {@code trust} at each request, so a reloaded bundle
- * applies from the next one. Thread-safe; never throws.
+ * applies from the next one; a chain found valid under a bundle is not validated again under it
+ * for up to a minute ({@link ValidChains}). Thread-safe; never throws.
  */
 public final class ClientCertificateAuthenticator implements Authenticator {
 
@@ -39,6 +40,7 @@ public final class ClientCertificateAuthenticator implements Authenticator {
 
     private final Supplier<TrustBundle> trust;
     private final IdField idField;
+    private final ValidChains valid = new ValidChains();
 
     /**
      * An authenticator.
@@ -64,12 +66,16 @@ public final class ClientCertificateAuthenticator implements Authenticator {
             return new AuthenticationResult.NotPresented();
         }
         try {
-            ChainValidator.Result verdict = ChainValidator.validate(chain, trust.get(),
-                    credentials.time());
-            if (!verdict.valid()) {
-                LOG.debug("client certificate refused outcome={} detail={} host={}",
-                        verdict.outcome(), verdict.detail(), credentials.host());
-                return reject(reason(verdict.outcome()), credentials.host());
+            TrustBundle bundle = trust.get();
+            if (!valid.contains(chain, bundle, credentials.time())) {
+                ChainValidator.Result verdict = ChainValidator.validate(chain, bundle,
+                        credentials.time());
+                if (!verdict.valid()) {
+                    LOG.debug("client certificate refused outcome={} detail={} host={}",
+                            verdict.outcome(), verdict.detail(), credentials.host());
+                    return reject(reason(verdict.outcome()), credentials.host());
+                }
+                valid.add(chain, bundle, credentials.time());
             }
             return map(chain.get(0), credentials);
         } catch (RuntimeException e) {

@@ -176,5 +176,7 @@ class ClientCertificateAuthenticatorTest {
         assertRejected(present(authenticator, HOST, ALICE), IdentityReasons.CERTIFICATE_UNTRUSTED);
         trust.set(TrustBundle.of(List.of(CA), List.of()));
         assertThat(present(authenticator, HOST, ALICE)).isInstanceOf(AuthenticationResult.Authenticated.class);
+        trust.set(TrustBundle.of(List.of(CA), List.of(TestCertificates.crl(CA, CA_KEYS.getPrivate(), ALICE))));
+        assertRejected(present(authenticator, HOST, ALICE), IdentityReasons.CERTIFICATE_REVOKED);
     }
 }
