@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,7 +22,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class PostgresIT {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String PASSWORD = "it-pg-secret-7f3a9c";
     private static final String POLICY = """
             apps:
@@ -94,13 +90,13 @@ class PostgresIT {
         assertThat(r.out()).contains("through the gateway|postgres");
         assertThat(postgres.log()).as("PostgreSQL saw the session, authenticated by its own password check")
                 .contains("connection authorized: user=postgres");
-        JsonNode decision = events("decision", "db").stream()
+        JsonNode decision = AuditFiles.events(audit(), "decision", "db").stream()
                 .filter(e -> e.get("decision").get("effect").asText().equals("allow")).findFirst().orElseThrow();
         assertThat(decision.get("decision").get("rule").asText()).isEqualTo("dbas");
         assertThat(decision.get("actor").get("user").get("uid").asText()).isEqualTo("dba-1");
         assertThat(decision.get("http_request").get("http_method").asText()).isEqualTo("CONNECT");
-        await().atMost(Duration.ofSeconds(10)).until(() -> !ended("db").isEmpty());
-        JsonNode ended = ended("db").get(0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> !AuditFiles.ended(audit(), "db").isEmpty());
+        JsonNode ended = AuditFiles.ended(audit(), "db").get(0);
         assertThat(ended.get("traffic").get("bytes_in").asLong()).isPositive();
         assertThat(ended.get("traffic").get("bytes_out").asLong()).isPositive();
     }
@@ -112,7 +108,8 @@ class PostgresIT {
         ToolResult r = psql("db.pep.localhost", "rogue", "select 1");
 
         assertThat(r.exitCode()).as(r.toString()).isNotZero();
-        await().atMost(Duration.ofSeconds(10)).until(() -> denials("db", "certificate_untrusted") >= 1);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> AuditFiles.denials(audit(), "db", "certificate_untrusted") >= 1);
         assertThat(connectionsReceived()).as("nothing reached PostgreSQL").isEqualTo(before);
     }
 
@@ -123,7 +120,8 @@ class PostgresIT {
         ToolResult r = psql("db.pep.localhost", "analyst", "select 1");
 
         assertThat(r.exitCode()).as(r.toString()).isNotZero();
-        await().atMost(Duration.ofSeconds(10)).until(() -> denials("db", "no_matching_rule") >= 1);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> AuditFiles.denials(audit(), "db", "no_matching_rule") >= 1);
         assertThat(connectionsReceived()).isEqualTo(before);
     }
 
@@ -135,7 +133,7 @@ class PostgresIT {
 
         assertThat(r.exitCode()).as(r.toString()).isNotZero();
         assertThat(connectionsReceived()).isEqualTo(before);
-        assertThat(events("decision", "undeclared")).as("closed before any decision").isEmpty();
+        assertThat(AuditFiles.events(audit(), "decision", "undeclared")).as("closed before any decision").isEmpty();
     }
 
     @Test
@@ -176,36 +174,11 @@ class PostgresIT {
         return postgres.log().split("connection received:", -1).length - 1;
     }
 
+    private static Path audit() {
+        return dir.resolve("audit");
+    }
+
     private static void client(TestCa ca, String name, String subject) throws Exception {
         ca.writeClient(subject, dir.resolve(name + ".pem"), dir.resolve(name + "-key.pem"));
-    }
-
-    private static List<JsonNode> ended(String app) {
-        List<String> ids = events("session.started", app).stream().map(e -> e.get("session_id").asText()).toList();
-        return events("session.ended", null).stream().filter(e -> ids.contains(e.get("session_id").asText()))
-                .toList();
-    }
-
-    private static long denials(String app, String reason) {
-        return events("decision", app).stream()
-                .filter(e -> e.get("decision").get("effect").asText().equals("deny"))
-                .filter(e -> e.get("decision").get("reasons").get(0).get("code").asText().equals(reason))
-                .count();
-    }
-
-    private static List<JsonNode> events(String type, String app) {
-        return AuditFiles.lines(dir.resolve("audit")).map(PostgresIT::parse)
-                .filter(e -> e.get("type").asText().equals(type))
-                .filter(e -> app == null || e.toString().contains("\"name\":\"" + app + "\"")
-                        || e.toString().contains("\"svc_name\":\"" + app + "\""))
-                .toList();
-    }
-
-    private static JsonNode parse(String line) {
-        try {
-            return JSON.readTree(line);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

@@ -9,7 +9,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -591,27 +590,16 @@ class TcpAppIT {
         }
     }
 
-    /** The session.ended events of the sessions started for {@code app}. */
     private static List<JsonNode> ended(String app) {
-        List<String> ids = events("session.started", app).stream().map(e -> e.get("session_id").asText()).toList();
-        return events("session.ended", null).stream().filter(e -> ids.contains(e.get("session_id").asText()))
-                .toList();
+        return AuditFiles.ended(dir.resolve("audit"), app);
     }
 
     private static long denials(String app, String reason) {
-        return events("decision", app).stream()
-                .filter(e -> e.get("decision").get("effect").asText().equals("deny"))
-                .filter(e -> e.get("decision").get("reasons").get(0).get("code").asText().equals(reason))
-                .count();
+        return AuditFiles.denials(dir.resolve("audit"), app, reason);
     }
 
-    /** Audit events of a type, of an app when {@code app} is not null. */
     private static List<JsonNode> events(String type, String app) {
-        return AuditFiles.lines(dir.resolve("audit")).map(TcpAppIT::parse)
-                .filter(e -> e.get("type").asText().equals(type))
-                .filter(e -> app == null || e.toString().contains("\"name\":\"" + app + "\"")
-                        || e.toString().contains("\"svc_name\":\"" + app + "\""))
-                .toList();
+        return AuditFiles.events(dir.resolve("audit"), type, app);
     }
 
     private static HttpResponse<String> admin(String method, String pathAndQuery) throws Exception {
@@ -626,14 +614,6 @@ class TcpAppIT {
                 URI.create("http://127.0.0.1:" + gateway.adminPort() + "/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString());
         return r.body();
-    }
-
-    private static JsonNode parse(String line) {
-        try {
-            return JSON.readTree(line);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     private static SSLContext clientTls(KeyPair keys, X509Certificate cert) throws Exception {

@@ -38,8 +38,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Sets up a partner connection: connection limits, the PostgreSQL SSLRequest answered for TCP
- * apps that declare it, the ClientHello fingerprint when posture asks for it, then TLS with the certificate chosen by SNI, then a TCP session when SNI names a TCP
- * app's host, else HTTP/1.1 or HTTP/2 as ALPN decided.
+ * apps that declare it, the ClientHello fingerprint when posture asks for it, then TLS with the
+ * certificate chosen by SNI, then a TCP session when SNI names a TCP app's host, else HTTP/1.1
+ * or HTTP/2 as ALPN decided.
  */
 final class PartnerChannelInitializer extends ChannelInitializer<SocketChannel> {
 
