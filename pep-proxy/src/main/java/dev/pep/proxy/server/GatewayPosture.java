@@ -69,11 +69,13 @@ final class GatewayPosture implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final List<AutoCloseable> closeables;
     private final PostureCarriers carriers;
+    private final List<TrustBundleFiles> trust;
 
     private GatewayPosture(PostureAssessor assessor, NetworkSets networks, boolean fingerprints,
             ExecutorService workers, ScheduledExecutorService timer, List<AutoCloseable> closeables,
-            PostureCarriers carriers) {
+            PostureCarriers carriers, List<TrustBundleFiles> trust) {
         this.carriers = carriers;
+        this.trust = List.copyOf(trust);
         this.assessor = assessor;
         this.networks = networks;
         this.fingerprints = fingerprints;
@@ -97,9 +99,11 @@ final class GatewayPosture implements AutoCloseable {
         try {
             List<PostureAssessor.Selected> selected = new ArrayList<>();
             List<DeviceCertificateProvider> certificates = new ArrayList<>();
+            List<TrustBundleFiles> trust = new ArrayList<>();
             for (PostureSettings.DeviceCertificates d : p.deviceCertificates()) {
                 TrustBundleFiles files = TrustBundleFiles.load(config.resolve(d.caBundle()),
                         d.crls().stream().map(config::resolve).toList());
+                trust.add(files);
                 var provider = new DeviceCertificateProvider(certificateConfig(d, files.current()),
                         clock, workers);
                 reloadOnChange(files, provider, p.reloadInterval(), timer);
@@ -132,7 +136,7 @@ final class GatewayPosture implements AutoCloseable {
                     + "fingerprints={}", selected.size(), p.deadline().toMillis(),
                     !certificates.isEmpty(), p.fingerprint().enabled());
             return new GatewayPosture(assessor, sets, p.fingerprint().enabled(), workers, timer,
-                    closeables, PostureCarriers.of(p));
+                    closeables, PostureCarriers.of(p), trust);
         } catch (IOException | RuntimeException e) {
             workers.shutdownNow();
             timer.shutdownNow();
@@ -195,6 +199,11 @@ final class GatewayPosture implements AutoCloseable {
     /** Whether ClientHellos are fingerprinted. */
     boolean fingerprints() {
         return fingerprints;
+    }
+
+    /** Changed device CA bundle or CRL files refused since start (they did not load). */
+    long trustReloadsRefused() {
+        return trust.stream().mapToLong(TrustBundleFiles::reloadsRefused).sum();
     }
 
     /** The assessor, for posture change listeners. */

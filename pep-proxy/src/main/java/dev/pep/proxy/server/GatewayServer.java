@@ -172,6 +172,8 @@ public final class GatewayServer implements AutoCloseable {
         gw.identity.onRevoked(id -> gw.sessions.redecide(s -> s.gatewaySessionId().filter(id::equals).isPresent(),
                 "logout"));
         if (gw.posture != null) {
+            registry.more().counter("pep.posture.trust_reloads_refused", List.of(), gw.posture,
+                    GatewayPosture::trustReloadsRefused);
             // A device's posture changed: decide that subject's sessions of that app again.
             gw.posture.assessor().addListener(change -> gw.sessions.redecide(s -> s.app().equals(change.app())
                     && s.subject().equals(change.subject().id()), "posture"));
