@@ -35,6 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
 class AuditEventsIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The trace the sign-in requests come with: their events continue it. */
+    private static final String LOGIN_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
     private static final String POLICY = """
             apps:
               desk:
@@ -109,6 +111,12 @@ class AuditEventsIT {
         assertThat(succeeded.get("src_endpoint").get("port").asInt()).isPositive();
         JsonNode out = events("logout").get(0);
         assertThat(out.get("user").get("uid").asText()).isEqualTo("demo");
+        // Sign-in events carry the trace of their request, as decisions do.
+        assertThat(failed.get("trace_id").asText()).isEqualTo(LOGIN_TRACE);
+        assertThat(succeeded.get("trace_id").asText()).isEqualTo(LOGIN_TRACE);
+        assertThat(succeeded.get("span_id").asText()).matches("[0-9a-f]{16}")
+                .isNotEqualTo(failed.get("span_id").asText()).isNotEqualTo("00f067aa0ba902b7");
+        assertThat(out.get("trace_id").asText()).matches("[0-9a-f]{32}").isNotEqualTo(LOGIN_TRACE);
 
         JsonNode decision = events("decision").stream()
                 .filter(e -> e.get("http_request").get("url").get("path").asText().equals("/hello"))
@@ -129,6 +137,10 @@ class AuditEventsIT {
                 .isEqualTo(traffic.get("bytes_in").asLong() + traffic.get("bytes_out").asLong());
         assertThat(ended.get("duration").asLong()).isNotNegative();
         assertThat(ended.get("status_detail").asText()).isEqualTo("closed");
+        // The session's end joins the trace of the request that started it.
+        assertThat(ended.get("trace_id").asText()).isEqualTo(started.get("trace_id").asText())
+                .isEqualTo(decision.get("trace_id").asText());
+        assertThat(ended.get("span_id").asText()).isEqualTo(started.get("span_id").asText());
         String trail = String.join("\n", AuditFiles.lines(dir.resolve("audit")).toList());
         assertThat(trail).doesNotContain(cookie.substring(cookie.indexOf('=') + 1))
                 .doesNotContain("demo-password").doesNotContain("wrong-password");
@@ -151,6 +163,7 @@ class AuditEventsIT {
                 .header("Cookie", cookie(form, "__Host-pep_csrf"))
                 .header("Content-Type", "application/x-www-form-urlencoded")
                 .header("Origin", "https://desk.pep.localhost:" + gateway.port())
+                .header("traceparent", "00-" + LOGIN_TRACE + "-00f067aa0ba902b7-01")
                 .POST(HttpRequest.BodyPublishers.ofString("csrf=" + csrf.group(1)
                         + "&return_to=%2F&username=demo&password=" + password)).build(),
                 HttpResponse.BodyHandlers.ofString());

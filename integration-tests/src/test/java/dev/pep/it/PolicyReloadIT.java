@@ -106,6 +106,8 @@ class PolicyReloadIT {
         assertThat(refused.get("policy").get("version").asText()).isEqualTo(running);
         assertThat(refused.get("status_detail").asText()).startsWith(file + ":12:11: condition: unknown attribute");
         assertThat(readyVersion()).as("/readyz after the refused reload").isEqualTo(running);
+        assertThat(metrics()).containsPattern("pep_policy_reloads_total\\{result=\"refused\"} [1-9]")
+                .contains("pep_policy_info{version=\"" + running + "\"} 1");
         assertThat(status("plain")).as("still allowed by the running version").isEqualTo(200);
         assertThat(status("closed")).as("still denied by the running version").isEqualTo(closedBefore);
 
@@ -116,6 +118,16 @@ class PolicyReloadIT {
         assertThat(status("plain")).isEqualTo(closedBefore);
         assertThat(events("policy.loaded")).extracting(e -> e.get("policy").get("version").asText())
                 .contains(running, readyVersion());
+        // One series for the version in force: the old one is gone from the scrape.
+        String scrape = metrics();
+        assertThat(scrape).containsPattern("pep_policy_reloads_total\\{result=\"loaded\"} [1-9]")
+                .contains("pep_policy_info{version=\"" + readyVersion() + "\"} 1")
+                .doesNotContain("pep_policy_info{version=\"" + running + "\"}");
+    }
+
+    private static String metrics() throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                + gateway.adminPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
     }
 
     private static int status(String app) throws Exception {

@@ -386,6 +386,32 @@ class PostureIT {
     }
 
     @Test
+    void providerHealth_postureServiceDownThenUp_gaugeFlips_everyPostureProviderListed() throws Exception {
+        String service = "pep_provider_up{kind=\"posture_service\",provider=\"fleet-posture\"}";
+        assertThat(metrics()).contains(
+                "pep_provider_up{kind=\"device_trust\",provider=\"fleet-devices\"} ",
+                "pep_provider_up{kind=\"assertion_keys\",provider=\"fleet-mdm\"} 1.0",
+                "pep_provider_up{kind=\"network_set\",provider=\"blocked\"} ", service);
+
+        Device down = device("down-health");
+        curlTo("svc", "--cert", down.cert().toString(), "--key", down.key().toString(), "/health-down");
+        assertThat(metrics()).contains(service + " 0.0");
+
+        Device up = device("health-up");
+        ToolResult r = curlTo("svc", "--cert", up.cert().toString(), "--key", up.key().toString(), "/health-up");
+        assertThat(ProxyingIT.statusLine(r)).as(r.toString()).endsWith(" 200");
+        assertThat(metrics()).contains(service + " 1.0")
+                .containsPattern("pep_provider_failures_total\\{kind=\"posture_service\","
+                        + "provider=\"fleet-posture\"} [1-9]")
+                .containsPattern("pep_posture_assessments_total\\{outcome=\"ok\",provider=\"fleet-posture\"} [1-9]");
+    }
+
+    private static String metrics() throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                + gateway.adminPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    @Test
     void postureServiceSlow_deniedAtItsTimeout_notStalled() throws Exception {
         Device d = device("slow-laptop");
         long started = System.nanoTime();

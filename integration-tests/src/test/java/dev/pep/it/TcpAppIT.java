@@ -475,9 +475,9 @@ class TcpAppIT {
 
         // A broken bundle file: the trust in force stays, with a WARN line and a counter.
         replace("rotating-ca.pem", "-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n");
-        await().atMost(Duration.ofSeconds(10))
-                .until(() -> metrics().contains("pep_identity_trust_reloads_refused_total")
-                        && !metrics().contains("pep_identity_trust_reloads_refused_total 0.0"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> metric(
+                "pep_provider_failures_total{kind=\"client_trust\",provider=\"rotating-ca.pem\"}") >= 1);
+        assertThat(metric("pep_provider_up{kind=\"client_trust\",provider=\"rotating-ca.pem\"}")).isZero();
         assertThat(openssl("rotating.pep.localhost", newPartnersClient, "kept\nquit\n").out()).contains("kept\n");
         assertThat(gateway.stderr()).contains("trust bundle reload refused");
 
@@ -607,6 +607,12 @@ class TcpAppIT {
                 URI.create("http://127.0.0.1:" + gateway.adminPort() + pathAndQuery))
                 .method(method, HttpRequest.BodyPublishers.noBody())
                 .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The value of one series on the admin listener's /metrics; -1 when it is not there. */
+    private static double metric(String series) throws Exception {
+        return metrics().lines().filter(l -> l.startsWith(series + " ")).findFirst()
+                .map(l -> Double.parseDouble(l.substring(series.length() + 1).trim())).orElse(-1.0);
     }
 
     private static String metrics() throws Exception {

@@ -129,36 +129,47 @@ final class PolicySet {
      * @throws IllegalArgumentException when one takes a name or host another app has
      */
     PolicySet withRuntimeApps(Map<String, App> runtime) {
-        PolicySet set = new PolicySet(version, fileApps, Map.of(), declared);
+        Map<String, String> owners = hostOwners(fileApps.values());
         Map<String, App> added = new LinkedHashMap<>();
         for (App app : runtime.values()) {
-            Optional<String> conflict = set.conflict(app);
+            Optional<String> conflict = conflict(app, added, owners);
             if (conflict.isPresent()) {
                 throw new IllegalArgumentException(conflict.get());
             }
             added.put(app.name(), app);
-            set = new PolicySet(version, fileApps, added, List.of());
+            app.hosts().forEach(host -> owners.put(host, app.name()));
         }
         return new PolicySet(version, fileApps, added, declared);
     }
 
     /** Why {@code app} cannot join this set's apps at run time; empty when it can. */
     Optional<String> conflict(App app) {
+        return conflict(app, runtimeApps, hostOwners(appList));
+    }
+
+    /** The conflict check against these run-time apps and host owners: one lookup per host. */
+    private Optional<String> conflict(App app, Map<String, App> runtime, Map<String, String> owners) {
         if (fileApps.containsKey(app.name())) {
             return Optional.of("app '" + app.name() + "' is declared in the policy files");
         }
-        if (runtimeApps.containsKey(app.name())) {
+        if (runtime.containsKey(app.name())) {
             return Optional.of("app '" + app.name() + "' is already registered; delete it first");
         }
-        for (App other : appList) {
-            for (String host : app.hosts()) {
-                if (other.hosts().contains(host)) {
-                    return Optional.of("host '" + host + "' is already routed to app '"
-                            + other.name() + "'");
-                }
+        for (String host : app.hosts()) {
+            String owner = owners.get(host);
+            if (owner != null) {
+                return Optional.of("host '" + host + "' is already routed to app '" + owner + "'");
             }
         }
         return Optional.empty();
+    }
+
+    private static Map<String, String> hostOwners(Iterable<App> apps) {
+        Map<String, String> owners = new HashMap<>();
+        for (App app : apps) {
+            app.hosts().forEach(host -> owners.putIfAbsent(host, app.name()));
+        }
+        return owners;
     }
 
     /** The run-time apps this set holds, in registration order. */

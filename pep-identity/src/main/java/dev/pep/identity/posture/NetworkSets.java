@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -33,6 +35,8 @@ public final class NetworkSets {
 
     private final Map<String, Path> files;
     private final AtomicReference<Map<String, Loaded>> current = new AtomicReference<>();
+    private final Map<String, Boolean> failing = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> failures = new ConcurrentHashMap<>();
 
     private NetworkSets(Map<String, Path> files, Map<String, Loaded> loaded) {
         this.files = files;
@@ -72,6 +76,20 @@ public final class NetworkSets {
     }
 
     /**
+     * Whether the last check of set {@code name} read its file (or found it unchanged); false
+     * while a changed file does not read and the previous set stays in force.
+     */
+    public boolean current(String name) {
+        return files.containsKey(name) && !failing.containsKey(name);
+    }
+
+    /** How many checks of set {@code name} found a file that did not read, since start. */
+    public long reloadFailures(String name) {
+        AtomicLong n = failures.get(name);
+        return n == null ? 0 : n.get();
+    }
+
+    /**
      * Re-reads changed files.
      *
      * @return the names of the sets that now hold new content
@@ -87,7 +105,11 @@ public final class NetworkSets {
                     next.put(name, read(file));
                     changed.add(name);
                 }
+                failing.remove(name);
             } catch (IOException e) {
+                failing.put(name, Boolean.TRUE);
+                failures.computeIfAbsent(name, n -> new AtomicLong())
+                        .incrementAndGet();
                 LOG.warn("network set reload refused, keeping previous set name={} error={}",
                         name, e.getMessage());
             }

@@ -72,6 +72,7 @@ public final class PostureServiceProvider implements PostureProvider {
             new ConcurrentHashMap<>();
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong calls = new AtomicLong();
+    private volatile boolean lastCallFailed;
     private final AtomicLong lastWarning = new AtomicLong(System.nanoTime() - WARNING_INTERVAL_NANOS);
 
     /**
@@ -116,6 +117,14 @@ public final class PostureServiceProvider implements PostureProvider {
     /** How many calls to the service failed (no answer, bad answer), for metrics. */
     public long failureCount() {
         return failures.get();
+    }
+
+    /**
+     * Whether the service answered the last call (200 with a readable answer, or 404); true
+     * before the first call. For provider health metrics.
+     */
+    public boolean reachable() {
+        return !lastCallFailed;
     }
 
     /** How many calls were made to the service. */
@@ -172,12 +181,15 @@ public final class PostureServiceProvider implements PostureProvider {
         Instant now = clock.instant();
         try {
             if (response.statusCode() == 404) {
+                lastCallFailed = false;
                 return Answer.status(PostureSignals.UNKNOWN_DEVICE, now).cached();
             }
             if (response.statusCode() != 200) {
                 return failed(deviceId, new IOException("status " + response.statusCode()));
             }
-            return parse(deviceId, new String(response.body(), StandardCharsets.UTF_8), now);
+            Answer answer = parse(deviceId, new String(response.body(), StandardCharsets.UTF_8), now);
+            lastCallFailed = false;
+            return answer;
         } catch (ParseException | RuntimeException e) {
             return failed(deviceId, e);
         }
@@ -219,6 +231,7 @@ public final class PostureServiceProvider implements PostureProvider {
 
     private Answer failed(String deviceId, Throwable error) {
         failures.incrementAndGet();
+        lastCallFailed = true;
         Throwable cause = error instanceof java.util.concurrent.CompletionException
                 && error.getCause() != null ? error.getCause() : error;
         long now = System.nanoTime();

@@ -5,6 +5,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.security.cert.X509CRL;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -16,8 +18,7 @@ import org.slf4j.LoggerFactory;
 /**
  * A {@link TrustBundle} read from a CA bundle file and CRL files, read again when their content
  * changes. A new content that does not load keeps the bundle in force and is tried again on
- * every check until it loads or reverts; each refusal is a WARN line and counts in
- * {@link #reloadsRefused}. Thread-safe.
+ * every check until it loads or reverts. Thread-safe.
  */
 public final class TrustBundleFiles {
 
@@ -26,7 +27,8 @@ public final class TrustBundleFiles {
     private final Path caBundle;
     private final List<Path> crls;
     private final AtomicReference<Loaded> current = new AtomicReference<>();
-    private final AtomicLong refused = new AtomicLong();
+    private final AtomicLong reloadFailures = new AtomicLong();
+    private volatile boolean lastReloadFailed;
 
     private TrustBundleFiles(Path caBundle, List<Path> crls, Loaded loaded) {
         this.caBundle = caBundle;
@@ -61,25 +63,40 @@ public final class TrustBundleFiles {
         try {
             byte[] digest = digest(caBundle, crls);
             if (MessageDigest.isEqual(digest, old.digest())) {
+                lastReloadFailed = false;
                 return Optional.empty();
             }
             TrustBundle bundle = TrustBundle.load(caBundle, crls);
             current.set(new Loaded(bundle, digest));
+            lastReloadFailed = false;
             LOG.info("trust bundle reloaded ca_bundle={} cas={} crls={}", caBundle,
                     bundle.anchors().size(), bundle.crls().size());
             return Optional.of(bundle);
         } catch (IOException e) {
+            reloadFailures.incrementAndGet();
+            lastReloadFailed = true;
             // A CRL being rewritten, or a broken one: revocations already known stay in force.
-            refused.incrementAndGet();
             LOG.warn("trust bundle reload refused, keeping the previous one ca_bundle={} error={}",
                     caBundle, e.getMessage());
             return Optional.empty();
         }
     }
 
-    /** How many changed contents were refused since start because they did not load. */
-    public long reloadsRefused() {
-        return refused.get();
+    /**
+     * Whether the files in force are fresh at {@code now}: the last check read them (or found
+     * them unchanged) and no CRL is past its {@code nextUpdate}. For provider health metrics.
+     */
+    public boolean fresh(Instant now) {
+        if (lastReloadFailed) {
+            return false;
+        }
+        return current().crls().stream().map(X509CRL::getNextUpdate)
+                .allMatch(next -> next == null || now.isBefore(next.toInstant()));
+    }
+
+    /** How many checks found changed files that did not load, since start. */
+    public long reloadFailures() {
+        return reloadFailures.get();
     }
 
     /** The SHA-256 over every file's content, in order: the change detector. */

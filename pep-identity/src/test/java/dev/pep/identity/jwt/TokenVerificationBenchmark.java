@@ -1,5 +1,9 @@
 package dev.pep.identity.jwt;
 
+import com.nimbusds.jose.JOSEObjectType;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.jwk.JWK;
 import dev.pep.core.AuthenticationResult;
 import dev.pep.identity.testing.KeyServer;
 import dev.pep.identity.testing.TestKeys;
@@ -18,13 +22,15 @@ import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
 /**
- * Bearer verification cost with and without the verified-token cache. Not run by
+ * Bearer verification cost with and without the verified-token cache, for an RSA (RS256, 2048-bit)
+ * and an elliptic-curve (ES256, P-256) signing key. Not run by
  * {@code mvn verify}; run it with {@code org.openjdk.jmh.Main TokenVerificationBenchmark} on the
  * test class path (see docs/identity.md).
  */
@@ -35,6 +41,10 @@ public class TokenVerificationBenchmark {
 
     private static final String ISSUER = "https://idp.partner-a.example";
 
+    /** The token's signature algorithm: RS256 or ES256. */
+    @Param({"RS256", "ES256"})
+    public String algorithm;
+
     private KeyServer keyServer;
     private ScheduledExecutorService scheduler;
     private JwtAuthenticator cached;
@@ -44,7 +54,8 @@ public class TokenVerificationBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
-        keyServer = new KeyServer(TestKeys.publicKeys(TestKeys.RSA));
+        JWK key = "ES256".equals(algorithm) ? TestKeys.EC : TestKeys.RSA;
+        keyServer = new KeyServer(TestKeys.publicKeys(key));
         scheduler = Executors.newSingleThreadScheduledExecutor();
         JwksSource keys = new JwksSource(ISSUER, keyServer.uri(), HttpClient.newHttpClient(),
                 scheduler, Clock.systemUTC(), JwksSource.Settings.defaults());
@@ -54,9 +65,11 @@ public class TokenVerificationBenchmark {
         cached = new JwtAuthenticator(Map.of(config, keys), Clock.systemUTC(), 10_000);
         uncached = new JwtAuthenticator(Map.of(config, keys), Clock.systemUTC(), 0);
         now = Instant.now();
-        token = TestKeys.sign(TestKeys.rsHeader(TestKeys.RSA).build(),
+        JWSHeader header = new JWSHeader.Builder(JWSAlgorithm.parse(algorithm))
+                .keyID(key.getKeyID()).type(new JOSEObjectType("at+jwt")).build();
+        token = TestKeys.sign(header,
                 TestKeys.claims(ISSUER, "api", now).expirationTime(
-                        java.util.Date.from(now.plus(Duration.ofHours(1)))).build(), TestKeys.RSA);
+                        java.util.Date.from(now.plus(Duration.ofHours(1)))).build(), key);
         if (!(cached.authenticateToken(token, now) instanceof AuthenticationResult.Authenticated)) {
             throw new IllegalStateException("benchmark token not accepted");
         }

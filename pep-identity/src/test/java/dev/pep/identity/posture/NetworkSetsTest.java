@@ -82,6 +82,26 @@ class NetworkSetsTest {
     }
 
     @Test
+    void current_brokenFileThenFixed_flipsForThatSetOnly() throws Exception {
+        NetworkSets sets = sets();
+        assertThat(sets.current("partner-vpn")).isTrue();
+        Path vpn = dir.resolve("vpn.txt");
+        Files.writeString(vpn, "198.51.100.0/33\n");
+        Files.setLastModifiedTime(vpn, FileTime.from(Instant.now().plusSeconds(5)));
+
+        sets.reloadIfChanged();
+        assertThat(sets.current("partner-vpn")).isFalse();
+        assertThat(sets.reloadFailures("partner-vpn")).isEqualTo(1);
+        assertThat(sets.setNames()).allMatch(n -> n.equals("partner-vpn") || sets.current(n));
+
+        Files.writeString(vpn, "192.0.2.0/24\n");
+        Files.setLastModifiedTime(vpn, FileTime.from(Instant.now().plusSeconds(10)));
+        sets.reloadIfChanged();
+        assertThat(sets.current("partner-vpn")).isTrue();
+        assertThat(sets.current("no-such-set")).isFalse();
+    }
+
+    @Test
     void load_badLine_namesFileLineAndValue() throws Exception {
         Path bad = file("bad.txt", "10.0.0.0/8\n\nvpn.example.org\n");
 

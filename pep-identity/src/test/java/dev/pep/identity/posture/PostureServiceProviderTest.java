@@ -237,6 +237,32 @@ class PostureServiceProviderTest {
     }
 
     @Test
+    void reachable_flipsWithTheLastCall_failingServiceDown_answeringOrUnknownUp() {
+        PostureServiceProvider p = provider();
+        assertThat(p.reachable()).as("before any call").isTrue();
+
+        mode = Mode.FAIL;
+        assess(p, withLaptop());
+        assertThat(p.reachable()).isFalse();
+
+        mode = Mode.UNKNOWN;
+        clock.advance(Duration.ofMinutes(6)); // past the cache
+        assess(p, withLaptop());
+        assertThat(p.reachable()).isTrue();
+
+        mode = Mode.GARBAGE;
+        clock.advance(Duration.ofMinutes(6));
+        assess(p, withLaptop());
+        assertThat(p.reachable()).isFalse();
+
+        mode = Mode.ANSWER;
+        clock.advance(Duration.ofMinutes(6));
+        assess(p, withLaptop());
+        assertThat(p.reachable()).isTrue();
+        assertThat(p.failureCount()).isEqualTo(2);
+    }
+
+    @Test
     void assess_garbageOrAnswerForAnotherDevice_unavailable() {
         mode = Mode.GARBAGE;
         assertThat(value(assess(provider(), withLaptop()), "service.status")).isEqualTo("unavailable");

@@ -41,6 +41,7 @@ class TrustBundleFilesTest {
         assertThat(files.reloadIfChanged()).isEmpty();
         assertThat(files.reloadIfChanged()).as("tried again at every check").isEmpty();
         assertThat(files.current()).isSameAs(inForce);
-        assertThat(files.reloadsRefused()).isEqualTo(2);
+        assertThat(files.fresh(java.time.Instant.now())).as("the last check failed").isFalse();
+        assertThat(files.reloadFailures()).isEqualTo(2);
     }
 }

@@ -9,6 +9,7 @@ import dev.pep.proxy.config.IdentitySettings;
 import dev.pep.proxy.route.HostMap;
 import java.io.IOException;
 import java.security.cert.X509Certificate;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -20,24 +21,28 @@ import java.util.Set;
  * the request's host the way the router chooses an app (exact name, else a one-label wildcard).
  * Each entry's CA bundle and CRL files are re-read when their content changes
  * ({@link #reloadIfChanged}, on the certificate reload timer); a change that does not load keeps
- * the entry's previous bundle, with a WARN line and a count in {@link #reloadsRefused}.
+ * the entry's previous bundle, with a WARN line, counted in its {@link #health} as a failure
+ * ({@code pep_provider_failures_total{kind="client_trust"}}).
  * Thread-safe.
  */
 final class GatewayClientCertificates {
 
     private final HostMap<ClientCertificateAuthenticator> byHost;
     private final List<TrustBundleFiles> files;
+    private final List<String> names;
 
     private GatewayClientCertificates(HostMap<ClientCertificateAuthenticator> byHost,
-            List<TrustBundleFiles> files) {
+            List<TrustBundleFiles> files, List<String> names) {
         this.byHost = byHost;
         this.files = List.copyOf(files);
+        this.names = List.copyOf(names);
     }
 
     /** Reads every configured bundle now; throws naming the file that does not load. */
     static GatewayClientCertificates load(GatewayConfig config) throws IOException {
         HostMap.Builder<ClientCertificateAuthenticator> byHost = HostMap.builder();
         List<TrustBundleFiles> files = new ArrayList<>();
+        List<String> names = new ArrayList<>();
         List<IdentitySettings.ClientCertificates> entries = config.identity() == null ? List.of()
                 : config.identity().clientCertificates();
         for (IdentitySettings.ClientCertificates c : entries) {
@@ -49,8 +54,9 @@ final class GatewayClientCertificates {
             // The validator keeps a host in one entry only.
             c.hosts().forEach(h -> byHost.put(h.toLowerCase(Locale.ROOT), authenticator));
             files.add(bundle);
+            names.add(c.caBundle());
         }
-        return new GatewayClientCertificates(byHost.build(), files);
+        return new GatewayClientCertificates(byHost.build(), files, names);
     }
 
     /** Judges a request's client certificate by the partner CAs of its host; none: not presented. */
@@ -76,8 +82,18 @@ final class GatewayClientCertificates {
         return List.copyOf(issuers);
     }
 
-    /** Reloads refused since start (a file that no longer loads), over every entry. */
-    long reloadsRefused() {
-        return files.stream().mapToLong(TrustBundleFiles::reloadsRefused).sum();
+    /**
+     * One health entry per configured bundle, named by its {@code ca-bundle} as configured: up
+     * while its files loaded at the last check and no CRL is past its nextUpdate; failures are
+     * changed files that did not load.
+     */
+    List<ProviderHealth> health(Clock clock) {
+        List<ProviderHealth> out = new ArrayList<>();
+        for (int i = 0; i < files.size(); i++) {
+            TrustBundleFiles f = files.get(i);
+            out.add(new ProviderHealth("client_trust", names.get(i), () -> f.fresh(clock.instant()),
+                    f::reloadFailures));
+        }
+        return out;
     }
 }

@@ -1,6 +1,7 @@
 package dev.pep.proxy.server;
 
 import dev.pep.core.App;
+import dev.pep.core.AuditEvent;
 import dev.pep.core.AuditSink;
 import dev.pep.core.AuthenticationMethod;
 import dev.pep.core.AuthenticationResult;
@@ -22,6 +23,7 @@ import dev.pep.identity.session.SessionKeyRing;
 import dev.pep.proxy.config.GatewayConfig;
 import dev.pep.proxy.config.IdentitySettings;
 import dev.pep.telemetry.audit.AuditEvents;
+import dev.pep.telemetry.trace.TraceContext;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.io.IOException;
 import java.net.http.HttpClient;
@@ -189,9 +191,15 @@ final class GatewayIdentity implements AutoCloseable {
         return bearer == null ? 0 : bearer.budgetRefusals();
     }
 
-    /** The JWKS endpoints of the bearer issuers, for provider health metrics. */
-    List<JwksSource> keySources() {
-        return keySources;
+    /** The bearer issuers' key sets and the OpenID providers, for provider health metrics. */
+    List<ProviderHealth> providerHealth() {
+        List<ProviderHealth> health = new java.util.ArrayList<>();
+        keySources.forEach(k -> health.add(new ProviderHealth("jwks", k.issuer(), k::usable,
+                k::failureCount)));
+        if (oidc != null) {
+            health.addAll(oidc.health());
+        }
+        return health;
     }
 
     /** Told the id of every gateway session that ends by logout or revocation; set once at start. */
@@ -292,8 +300,8 @@ final class GatewayIdentity implements AutoCloseable {
         Instant now = clock.instant();
         if (!(result instanceof AuthenticationResult.Authenticated ok)) {
             String code = result instanceof AuthenticationResult.Rejected r ? r.reason().code() : "credentials_invalid";
-            audit.emit(events.loginFailed(req.requestId(), LocalUserDirectory.ISSUER, AuthenticationMethod.LOCAL,
-                    req.credentials().source(), code));
+            audit.emit(req.traced(events.loginFailed(req.requestId(), LocalUserDirectory.ISSUER,
+                    AuthenticationMethod.LOCAL, req.credentials().source(), code)));
             EndpointRequest retry = req.withQuery("return_to", returnTo);
             return loginForm(retry, Optional.of("The user name or password is not right."), 401);
         }
@@ -301,7 +309,8 @@ final class GatewayIdentity implements AutoCloseable {
         Session session = Session.start(ok.subject(), req.app().name(), req.host(), now,
                 settings.sessionIdleTimeout(), settings.sessionMaxLength(), "", random);
         sessions.register(session);
-        audit.emit(events.loginSucceeded(session.id(), req.requestId(), ok.subject(), req.credentials().source()));
+        audit.emit(req.traced(events.loginSucceeded(session.id(), req.requestId(), ok.subject(),
+                req.credentials().source())));
         return EndpointResponse.redirect(returnTo)
                 .withCookie(codec.setCookie(session, now))
                 .withCookie(SessionCookieCodec.clearCookie(CSRF_COOKIE));
@@ -325,7 +334,7 @@ final class GatewayIdentity implements AutoCloseable {
         if (value.isPresent()
                 && cookies.openSession(value.get(), req.credentials()) instanceof SessionCookieCodec.Opened.Valid v) {
             sessions.revoke(v.session().id(), clock.instant());
-            audit.emit(events.logout(v.session().id(), v.session().subject()));
+            audit.emit(req.traced(events.logout(v.session().id(), v.session().subject())));
             revoked.accept(v.session().id());
             if (oidc != null) {
                 // RP-initiated logout: the provider ends its own session too, else the next
@@ -386,7 +395,12 @@ final class GatewayIdentity implements AutoCloseable {
      * @param requestId the gateway's request id
      */
     record EndpointRequest(String method, String path, String rawQuery, String body, App app, String host,
-            String authority, Credentials credentials, String requestId) {
+            String authority, Credentials credentials, String requestId, TraceContext trace) {
+
+        /** {@code event} tied to this request's W3C trace, as the decisions of app requests are. */
+        AuditEvent traced(AuditEvent event) {
+            return AuditEvents.traced(event, trace.traceId(), trace.spanId());
+        }
 
         String query(String name) {
             List<String> v = new QueryStringDecoder("?" + rawQuery).parameters().get(name);
@@ -402,7 +416,8 @@ final class GatewayIdentity implements AutoCloseable {
 
         EndpointRequest withQuery(String name, String value) {
             String q = name + "=" + java.net.URLEncoder.encode(value, StandardCharsets.UTF_8);
-            return new EndpointRequest(method, path, q, body, app, host, authority, credentials, requestId);
+            return new EndpointRequest(method, path, q, body, app, host, authority, credentials, requestId,
+                    trace);
         }
     }
 

@@ -8,8 +8,6 @@ import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
-import java.util.function.LongSupplier;
 
 /**
  * The data plane's metrics (docs/metrics.md lists them). Labels are bounded: app, sink and
@@ -171,18 +169,16 @@ final class GatewayMetrics {
     }
 
     /**
-     * A provider the gateway depends on (a JWKS endpoint, a posture service): whether it is
-     * usable now ({@code pep_provider_up}) and how often it failed.
-     *
-     * @param kind the kind of provider, for example {@code jwks}
-     * @param name its configured name (an issuer, a provider name)
+     * A provider the gateway depends on (a JWKS endpoint, an OpenID provider, a posture service,
+     * a key set, a trust or network file): whether it is usable now ({@code pep_provider_up})
+     * and how often it failed.
      */
-    void provider(String kind, String name, BooleanSupplier up, LongSupplier failures) {
-        Gauge.builder("pep.provider.up", up, u -> u.getAsBoolean() ? 1 : 0)
-                .tag("kind", kind).tag("provider", name)
+    void provider(ProviderHealth p) {
+        Gauge.builder("pep.provider.up", p.up(), u -> u.getAsBoolean() ? 1 : 0)
+                .tag("kind", p.kind()).tag("provider", p.name())
                 .description("Whether the provider is usable").register(registry);
-        FunctionCounter.builder("pep.provider.failures", failures, f -> f.getAsLong())
-                .tag("kind", kind).tag("provider", name)
+        FunctionCounter.builder("pep.provider.failures", p.failures(), f -> f.getAsLong())
+                .tag("kind", p.kind()).tag("provider", p.name())
                 .description("Failed calls to the provider").register(registry);
     }
 

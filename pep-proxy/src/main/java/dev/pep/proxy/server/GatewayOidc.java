@@ -44,6 +44,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,6 +69,7 @@ final class GatewayOidc implements AutoCloseable {
 
     private final List<OidcProviderConfig> configs;
     private final Map<String, Discovery> discoveries = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> discoveryFailures = new ConcurrentHashMap<>();
     private final Map<String, SignIn> signIns = new ConcurrentHashMap<>();
     private final RelyingParty relyingParty;
     private final HttpClient http;
@@ -82,6 +84,7 @@ final class GatewayOidc implements AutoCloseable {
             ScheduledExecutorService keyFetches, ExecutorService work, AuditSink audit, AuditEvents events,
             Clock clock, Consumer<String> revoked) {
         this.configs = configs;
+        configs.forEach(c -> discoveryFailures.put(c.name(), new AtomicLong()));
         this.relyingParty = relyingParty;
         this.http = http;
         this.keyFetches = keyFetches;
@@ -142,6 +145,15 @@ final class GatewayOidc implements AutoCloseable {
                 new HashSet<>(p.emailDomains()));
     }
 
+    /**
+     * Each provider's readiness, for health metrics: up once discovered with its keys usable;
+     * a failed discovery is tried again at the next sign-in that needs the provider.
+     */
+    List<ProviderHealth> health() {
+        return configs.stream().map(c -> new ProviderHealth("oidc", c.name(), () -> ready(c.name()),
+                discoveryFailures.get(c.name())::get)).toList();
+    }
+
     /** Whether any provider serves sign-ins on {@code host}. */
     boolean serves(String host) {
         return !candidates(host).isEmpty();
@@ -197,7 +209,7 @@ final class GatewayOidc implements AutoCloseable {
         return provider(name).thenApplyAsync(p -> {
             BackChannelLogout result = relyingParty.backChannelLogout(p, token);
             if (result instanceof BackChannelLogout.Accepted accepted) {
-                accepted.endedSessions().forEach(this::ended);
+                accepted.endedSessions().forEach(id -> ended(req, id));
                 LOG.debug("back-channel logout provider={} sessions={}", name, accepted.endedSessions().size());
                 return EndpointResponse.html(200, "");
             }
@@ -245,8 +257,8 @@ final class GatewayOidc implements AutoCloseable {
         }).exceptionally(e -> {
             LOG.debug("sign-in refused, provider unavailable request={} provider={}", req.requestId(),
                     config.name());
-            audit.emit(events.loginFailed(req.requestId(), config.issuer().toString(), AuthenticationMethod.OIDC,
-                    req.credentials().source(), "provider_unavailable"));
+            audit.emit(req.traced(events.loginFailed(req.requestId(), config.issuer().toString(),
+                    AuthenticationMethod.OIDC, req.credentials().source(), "provider_unavailable")));
             return EndpointResponse.error(503, "provider_unavailable",
                     "The identity provider of your organisation cannot be reached; try again shortly.");
         });
@@ -257,8 +269,8 @@ final class GatewayOidc implements AutoCloseable {
             // LIMITATION(L-210): no refresh token is kept; the session lives by the gateway's own lifetimes.
             Session session = ok.session();
             ok.idToken().ifPresent(token -> remember(session, ok.provider(), token));
-            audit.emit(events.loginSucceeded(session.id(), req.requestId(), session.subject(),
-                    req.credentials().source()));
+            audit.emit(req.traced(events.loginSucceeded(session.id(), req.requestId(), session.subject(),
+                    req.credentials().source())));
             EndpointResponse res = EndpointResponse.redirect(ok.returnTo());
             for (String c : ok.setCookies()) {
                 res = res.withCookie(c);
@@ -266,8 +278,8 @@ final class GatewayOidc implements AutoCloseable {
             return res;
         }
         String code = ((LoginOutcome.Failed) outcome).reason().code();
-        audit.emit(events.loginFailed(req.requestId(), "oidc", AuthenticationMethod.OIDC,
-                req.credentials().source(), code));
+        audit.emit(req.traced(events.loginFailed(req.requestId(), "oidc", AuthenticationMethod.OIDC,
+                req.credentials().source(), code)));
         return EndpointResponse.error(403, code, "The sign-in could not be completed; open the application again.");
     }
 
@@ -281,12 +293,13 @@ final class GatewayOidc implements AutoCloseable {
         }
     }
 
-    private void ended(String sessionId) {
+    /** A session the provider ended; {@code req} is its back-channel request, whose trace it joins. */
+    private void ended(EndpointRequest req, String sessionId) {
         SignIn signIn = signIns.remove(sessionId);
         LOG.debug("session ended by provider session={} provider={}", sessionId,
                 signIn == null ? "-" : signIn.provider());
         if (signIn != null) {
-            audit.emit(events.logout(sessionId, signIn.subject()));
+            audit.emit(req.traced(events.logout(sessionId, signIn.subject())));
         }
         revoked.accept(sessionId);
     }
@@ -320,10 +333,17 @@ final class GatewayOidc implements AutoCloseable {
             });
         }).whenComplete((p, e) -> {
             if (e != null) {
+                discoveryFailures.get(config.name()).incrementAndGet();
                 LOG.warn("identity provider unavailable provider={} issuer={} error={}", config.name(),
                         config.issuer(), e.getCause() != null ? e.getCause().toString() : e.toString());
             }
         });
+    }
+
+    private boolean ready(String name) {
+        Discovery d = discoveries.get(name);
+        return d != null && d.future().isDone() && !d.future().isCompletedExceptionally()
+                && d.future().join().keys().usable();
     }
 
     private OidcProviderConfig config(String name) {

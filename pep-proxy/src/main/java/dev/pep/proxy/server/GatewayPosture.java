@@ -69,13 +69,13 @@ final class GatewayPosture implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final List<AutoCloseable> closeables;
     private final PostureCarriers carriers;
-    private final List<TrustBundleFiles> trust;
+    private final List<ProviderHealth> health;
 
     private GatewayPosture(PostureAssessor assessor, NetworkSets networks, boolean fingerprints,
             ExecutorService workers, ScheduledExecutorService timer, List<AutoCloseable> closeables,
-            PostureCarriers carriers, List<TrustBundleFiles> trust) {
+            PostureCarriers carriers, List<ProviderHealth> health) {
         this.carriers = carriers;
-        this.trust = List.copyOf(trust);
+        this.health = List.copyOf(health);
         this.assessor = assessor;
         this.networks = networks;
         this.fingerprints = fingerprints;
@@ -96,17 +96,18 @@ final class GatewayPosture implements AutoCloseable {
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
                 daemon("pep-posture-timer"));
         List<AutoCloseable> closeables = new ArrayList<>();
+        List<ProviderHealth> health = new ArrayList<>();
         try {
             List<PostureAssessor.Selected> selected = new ArrayList<>();
             List<DeviceCertificateProvider> certificates = new ArrayList<>();
-            List<TrustBundleFiles> trust = new ArrayList<>();
             for (PostureSettings.DeviceCertificates d : p.deviceCertificates()) {
                 TrustBundleFiles files = TrustBundleFiles.load(config.resolve(d.caBundle()),
                         d.crls().stream().map(config::resolve).toList());
-                trust.add(files);
                 var provider = new DeviceCertificateProvider(certificateConfig(d, files.current()),
                         clock, workers);
                 reloadOnChange(files, provider, p.reloadInterval(), timer);
+                health.add(new ProviderHealth("device_trust", d.name(),
+                        () -> files.fresh(clock.instant()), files::reloadFailures));
                 certificates.add(provider);
                 selected.add(select(provider, d.apps(), d.partners()));
             }
@@ -114,14 +115,19 @@ final class GatewayPosture implements AutoCloseable {
                     p.bindingIdleTimeout(), MAX_SESSIONS);
             for (PostureSettings.Assertions a : p.assertions()) {
                 selected.add(select(new PostureAssertionProvider(assertionConfig(config, a,
-                        clock, closeables), bindings, clock, workers), a.apps(), a.partners()));
+                        clock, closeables, health), bindings, clock, workers), a.apps(),
+                        a.partners()));
             }
             for (PostureSettings.Service s : p.services()) {
-                selected.add(select(service(config, s, bindings, clock, workers), s.apps(),
-                        s.partners()));
+                PostureServiceProvider service = service(config, s, bindings, clock, workers);
+                health.add(new ProviderHealth("posture_service", s.name(), service::reachable,
+                        service::failureCount));
+                selected.add(select(service, s.apps(), s.partners()));
             }
             NetworkSets sets = networkSets(config, p, timer);
             if (sets != null) {
+                sets.setNames().forEach(n -> health.add(new ProviderHealth("network_set", n,
+                        () -> sets.current(n), () -> sets.reloadFailures(n))));
                 selected.add(PostureAssessor.Selected.always(
                         new NetworkSetProvider(NETWORK_PROVIDER, sets)));
             }
@@ -136,7 +142,7 @@ final class GatewayPosture implements AutoCloseable {
                     + "fingerprints={}", selected.size(), p.deadline().toMillis(),
                     !certificates.isEmpty(), p.fingerprint().enabled());
             return new GatewayPosture(assessor, sets, p.fingerprint().enabled(), workers, timer,
-                    closeables, PostureCarriers.of(p), trust);
+                    closeables, PostureCarriers.of(p), health);
         } catch (IOException | RuntimeException e) {
             workers.shutdownNow();
             timer.shutdownNow();
@@ -201,9 +207,9 @@ final class GatewayPosture implements AutoCloseable {
         return fingerprints;
     }
 
-    /** Changed device CA bundle or CRL files refused since start (they did not load). */
-    long trustReloadsRefused() {
-        return trust.stream().mapToLong(TrustBundleFiles::reloadsRefused).sum();
+    /** The posture service, key set and trust and network file providers, for health metrics. */
+    List<ProviderHealth> health() {
+        return health;
     }
 
     /** The assessor, for posture change listeners. */
@@ -245,11 +251,13 @@ final class GatewayPosture implements AutoCloseable {
     }
 
     private static PostureAssertionProvider.Config assertionConfig(GatewayConfig config,
-            PostureSettings.Assertions a, Clock clock, List<AutoCloseable> closeables)
-            throws IOException {
+            PostureSettings.Assertions a, Clock clock, List<AutoCloseable> closeables,
+            List<ProviderHealth> health) throws IOException {
         AssertionKeys keys;
         if (a.jwksFile() != null) {
+            // Read once at start, refused then if it does not load: usable for the process's life.
             keys = AssertionKeys.load(config.resolve(a.jwksFile()));
+            health.add(new ProviderHealth("assertion_keys", a.name(), () -> true, () -> 0));
         } else {
             ScheduledExecutorService fetches = Executors.newSingleThreadScheduledExecutor(
                     daemon("pep-posture-jwks"));
@@ -259,6 +267,8 @@ final class GatewayPosture implements AutoCloseable {
                     JwksSource.Settings.defaults());
             source.start();
             closeables.add(source);
+            health.add(new ProviderHealth("assertion_keys", a.name(), source::usable,
+                    source::failureCount));
             keys = AssertionKeys.of(source);
         }
         Map<String, String> claims = new LinkedHashMap<>(PostureAssertionProvider.DEFAULT_CLAIMS);

@@ -154,8 +154,6 @@ public final class GatewayServer implements AutoCloseable {
         var gw = new GatewayContext(config, router, engine, upstreams, metrics, Clock.systemUTC(), audit, events,
                 tracing(config, registry));
         gw.identity = GatewayIdentity.create(config, partners, audit, events, gw.clock);
-        registry.more().counter("pep.identity.trust_reloads_refused", List.of(), partners,
-                GatewayClientCertificates::reloadsRefused);
         DirectDialer direct = new DirectDialer(transport.socketChannel(), TlsContexts.streamClient());
         // TCP apps behind a connector ride its tunnel like HTTP ones; the rest are dialled directly.
         gw.dialer = connectors == null ? direct : (loop, route) -> Upstreams.viaConnector(route)
@@ -172,15 +170,17 @@ public final class GatewayServer implements AutoCloseable {
         gw.identity.onRevoked(id -> gw.sessions.redecide(s -> s.gatewaySessionId().filter(id::equals).isPresent(),
                 "logout"));
         if (gw.posture != null) {
-            registry.more().counter("pep.posture.trust_reloads_refused", List.of(), gw.posture,
-                    GatewayPosture::trustReloadsRefused);
             // A device's posture changed: decide that subject's sessions of that app again.
             gw.posture.assessor().addListener(change -> gw.sessions.redecide(s -> s.app().equals(change.app())
                     && s.subject().equals(change.subject().id()), "posture"));
         }
         registry.more().counter("pep.identity.token_checks_refused", java.util.List.of(), gw.identity,
                 GatewayIdentity::tokenChecksRefused);
-        gw.identity.keySources().forEach(k -> metrics.provider("jwks", k.issuer(), k::usable, k::failureCount));
+        gw.identity.providerHealth().forEach(metrics::provider);
+        partners.health(gw.clock).forEach(metrics::provider);
+        if (gw.posture != null) {
+            gw.posture.health().forEach(metrics::provider);
+        }
         metrics.policyVersion(engine.version().id());
         // Run-time apps are routed before the first partner connects.
         EpisodicApps episodic = policy == null ? null : new EpisodicApps(gw, policy,

@@ -33,6 +33,7 @@ final class PartnerSession extends ChannelDuplexHandler {
     private long bytesIn;
     private long bytesOut;
     private boolean started;
+    private TraceContext startTrace;
     private String endReason = "closed";
 
     PartnerSession(GatewayContext gw, String id, Instant opened) {
@@ -61,6 +62,7 @@ final class PartnerSession extends ChannelDuplexHandler {
             return RECORDED;
         }
         started = true;
+        startTrace = trace;
         gw.metrics.sessionStarted();
         return gw.audit.emit(AuditEvents.traced(gw.events.sessionStarted(id, requestId, subject,
                 app, source, protocol), trace.traceId(), trace.spanId()));
@@ -102,8 +104,10 @@ final class PartnerSession extends ChannelDuplexHandler {
     public void channelInactive(ChannelHandlerContext ctx) {
         if (started) {
             gw.metrics.sessionEnded(endReason);
-            gw.audit.emit(gw.events.sessionEnded(id, bytesIn, bytesOut,
-                    Duration.between(opened, gw.clock.instant()), endReason));
+            // Tied to the trace of the request that started the session, as session.started is.
+            gw.audit.emit(AuditEvents.traced(gw.events.sessionEnded(id, bytesIn, bytesOut,
+                    Duration.between(opened, gw.clock.instant()), endReason), startTrace.traceId(),
+                    startTrace.spanId()));
         }
         ctx.fireChannelInactive();
     }

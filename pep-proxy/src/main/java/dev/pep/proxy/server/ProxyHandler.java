@@ -271,6 +271,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         trace = gw.tracing.start(request.headers().getAll("traceparent"),
                 request.headers().getAll("tracestate"));
         if (request.webSocketUpgrade() && http2) {
+            gw.metrics.rejected("websocket_over_h2");
             respondError(400, "websocket_over_h2", "WebSocket over HTTP/2 is not supported.");
             return;
         }
@@ -281,12 +282,15 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             route = null;
         }
         if (route == null) {
+            // Refused before routing: pep_requests_rejected_total{reason="unknown_host"}.
+            gw.metrics.rejected("unknown_host");
             respondError(404, "unknown_host", "No application is served at this address.");
             return;
         }
         String sni = sni();
         if (sni != null && !sni.equals(request.host())
                 && gw.router().route(sni).map(r -> r != route).orElse(true)) {
+            gw.metrics.rejected("sni_host_mismatch");
             respondError(421, "sni_host_mismatch",
                     "The TLS server name and the Host header name different applications.");
             return;
@@ -372,7 +376,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         }
         ctx.channel().config().setAutoRead(false);
         var req = new GatewayIdentity.EndpointRequest(request.method(), request.path(), request.query(),
-                endpointBody.toString(), route.app(), request.host(), request.authority(), credentials, requestId);
+                endpointBody.toString(), route.app(), request.host(), request.authority(), credentials, requestId,
+                trace);
         gw.identity.handle(req).whenComplete((res, error) -> ctx.executor().execute(() -> endpointDone(res)));
     }
 

@@ -15,6 +15,7 @@ import dev.pep.proxy.config.GatewayConfig;
 import dev.pep.proxy.server.GatewayIdentity.EndpointRequest;
 import dev.pep.proxy.server.GatewayIdentity.EndpointResponse;
 import dev.pep.telemetry.audit.AuditEvents;
+import dev.pep.telemetry.trace.TraceContext;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.URLDecoder;
@@ -56,6 +57,8 @@ class GatewayOidcTest {
     static final String AUTHORITY = HOST + ":8443";
     static final App APP = new App("logistics", List.of(HOST), AppProtocol.HTTP,
             URI.create("https://10.1.2.3:8443"), Map.of(), false, Optional.empty());
+    static final TraceContext TRACE = new TraceContext("4bf92f3577b34da6a3ce929d0e0e4736",
+            "b7ad6b7169203331", "00f067aa0ba902b7", true, "", TraceContext.Origin.CONTINUED);
     static MockOAuth2Server server;
     static HttpClient http;
 
@@ -112,6 +115,9 @@ class GatewayOidcTest {
             assertThat(ok.subject().method()).isEqualTo(AuthenticationMethod.OIDC);
         });
         assertThat(audit).extracting(AuditEvent::type).contains(AuditEvents.LOGIN_SUCCEEDED);
+        assertThat(audit).filteredOn(e -> e.type().equals(AuditEvents.LOGIN_SUCCEEDED)).singleElement()
+                .satisfies(e -> assertThat(e.fields()).containsEntry("trace_id", TRACE.traceId())
+                        .containsEntry("span_id", TRACE.spanId()));
     }
 
     @Test
@@ -205,6 +211,57 @@ class GatewayOidcTest {
         assertThat(r.status()).isEqualTo(503);
         assertThat(r.errorCode()).isEqualTo("provider_unavailable");
         assertThat(audit).extracting(AuditEvent::type).contains(AuditEvents.LOGIN_FAILED);
+    }
+
+    @Test
+    void health_providerDiscoveryDownThenUp_gaugeFlipsAtTheNextSignIn() throws Exception {
+        // A stand-in issuer on its own port: 503 first, then the mock's metadata under its name.
+        com.sun.net.httpserver.HttpServer issuer = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        String name = "http://127.0.0.1:" + issuer.getAddress().getPort() + "/realms/flip";
+        java.util.concurrent.atomic.AtomicBoolean answering = new java.util.concurrent.atomic.AtomicBoolean();
+        String mockIssuer = server.issuerUrl("flip").toString();
+        String metadata = http.send(HttpRequest.newBuilder(URI.create(mockIssuer
+                + "/.well-known/openid-configuration")).build(), HttpResponse.BodyHandlers.ofString()).body()
+                .replace("\"issuer\":\"" + mockIssuer + "\"", "\"issuer\":\"" + name + "\"")
+                .replace("\"issuer\" : \"" + mockIssuer + "\"", "\"issuer\" : \"" + name + "\"");
+        issuer.createContext("/realms/flip/.well-known/openid-configuration", exchange -> {
+            byte[] body = metadata.getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(answering.get() ? 200 : 503, answering.get() ? body.length : -1);
+            if (answering.get()) {
+                exchange.getResponseBody().write(body);
+            }
+            exchange.close();
+        });
+        issuer.start();
+        try {
+            GatewayIdentity identity = identity(provider("alpha", "", "") + """
+                        - name: flip
+                          issuer: %s
+                          client-id: pep-gateway
+                          client-secret-file: secret
+                          insecure-http: true
+                    """.formatted(name));
+            Map<String, ProviderHealth> health = new LinkedHashMap<>();
+            identity.providerHealth().forEach(h -> health.put(h.kind() + " " + h.name(), h));
+
+            assertThat(health).containsOnlyKeys("oidc alpha", "oidc flip");
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+                    .until(() -> health.get("oidc alpha").up().getAsBoolean()
+                            && health.get("oidc flip").failures().getAsLong() == 1);
+            assertThat(health.get("oidc flip").up().getAsBoolean()).isFalse();
+
+            answering.set(true);
+            // A sign-in that needs the provider tries discovery again, at most every 5 s.
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+                    .pollInterval(java.time.Duration.ofMillis(500)).until(() -> {
+                        get(identity, "/.pep/login", "provider=flip", List.of());
+                        return health.get("oidc flip").up().getAsBoolean();
+                    });
+            assertThat(health.get("oidc alpha").failures().getAsLong()).isZero();
+        } finally {
+            issuer.stop(0);
+        }
     }
 
     @Test
@@ -328,7 +385,8 @@ class GatewayOidcTest {
             Map<String, List<String>> headers) throws Exception {
         Credentials credentials = new Credentials(HOST, headers, List.of(), Optional.empty(),
                 new Source(InetAddress.getByName("192.0.2.7"), 40000, Set.of()), Instant.now());
-        return new EndpointRequest(method, path, query, body, APP, HOST, AUTHORITY, credentials, "req-1");
+        return new EndpointRequest(method, path, query, body, APP, HOST, AUTHORITY, credentials, "req-1",
+                TRACE);
     }
 
     private static Credentials credentials(List<String> cookies) throws Exception {

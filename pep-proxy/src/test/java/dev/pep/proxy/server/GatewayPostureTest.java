@@ -1,6 +1,7 @@
 package dev.pep.proxy.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
 import com.nimbusds.jose.JWSAlgorithm;
@@ -12,6 +13,7 @@ import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import com.sun.net.httpserver.HttpServer;
 import dev.pep.core.AuthenticationMethod;
 import dev.pep.core.Credentials;
 import dev.pep.core.DevicePosture;
@@ -21,11 +23,16 @@ import dev.pep.core.Subject;
 import dev.pep.identity.posture.SessionKeys;
 import dev.pep.proxy.config.ConfigLoader;
 import dev.pep.proxy.config.GatewayConfig;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.math.BigInteger;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.cert.X509Certificate;
@@ -40,7 +47,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiFunction;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Extension;
@@ -57,6 +66,14 @@ class GatewayPostureTest {
 
     private static final String ISSUER = "https://mdm.northwind.example";
     private static final AtomicLong SERIALS = new AtomicLong(1000);
+    /** Device certificates of one CA with its CRL, both re-read every 50 ms. */
+    private static final String FLEET = """
+            posture:
+              deadline: 5s
+              reload-interval: 50ms
+              device-certificates:
+                - { name: fleet, ca-bundle: ca.pem, crls: [ca.crl] }
+            """;
 
     @TempDir
     Path dir;
@@ -168,16 +185,8 @@ class GatewayPostureTest {
         X509Certificate device = certificate("CN=laptop-9", deviceKeys, "CN=Fleet CA", caKeys, false);
         Files.writeString(dir.resolve("ca.pem"), pem("CERTIFICATE", ca.getEncoded()));
         writeCrl(caKeys);
-        posture = GatewayPosture.create(config("""
-                posture:
-                  deadline: 5s
-                  reload-interval: 50ms
-                  device-certificates:
-                    - { name: fleet, ca-bundle: ca.pem, crls: [ca.crl] }
-                """), Clock.systemUTC(), SessionKeys.perConnection());
-        Credentials withDevice = new Credentials("app.example", Map.of(), List.of(device),
-                Optional.empty(), new Source(InetAddress.getLoopbackAddress(), 40000, Set.of()),
-                Instant.now());
+        posture = GatewayPosture.create(config(FLEET), Clock.systemUTC(), SessionKeys.perConnection());
+        Credentials withDevice = withDevice(device);
         assertThat(assess(Subject.anonymous(), withDevice).managed()).isTrue();
 
         writeCrl(caKeys, device.getSerialNumber());
@@ -187,7 +196,8 @@ class GatewayPostureTest {
 
         // A broken CRL file: the revocations already known stay in force, and the refusal counts.
         Files.writeString(dir.resolve("ca.crl"), "-----BEGIN X509 CRL-----\nbm9wZQ==\n-----END X509 CRL-----\n");
-        await().atMost(Duration.ofSeconds(20)).until(() -> posture.trustReloadsRefused() >= 1);
+        await().atMost(Duration.ofSeconds(20)).until(() -> posture.health().stream()
+                .filter(h -> h.kind().equals("device_trust")).mapToLong(h -> h.failures().getAsLong()).sum() >= 1);
         assertThat(value(assess(Subject.anonymous(), withDevice), "certificate.status")).isEqualTo("revoked");
     }
 
@@ -213,6 +223,98 @@ class GatewayPostureTest {
         assertThat(issuers.get()).containsExactlyInAnyOrder(a, b);
     }
 
+    // ---- provider health -----------------------------------------------------------------
+
+    @Test
+    void health_everyPostureProviderIsAGauge_flippedDownAndBackUp() throws Exception {
+        KeyPair caKeys = keys();
+        X509Certificate ca = certificate("CN=Fleet CA", caKeys, "CN=Fleet CA", caKeys, true);
+        X509Certificate device = certificate("CN=laptop-9", keys(), "CN=Fleet CA", caKeys, false);
+        Files.writeString(dir.resolve("ca.pem"), pem("CERTIFICATE", ca.getEncoded()));
+        writeCrl(caKeys);
+        Files.writeString(dir.resolve("vpn.txt"), "192.0.2.0/24\n");
+        ECKey key = new ECKeyGenerator(Curve.P_256).keyID("mdm-1").generate();
+        Files.writeString(dir.resolve("mdm.jwks.json"), new JWKSet(key.toPublicJWK()).toString());
+        AtomicInteger status = new AtomicInteger(500);
+        HttpServer service = HttpServer.create(
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        service.createContext("/devices/", exchange -> {
+            byte[] body = ("{\"device_id\":\"laptop-9\",\"signals\":{\"compliant\":true}}")
+                    .getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(status.get(), body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        service.start();
+        int closed;
+        try (var socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closed = socket.getLocalPort();
+        }
+        try {
+            posture = GatewayPosture.create(config(FLEET + """
+                      assertions:
+                        - { name: mdm-file, issuer: "%s", jwks-file: mdm.jwks.json, audiences: [pep] }
+                        - { name: mdm-down, issuer: "%s", jwks-uri: "http://127.0.0.1:%d/jwks", audiences: [pep] }
+                      services:
+                        - { name: mdm-api, url: "http://127.0.0.1:%d/devices/{device-id}", timeout: 2s }
+                      networks:
+                        - { name: partner-vpn, file: vpn.txt }
+                    """.formatted(ISSUER, ISSUER, closed, service.getAddress().getPort())),
+                    Clock.systemUTC(), SessionKeys.perConnection());
+            SimpleMeterRegistry registry =
+                    new SimpleMeterRegistry();
+            GatewayMetrics metrics = new GatewayMetrics(registry);
+            posture.health().forEach(metrics::provider);
+            BiFunction<String, String, Double> up = (kind, name) -> registry
+                    .get("pep.provider.up").tags("kind", kind, "provider", name).gauge().value();
+            Credentials withDevice = withDevice(device);
+
+            assertThat(posture.health()).extracting(ProviderHealth::kind, ProviderHealth::name)
+                    .containsExactlyInAnyOrder(tuple("device_trust", "fleet"),
+                            tuple("assertion_keys", "mdm-file"),
+                            tuple("assertion_keys", "mdm-down"),
+                            tuple("posture_service", "mdm-api"),
+                            tuple("network_set", "partner-vpn"));
+            assertThat(up.apply("device_trust", "fleet")).isEqualTo(1.0);
+            assertThat(up.apply("network_set", "partner-vpn")).isEqualTo(1.0);
+            assertThat(up.apply("assertion_keys", "mdm-file")).isEqualTo(1.0);
+            await().atMost(Duration.ofSeconds(20)).until(() -> registry.get("pep.provider.failures")
+                    .tags("kind", "assertion_keys", "provider", "mdm-down").functionCounter().count() >= 1);
+            assertThat(up.apply("assertion_keys", "mdm-down")).isEqualTo(0.0);
+
+            // The posture service: down (500), then answering.
+            assertThat(up.apply("posture_service", "mdm-api")).as("before any call").isEqualTo(1.0);
+            assess(Subject.anonymous(), withDevice);
+            assertThat(up.apply("posture_service", "mdm-api")).isEqualTo(0.0);
+            status.set(200);
+            assertThat(value(assess(Subject.anonymous(), withDevice), "service.status")).isEqualTo("valid");
+            assertThat(up.apply("posture_service", "mdm-api")).isEqualTo(1.0);
+
+            // The network set file: broken, then fixed.
+            Path vpn = dir.resolve("vpn.txt");
+            Files.writeString(vpn, "192.0.2.0/33\n");
+            Files.setLastModifiedTime(vpn, FileTime.from(Instant.now().plusSeconds(5)));
+            await().atMost(Duration.ofSeconds(20)).until(() -> up.apply("network_set", "partner-vpn") == 0.0);
+            Files.writeString(vpn, "192.0.2.0/24\n");
+            Files.setLastModifiedTime(vpn, FileTime.from(Instant.now().plusSeconds(10)));
+            await().atMost(Duration.ofSeconds(20)).until(() -> up.apply("network_set", "partner-vpn") == 1.0);
+
+            // The device CRL: broken, fixed, past its next update, current again.
+            Files.writeString(dir.resolve("ca.crl"), "not a CRL");
+            await().atMost(Duration.ofSeconds(20)).until(() -> up.apply("device_trust", "fleet") == 0.0);
+            writeCrl(caKeys);
+            await().atMost(Duration.ofSeconds(20)).until(() -> up.apply("device_trust", "fleet") == 1.0);
+            writeCrl(caKeys, Instant.now().minus(Duration.ofMinutes(1)));
+            await().atMost(Duration.ofSeconds(20)).until(() -> up.apply("device_trust", "fleet") == 0.0);
+            writeCrl(caKeys);
+            await().atMost(Duration.ofSeconds(20)).until(() -> up.apply("device_trust", "fleet") == 1.0);
+            assertThat(registry.get("pep.provider.failures").tags("kind", "device_trust", "provider", "fleet")
+                    .functionCounter().count()).as("checks of the broken file").isPositive();
+        } finally {
+            service.stop(0);
+        }
+    }
+
     // ---- helpers -------------------------------------------------------------------------
 
     private GatewayConfig config(String posture) throws Exception {
@@ -234,6 +336,11 @@ class GatewayPostureTest {
                 Map.of(), AuthenticationMethod.OIDC, Instant.now());
     }
 
+    private static Credentials withDevice(X509Certificate device) {
+        return new Credentials("app.example", Map.of(), List.of(device), Optional.empty(),
+                new Source(InetAddress.getLoopbackAddress(), 40000, Set.of()), Instant.now());
+    }
+
     private static Credentials request(int port, Map<String, List<String>> headers) {
         return new Credentials("app.example", new HashMap<>(headers), List.of(), Optional.empty(),
                 new Source(InetAddress.getLoopbackAddress(), port, Set.of()), Instant.now());
@@ -251,9 +358,13 @@ class GatewayPostureTest {
     }
 
     private void writeCrl(KeyPair caKeys, BigInteger... revoked) throws Exception {
+        writeCrl(caKeys, Instant.now().plus(Duration.ofDays(1)), revoked);
+    }
+
+    private void writeCrl(KeyPair caKeys, Instant nextUpdate, BigInteger... revoked) throws Exception {
         Instant now = Instant.now();
-        var b = new X509v2CRLBuilder(new X500Name("CN=Fleet CA"), Date.from(now.minusSeconds(60)));
-        b.setNextUpdate(Date.from(now.plus(Duration.ofDays(1))));
+        var b = new X509v2CRLBuilder(new X500Name("CN=Fleet CA"), Date.from(now.minusSeconds(120)));
+        b.setNextUpdate(Date.from(nextUpdate));
         for (BigInteger serial : revoked) {
             b.addCRLEntry(serial, Date.from(now.minusSeconds(1)), 0);
         }

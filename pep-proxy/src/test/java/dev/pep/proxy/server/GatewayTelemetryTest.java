@@ -187,6 +187,106 @@ class GatewayTelemetryTest {
                 "pep_audit_spool_events ",
                 "pep_audit_spool_oldest_age_seconds ",
                 "pep_audit_sink_errors_total{sink=\"webhook\"}");
+        String docs;
+        try (java.util.stream.Stream<Path> pages = Files.list(Path.of("../docs"))) {
+            docs = pages.filter(p -> p.toString().endsWith(".md")).map(p -> {
+                try {
+                    return Files.readString(p);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }).collect(java.util.stream.Collectors.joining("\n"));
+        }
+        java.util.regex.Matcher family = java.util.regex.Pattern.compile("(?m)^# TYPE (pep_[a-z0-9_]+) ")
+                .matcher(scrape);
+        List<String> undocumented = new ArrayList<>();
+        while (family.find()) {
+            // Micrometer adds a _max gauge to every timer; the docs name the timer.
+            String name = family.group(1).replaceAll("_max$", "");
+            if (!docs.contains("`" + name + "`")) {
+                undocumented.add(name);
+            }
+        }
+        assertThat(undocumented).as("metrics the gateway exposes that no page of docs/ names").isEmpty();
+    }
+
+    @Test
+    void metrics_sessionLiveThenEnded_handshakeFailure_bytes_decisionAndRejectionReasons()
+            throws Exception {
+        start("best-effort");
+        SSLContext tls = trusting(dir.resolve("dev-ca/ca.pem"));
+
+        try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) tls.getSocketFactory()
+                .createSocket("localhost", gateway.port())) {
+            String first = exchange(socket, "localhost", "keep-alive");
+            assertThat(first).startsWith("HTTP/1.1 200");
+            // The partner session is live while its connection stays open.
+            Awaitility.await().atMost(Duration.ofSeconds(10))
+                    .until(() -> value(scrape(), "pep_sessions_live") == 1.0);
+        }
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> value(scrape(),
+                "pep_sessions_ended_total{reason=\"closed\"}") == 1.0);
+        try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) tls.getSocketFactory()
+                .createSocket("localhost", gateway.port())) {
+            // No app has this host: refused before routing, never decided.
+            assertThat(exchange(socket, "nowhere.example", "close")).startsWith("HTTP/1.1 4");
+        }
+
+        try (java.net.Socket plain = new java.net.Socket(InetAddress.getLoopbackAddress(), gateway.port())) {
+            // Not TLS at all: a failed handshake.
+            plain.setSoTimeout(10_000);
+            plain.getOutputStream().write("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            plain.getInputStream().readAllBytes();
+        }
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> value(scrape(),
+                "pep_tls_handshakes_total{protocol=\"none\",result=\"failure\"}") == 1.0);
+
+        String scrape = scrape();
+        assertThat(value(scrape, "pep_sessions_live")).isZero();
+        assertThat(scrape).contains(
+                "pep_decisions_total{app=\"shop\",effect=\"allow\",reason=\"app_public\"} 1.0",
+                "pep_requests_rejected_total{reason=\"unknown_host\"} 1.0")
+                .containsPattern("pep_requests_total\\{app=\"-\",status=\"4xx\"} 1.0");
+        assertThat(value(scrape, "pep_bytes_total{direction=\"out\"}")).isPositive();
+        assertThat(value(scrape, "pep_bytes_total{direction=\"in\"}")).isPositive();
+    }
+
+    /** One HTTP/1.1 request on {@code socket}; the status line and headers of the answer. */
+    private static String exchange(javax.net.ssl.SSLSocket socket, String host, String connection)
+            throws IOException {
+        socket.setSoTimeout(10_000);
+        socket.getOutputStream().write(("GET /raw HTTP/1.1\r\nHost: " + host + "\r\nConnection: "
+                + connection + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        socket.getOutputStream().flush();
+        StringBuilder head = new StringBuilder();
+        InputStream in = socket.getInputStream();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) {
+                break;
+            }
+            head.append((char) b);
+        }
+        java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: (\\d+)")
+                .matcher(head);
+        if (length.find()) {
+            in.readNBytes(Integer.parseInt(length.group(1)));
+        }
+        return head.toString();
+    }
+
+    private String scrape() throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+                "http://127.0.0.1:" + gateway.adminPort() + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    /** The value of the series that starts {@code series} (name and labels), or -1 when absent. */
+    private static double value(String scrape, String series) {
+        return scrape.lines().filter(l -> l.startsWith(series + " "))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+                .findFirst().orElse(-1);
     }
 
     private void start(String mode) throws Exception {

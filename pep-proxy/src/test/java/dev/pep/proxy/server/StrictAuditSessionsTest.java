@@ -33,11 +33,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Strict audit with a spool that fills: the gateway in this JVM, a 16 KiB spool and a webhook
- * sink nobody answers, so nothing leaves the spool. A live HTTP/2 event stream keeps flowing
- * while its events fit; once the spool refuses an event of that partner session, the stream is
- * ended (audit_unavailable) and new requests are answered 503 audit_unavailable. A stream on
- * another connection, which emits no event, keeps flowing (L-315).
+ * Strict audit with a spool that fills: the gateway in this JVM, a 32 KiB spool and a webhook
+ * sink nobody answers, so nothing leaves the spool. Live event streams keep flowing while events
+ * fit; once the spool refuses one, every live stream is ended (audit_unavailable), the one on
+ * another connection that emitted nothing too, their endings are recorded in the spool's
+ * reserve for endings, and new requests are answered 503 audit_unavailable.
  */
 class StrictAuditSessionsTest {
 
@@ -75,7 +75,7 @@ class StrictAuditSessionsTest {
                 audit:
                   directory: audit
                   mode: strict
-                  max-spool-size: 16KiB
+                  max-spool-size: 32KiB
                   fsync-interval: 2ms
                   retry-backoff: 1s
                   retry-max-backoff: 5s
@@ -103,12 +103,12 @@ class StrictAuditSessionsTest {
     }
 
     @Test
-    void spoolRefusesAnEventOfALiveSession_endsItsStream_newRequestsGet503_otherConnectionFlows_L315()
-            throws Exception {
+    void spoolRefusesAnEvent_endsEveryLiveStream_recordsTheirEndings_newRequestsGet503() throws Exception {
         HttpClient other = HttpClient.newBuilder().sslContext(trusting(dir.resolve("dev-ca/ca.pem")))
                 .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
         AtomicInteger otherLines = new AtomicInteger();
-        read(other, otherLines, new CompletableFuture<>(), HttpClient.Version.HTTP_1_1);
+        CompletableFuture<String> otherEnded = new CompletableFuture<>();
+        read(other, otherLines, otherEnded, HttpClient.Version.HTTP_1_1);
         AtomicInteger lines = new AtomicInteger();
         CompletableFuture<String> streamEnded = new CompletableFuture<>();
         read(client, lines, streamEnded, HttpClient.Version.HTTP_2);
@@ -133,17 +133,40 @@ class StrictAuditSessionsTest {
         assertThat(answered).as("requests forwarded while the spool had room").isPositive();
 
         assertThat(streamEnded.get(20, java.util.concurrent.TimeUnit.SECONDS)).isNotNull();
+        // The stream on the other connection emitted nothing since its start: ended all the same.
+        assertThat(otherEnded.get(20, java.util.concurrent.TimeUnit.SECONDS)).isNotNull();
+        int otherAtEnd = otherLines.get();
         assertThat(metrics()).contains("pep_sessions_revoked_total{trigger=\"audit\"}");
         HttpClient fresh = HttpClient.newBuilder().sslContext(trusting(dir.resolve("dev-ca/ca.pem")))
                 .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
         HttpResponse<String> refused = fresh.send(request("/"), HttpResponse.BodyHandlers.ofString());
         assertThat(refused.statusCode()).isEqualTo(503);
         assertThat(refused.body()).contains("audit_unavailable");
-        int otherSoFar = otherLines.get();
-        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> otherLines.get() >= otherSoFar + 3);
-        // L-315: a session that emits no event is not ended while the spool stays full.
-        System.out.printf("strict spool of 16KiB: %d requests forwarded before the spool refused%n",
+        // Both endings are on disk, in the room the spool keeps for endings.
+        Awaitility.await().atMost(Duration.ofSeconds(10))
+                .until(() -> spooledRevocations("audit_unavailable").size() == 2);
+        assertThat(otherLines.get()).isEqualTo(otherAtEnd);
+        System.out.printf("strict spool of 32KiB: %d requests forwarded before the spool refused%n",
                 answered);
+    }
+
+    /** The request ids of the revocation events for {@code reason} in the spool's segments. */
+    private java.util.Set<String> spooledRevocations(String reason) throws IOException {
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        java.util.regex.Pattern requestId = java.util.regex.Pattern.compile("\"request_id\":\"([^\"]+)\"");
+        try (Stream<Path> segments = Files.list(dir.resolve("audit/spool/segments"))) {
+            for (Path segment : segments.filter(p -> p.toString().endsWith(".seg")).toList()) {
+                String text = new String(Files.readAllBytes(segment), StandardCharsets.ISO_8859_1);
+                for (String event : text.split("\\{\"activity_id\"")) {
+                    java.util.regex.Matcher m = requestId.matcher(event);
+                    if (event.contains("\"type\":\"revocation\"")
+                            && event.contains("\"status_detail\":\"" + reason + "\"") && m.find()) {
+                        ids.add(m.group(1));
+                    }
+                }
+            }
+        }
+        return ids;
     }
 
     /** Opens /stream with {@code http} and counts its lines on a thread of its own. */

@@ -22,6 +22,7 @@ import dev.pep.proxy.session.SessionControl;
 import dev.pep.proxy.session.SessionEnding;
 import dev.pep.proxy.session.SessionKind;
 import dev.pep.proxy.session.SessionRegistry;
+import dev.pep.telemetry.audit.AuditRejectedException;
 import java.net.InetAddress;
 import java.net.URI;
 import java.time.Clock;
@@ -38,12 +39,13 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Strict audit for live sessions, with a fake spool: a refused event of a partner session ends
- * that connection's live sessions and no other; accepted events and events without a session end
- * nothing.
+ * Strict audit for live sessions, with a fake spool: a spool that refuses any event ends every
+ * live session; a queue that refuses an event of a partner session ends that connection's live
+ * sessions and no other; accepted events end nothing.
  */
 class StrictSessionAuditTest {
 
@@ -54,8 +56,9 @@ class StrictSessionAuditTest {
             (s, now) -> CompletableFuture.completedFuture(allow()), (session, ending) -> { },
             Clock.fixed(T0, ZoneOffset.UTC), Duration.ofMinutes(1));
     private final Set<String> refusedTypes = ConcurrentHashMap.newKeySet();
+    private volatile String refusal = "spool_full";
     private final AuditSink spool = event -> refusedTypes.contains(event.type())
-            ? CompletableFuture.failedFuture(new IllegalStateException("spool_full"))
+            ? CompletableFuture.failedFuture(new AuditRejectedException(refusal, "refused"))
             : CompletableFuture.completedFuture(null);
     private final StrictSessionAudit audit = new StrictSessionAudit(spool, () -> registry);
 
@@ -65,30 +68,51 @@ class StrictSessionAuditTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"session.started", "decision", "revocation"})
-    void refusedEventOfASession_endsThatConnectionsLiveSessions_only(String type) {
+    @CsvSource({"session.started,spool_full", "decision,io_error", "revocation,spool_full",
+            "policy.loaded,spool_full", "login.failed,io_error"})
+    void spoolRefusesAnyEvent_endsEveryLiveSessionOfEveryConnection(String type, String reason) {
         register("ws-1", "conn-a");
         register("sse-2", "conn-a");
         register("ws-3", "conn-b");
         refusedTypes.add(type);
+        refusal = reason;
+
+        CompletionStage<Void> stage = audit.emit(event(type, type.startsWith("policy") ? "" : "conn-a"));
+
+        assertThat(stage.toCompletableFuture()).isCompletedExceptionally();
+        await().atMost(Duration.ofSeconds(10)).until(() -> endings.size() == 3);
+        assertThat(endings.keySet()).containsExactlyInAnyOrder("ws-1", "sse-2", "ws-3");
+        assertThat(endings.values()).allSatisfy(e -> {
+            assertThat(e.reason()).isEqualTo("audit_unavailable");
+            assertThat(e.endedBy()).isEqualTo("audit");
+        });
+        assertThat(registry.size()).isZero();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"session.started", "decision", "revocation"})
+    void queueRefusesAnEventOfASession_endsThatConnectionsLiveSessions_only(String type) {
+        register("ws-1", "conn-a");
+        register("sse-2", "conn-a");
+        register("ws-3", "conn-b");
+        refusedTypes.add(type);
+        refusal = "queue_full";
 
         CompletionStage<Void> stage = audit.emit(event(type, "conn-a"));
 
         assertThat(stage.toCompletableFuture()).isCompletedExceptionally();
         await().atMost(Duration.ofSeconds(10)).until(() -> endings.size() == 2);
         assertThat(endings.keySet()).containsExactlyInAnyOrder("ws-1", "sse-2");
-        assertThat(endings.values()).allSatisfy(e -> {
-            assertThat(e.reason()).isEqualTo("audit_unavailable");
-            assertThat(e.endedBy()).isEqualTo("audit");
-        });
         assertThat(registry.size()).isEqualTo(1);
     }
 
-    @Test
-    void refusedEventOfARequest_leavesThatRequestToItsHandler_endsTheConnectionsOthers() {
+    @ParameterizedTest
+    @ValueSource(strings = {"spool_full", "queue_full"})
+    void refusedEventOfARequest_leavesThatRequestToItsHandler(String reason) {
         register("req-1", "conn-a");
         register("sse-2", "conn-a");
         refusedTypes.add("session.started");
+        refusal = reason;
 
         audit.emit(event("session.started", "conn-a"));
 
@@ -98,10 +122,11 @@ class StrictSessionAuditTest {
     }
 
     @Test
-    void acceptedEvent_orRefusedEventWithoutASession_endsNothing() throws Exception {
+    void acceptedEvent_orQueueRefusedEventWithoutASession_endsNothing() throws Exception {
         register("ws-1", "conn-a");
         audit.emit(event("decision", "conn-a")).toCompletableFuture().get();
         refusedTypes.add("policy.loaded");
+        refusal = "queue_full";
 
         audit.emit(event("policy.loaded", ""));
 

@@ -24,6 +24,7 @@ public final class AuditConfig {
     private final Duration fsyncInterval;
     private final long maxSpoolBytes;
     private final long segmentBytes;
+    private final long sessionEndReserveBytes;
     private final int maxQueuedEvents;
     private final int batchSize;
     private final Duration retryInitialBackoff;
@@ -40,6 +41,7 @@ public final class AuditConfig {
         this.fsyncInterval = b.fsyncInterval;
         this.maxSpoolBytes = b.maxSpoolBytes;
         this.segmentBytes = b.segmentBytes;
+        this.sessionEndReserveBytes = b.reserve();
         this.maxQueuedEvents = b.maxQueuedEvents;
         this.batchSize = b.batchSize;
         this.retryInitialBackoff = b.retryInitialBackoff;
@@ -86,6 +88,16 @@ public final class AuditConfig {
     /** The size at which the spool starts a new segment; default 16 MiB. */
     public long segmentBytes() {
         return segmentBytes;
+    }
+
+    /**
+     * The part of {@link #maxSpoolBytes()} only the events that record an ending
+     * ({@code session.ended}, {@code revocation}) may use, so that the sessions a full spool
+     * makes the gateway end (strict mode) still have their endings recorded; default an eighth
+     * of the spool.
+     */
+    public long sessionEndReserveBytes() {
+        return sessionEndReserveBytes;
     }
 
     /** The most events waiting in memory for the spool writer; default 10 000. */
@@ -136,6 +148,7 @@ public final class AuditConfig {
         private Duration fsyncInterval = Duration.ofMillis(2);
         private long maxSpoolBytes = 1L << 30;
         private long segmentBytes = 16L << 20;
+        private Long sessionEndReserveBytes;
         private int maxQueuedEvents = 10_000;
         private int batchSize = 500;
         private Duration retryInitialBackoff = Duration.ofMillis(200);
@@ -171,6 +184,12 @@ public final class AuditConfig {
         /** The segment size. */
         public Builder segmentBytes(long segmentBytes) {
             this.segmentBytes = segmentBytes;
+            return this;
+        }
+
+        /** The room kept for {@code session.ended} and {@code revocation} events; zero keeps none. */
+        public Builder sessionEndReserveBytes(long sessionEndReserveBytes) {
+            this.sessionEndReserveBytes = sessionEndReserveBytes;
             return this;
         }
 
@@ -224,6 +243,8 @@ public final class AuditConfig {
             require(segmentBytes >= 4096, "segmentBytes below 4096: " + segmentBytes);
             require(maxSpoolBytes >= 2 * segmentBytes,
                     "maxSpoolBytes " + maxSpoolBytes + " is below two segments of " + segmentBytes);
+            require(reserve() >= 0 && reserve() < maxSpoolBytes / 2, "sessionEndReserveBytes "
+                    + reserve() + " is not from 0 to below half of maxSpoolBytes " + maxSpoolBytes);
             require(maxQueuedEvents > 0, "maxQueuedEvents must be positive: " + maxQueuedEvents);
             require(batchSize > 0, "batchSize must be positive: " + batchSize);
             require(!retryInitialBackoff.isNegative() && !retryInitialBackoff.isZero(),
@@ -239,6 +260,10 @@ public final class AuditConfig {
                 require(names.add(sink.name()), "two sinks are named " + sink.name());
             }
             return new AuditConfig(this);
+        }
+
+        private long reserve() {
+            return sessionEndReserveBytes == null ? maxSpoolBytes / 8 : sessionEndReserveBytes;
         }
 
         private static void require(boolean condition, String message) {

@@ -125,7 +125,6 @@ public final class AuditEvents {
      *
      * @throws IllegalArgumentException when an id is not lower-case hex of its size
      */
-    // LIMITATION(L-310): the gateway traces decision and session.started only, not sign-in events.
     public static AuditEvent traced(AuditEvent event, String traceId, String spanId) {
         if (!TRACE_ID.matcher(traceId).matches() || !SPAN_ID.matcher(spanId).matches()) {
             throw new IllegalArgumentException("not a W3C trace id and span id: " + traceId

@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -44,6 +45,9 @@ public final class AuditPipeline implements AuditSink, AutoCloseable {
     private static final long POLL_NANOS = Duration.ofMillis(20).toNanos();
     private static final long GAP_LOG_NANOS = Duration.ofSeconds(1).toNanos();
     private static final String SPOOL_FULL = "spool_full";
+    /** The event types that may use {@link AuditConfig#sessionEndReserveBytes()}. */
+    private static final Set<String> ENDINGS = Set.of(AuditEvents.SESSION_ENDED,
+            AuditEvents.REVOCATION);
     private static final CompletionStage<Void> QUEUED = CompletableFuture.completedStage(null);
 
     private enum State { NEW, RUNNING, CLOSING, CLOSED }
@@ -277,10 +281,16 @@ public final class AuditPipeline implements AuditSink, AutoCloseable {
         }
     }
 
-    /** Appends if the spool has room: null when done, else spool_full or io_error. */
+    /**
+     * Appends if the spool has room: null when done, else spool_full or io_error. Only the
+     * events that record an ending may use the reserve, so that the sessions ended because the
+     * spool is full still have their endings recorded.
+     */
     private String append(AuditEvent event, AuditJson.Chained chained) {
+        long budget = ENDINGS.contains(event.type()) ? config.maxSpoolBytes()
+                : config.maxSpoolBytes() - config.sessionEndReserveBytes();
         if (spool.totalBytes() + Spool.recordSize(event.id(), chained.json())
-                + Spool.HEADER_BYTES > config.maxSpoolBytes()) {
+                + Spool.HEADER_BYTES > budget) {
             return SPOOL_FULL;
         }
         try {

@@ -9,6 +9,11 @@ public final class AuditRejectedException extends RuntimeException {
     /** Why it was rejected, as a stable lower-case code. */
     private final String reason;
 
+    /** A rejection for {@code reason} (one of the codes of {@link #reason()}). */
+    public AuditRejectedException(String reason, String message) {
+        this(reason, message, null);
+    }
+
     AuditRejectedException(String reason, String message, Throwable cause) {
         super(message, cause, false, false);
         this.reason = reason;

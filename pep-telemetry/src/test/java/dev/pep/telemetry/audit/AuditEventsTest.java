@@ -173,7 +173,7 @@ class AuditEventsTest {
     }
 
     @Test
-    void traced_addsTraceKeys_loginEventsHaveNone_L310() {
+    void traced_addsTraceKeys_untracedEventsHaveNone_badIdsRefused() {
         AuditEvents events = Fixtures.events();
         AuditEvent decision = AuditEvents.traced(events.decision(Fixtures.request(),
                 Fixtures.allow(), "sess-1"), "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");

@@ -102,6 +102,79 @@ class AuditPipelineTest {
     }
 
     @Test
+    void strict_spoolFullForOtherEvents_stillTakesSessionEndingsIntoTheReserve() {
+        RecordingSink sink = new RecordingSink("mem", true);
+        try (AuditPipeline pipeline = new AuditPipeline(config(AuditMode.STRICT, sink)
+                .segmentBytes(4096).maxSpoolBytes(8192).sessionEndReserveBytes(2048).build(),
+                new SimpleMeterRegistry())) {
+            start(pipeline);
+            int admitted = 0;
+            while (refusal(pipeline, events.adminAction("admin", "GET /x", "x", true)) == null) {
+                admitted++;
+            }
+            int endings = 0;
+            while (refusal(pipeline, event(endings)) == null) {
+                endings++;
+            }
+
+            assertThat(admitted).isPositive();
+            assertThat(refusal(pipeline, events.adminAction("admin", "GET /x", "x", true)))
+                    .isEqualTo("spool_full");
+            // about 2 KiB of endings of about 480 bytes each
+            assertThat(endings).isBetween(2, 6);
+            assertThat(refusal(pipeline, event(99))).isEqualTo("spool_full");
+        }
+    }
+
+    @Test
+    void config_sessionEndReserve_defaultsToAnEighthAndIsBounded() {
+        assertThat(config(AuditMode.STRICT, new RecordingSink("a", false)).segmentBytes(4096).maxSpoolBytes(1 << 20)
+                .build().sessionEndReserveBytes()).isEqualTo(1 << 17);
+        assertThatThrownBy(() -> config(AuditMode.STRICT, new RecordingSink("a", false))
+                .segmentBytes(4096).maxSpoolBytes(1 << 20).sessionEndReserveBytes(1 << 19).build())
+                .hasMessageContaining("sessionEndReserveBytes");
+        assertThatThrownBy(() -> config(AuditMode.STRICT, new RecordingSink("a", false))
+                .sessionEndReserveBytes(-1).build()).hasMessageContaining("sessionEndReserveBytes");
+    }
+
+    /** The reason the strict pipeline refused {@code event}, or null once it is spooled. */
+    private static String refusal(AuditPipeline pipeline, AuditEvent event) {
+        try {
+            pipeline.emit(event).toCompletableFuture().join();
+            return null;
+        } catch (CompletionException e) {
+            return ((AuditRejectedException) e.getCause()).reason();
+        }
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(AuditMode.class)
+    void emit_burstPastTheQueue_neverWaitsForTheWriter_refusesOrDropsWithQueueFull(AuditMode mode) {
+        MeterRegistry registry = new SimpleMeterRegistry();
+        try (AuditPipeline pipeline = new AuditPipeline(config(mode, new RecordingSink("mem", false))
+                .maxQueuedEvents(1).build(), registry)) {
+            start(pipeline);
+            List<CompletableFuture<Void>> stages = new ArrayList<>();
+            long started = System.nanoTime();
+            for (int i = 0; i < 5_000; i++) {
+                stages.add(pipeline.emit(event(i)).toCompletableFuture());
+            }
+            Duration took = Duration.ofNanos(System.nanoTime() - started);
+
+            // Had emit() waited for the writer, a queue of one would never have been full.
+            String counter = mode == AuditMode.STRICT ? "pep.audit.events.rejected"
+                    : "pep.audit.events.dropped";
+            assertThat(count(registry, counter, "reason", "queue_full")).isPositive();
+            assertThat(took).as("5 000 emits on the caller's thread").isLessThan(Duration.ofSeconds(5));
+            // A refused (strict) or dropped (best-effort) event's stage says so at once.
+            assertThat(stages).filteredOn(CompletableFuture::isCompletedExceptionally)
+                    .isNotEmpty().allSatisfy(f -> assertThatThrownBy(f::join)
+                            .hasCauseInstanceOf(AuditRejectedException.class)
+                            .hasMessageContaining("queue is full"));
+        }
+    }
+
+    @Test
     void bestEffort_spoolFull_dropsWithCounterThenRecordsAGapOnceTheSinkIsBack() {
         RecordingSink sink = new RecordingSink("mem", true);
         MeterRegistry registry = new SimpleMeterRegistry();
@@ -183,7 +256,7 @@ class AuditPipelineTest {
         RecordingSink slow = new RecordingSink("slow", true);
         Path segments = dir.resolve("spool").resolve("segments");
         try (AuditPipeline pipeline = new AuditPipeline(config(AuditMode.STRICT, fast, slow)
-                .segmentBytes(4096).maxSpoolBytes(1 << 20).build(), new SimpleMeterRegistry())) {
+                .segmentBytes(4096).segmentBytes(4096).maxSpoolBytes(1 << 20).build(), new SimpleMeterRegistry())) {
             start(pipeline);
             for (int i = 0; i < 100; i++) {
                 pipeline.emit(event(i));
@@ -248,6 +321,59 @@ class AuditPipelineTest {
                     "pep_audit_sink_lag_events{sink=\"mem\"}",
                     "pep_audit_sink_lag_age_seconds{sink=\"mem\"}");
         }
+    }
+
+    @Test
+    void metrics_sinkDown_spoolDepthLagAndAgeGrow_sinkBack_theyFallToZero() throws Exception {
+        RecordingSink sink = new RecordingSink("mem", true);
+        java.util.concurrent.atomic.AtomicLong millis = new java.util.concurrent.atomic.AtomicLong(
+                Fixtures.NOW.toEpochMilli());
+        java.time.Clock clock = new java.time.Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            @Override
+            public java.time.Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public java.time.Instant instant() {
+                return java.time.Instant.ofEpochMilli(millis.get());
+            }
+        };
+        MeterRegistry registry = new SimpleMeterRegistry();
+        try (AuditPipeline pipeline = new AuditPipeline(config(AuditMode.STRICT, sink).clock(clock)
+                .build(), registry)) {
+            start(pipeline);
+            for (int i = 0; i < 5; i++) {
+                pipeline.emit(pipeline.events().sessionEnded("s-" + i, i, i, Duration.ZERO, "closed"))
+                        .toCompletableFuture().get(5, TimeUnit.SECONDS);
+            }
+            Awaitility.await().atMost(WAIT).until(() -> count(registry, "pep.audit.sink.errors",
+                    "sink", "mem") >= 1);
+            millis.addAndGet(30_000);
+
+            assertThat(gauge(registry, "pep.audit.spool.events")).isEqualTo(5);
+            assertThat(registry.get("pep.audit.sink.lag").tag("sink", "mem").gauge().value())
+                    .isEqualTo(5);
+            assertThat(gauge(registry, "pep.audit.spool.oldest.age")).isBetween(30.0, 31.0);
+            assertThat(registry.get("pep.audit.sink.lag.age").tag("sink", "mem").gauge().value())
+                    .isBetween(30.0, 31.0);
+
+            sink.down.set(false);
+
+            Awaitility.await().atMost(WAIT).until(() -> sink.received.size() == 5
+                    && gauge(registry, "pep.audit.spool.events") == 0);
+            assertThat(gauge(registry, "pep.audit.spool.oldest.age")).isZero();
+            assertThat(registry.get("pep.audit.sink.lag").tag("sink", "mem").gauge().value()).isZero();
+        }
+    }
+
+    private static double gauge(MeterRegistry registry, String name) {
+        return registry.get(name).gauge().value();
     }
 
     @Test
