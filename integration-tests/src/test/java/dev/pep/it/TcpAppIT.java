@@ -475,8 +475,10 @@ class TcpAppIT {
 
         // A broken bundle file: the trust in force stays, with a WARN line and a counter.
         replace("rotating-ca.pem", "-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n");
-        await().atMost(Duration.ofSeconds(10)).until(() -> metric(
-                "pep_provider_failures_total{kind=\"client_trust\",provider=\"rotating-ca.pem\"}") >= 1);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(metric(
+                "pep_provider_failures_total{kind=\"client_trust\",provider=\"rotating-ca.pem\"}"))
+                .as(metrics().lines().filter(l -> l.startsWith("pep_provider")).toList().toString())
+                .isGreaterThanOrEqualTo(1));
         assertThat(metric("pep_provider_up{kind=\"client_trust\",provider=\"rotating-ca.pem\"}")).isZero();
         assertThat(openssl("rotating.pep.localhost", newPartnersClient, "kept\nquit\n").out()).contains("kept\n");
         assertThat(gateway.stderr()).contains("trust bundle reload refused");

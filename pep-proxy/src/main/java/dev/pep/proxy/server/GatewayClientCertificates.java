@@ -29,20 +29,25 @@ final class GatewayClientCertificates {
 
     private final HostMap<ClientCertificateAuthenticator> byHost;
     private final List<TrustBundleFiles> files;
-    private final List<String> names;
+    /** Held here: metrics keep only weak references to what they read. */
+    private final List<ProviderHealth> health;
 
     private GatewayClientCertificates(HostMap<ClientCertificateAuthenticator> byHost,
-            List<TrustBundleFiles> files, List<String> names) {
+            List<TrustBundleFiles> files, List<ProviderHealth> health) {
         this.byHost = byHost;
         this.files = List.copyOf(files);
-        this.names = List.copyOf(names);
+        this.health = List.copyOf(health);
     }
 
-    /** Reads every configured bundle now; throws naming the file that does not load. */
-    static GatewayClientCertificates load(GatewayConfig config) throws IOException {
+    /**
+     * Reads every configured bundle now; throws naming the file that does not load.
+     *
+     * @param clock the time a CRL's nextUpdate is compared with, for {@link #health}
+     */
+    static GatewayClientCertificates load(GatewayConfig config, Clock clock) throws IOException {
         HostMap.Builder<ClientCertificateAuthenticator> byHost = HostMap.builder();
         List<TrustBundleFiles> files = new ArrayList<>();
-        List<String> names = new ArrayList<>();
+        List<ProviderHealth> health = new ArrayList<>();
         List<IdentitySettings.ClientCertificates> entries = config.identity() == null ? List.of()
                 : config.identity().clientCertificates();
         for (IdentitySettings.ClientCertificates c : entries) {
@@ -54,9 +59,10 @@ final class GatewayClientCertificates {
             // The validator keeps a host in one entry only.
             c.hosts().forEach(h -> byHost.put(h.toLowerCase(Locale.ROOT), authenticator));
             files.add(bundle);
-            names.add(c.caBundle());
+            health.add(new ProviderHealth("client_trust", c.caBundle(), () -> bundle.fresh(clock.instant()),
+                    bundle::reloadFailures));
         }
-        return new GatewayClientCertificates(byHost.build(), files, names);
+        return new GatewayClientCertificates(byHost.build(), files, health);
     }
 
     /** Judges a request's client certificate by the partner CAs of its host; none: not presented. */
@@ -87,13 +93,7 @@ final class GatewayClientCertificates {
      * while its files loaded at the last check and no CRL is past its nextUpdate; failures are
      * changed files that did not load.
      */
-    List<ProviderHealth> health(Clock clock) {
-        List<ProviderHealth> out = new ArrayList<>();
-        for (int i = 0; i < files.size(); i++) {
-            TrustBundleFiles f = files.get(i);
-            out.add(new ProviderHealth("client_trust", names.get(i), () -> f.fresh(clock.instant()),
-                    f::reloadFailures));
-        }
-        return out;
+    List<ProviderHealth> health() {
+        return health;
     }
 }

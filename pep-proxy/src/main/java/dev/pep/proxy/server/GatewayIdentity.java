@@ -108,7 +108,7 @@ final class GatewayIdentity implements AutoCloseable {
     /** Builds what gateway.yaml's {@code identity} section asks for; null settings: nobody signs in. */
     static GatewayIdentity create(GatewayConfig config, AuditSink audit, AuditEvents events, Clock clock)
             throws IOException {
-        return create(config, GatewayClientCertificates.load(config), audit, events, clock);
+        return create(config, GatewayClientCertificates.load(config, clock), audit, events, clock);
     }
 
     /** As above, with the partner CAs of client certificates already loaded. */

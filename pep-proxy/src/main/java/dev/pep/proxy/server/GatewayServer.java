@@ -113,7 +113,7 @@ public final class GatewayServer implements AutoCloseable {
         // Device CAs and partner identity CAs, asked for together; both are re-read when their
         // files change, the partner CAs (with their CRLs) on the certificate reload timer.
         var deviceIssuers = GatewayPosture.clientIssuers(config);
-        GatewayClientCertificates partners = GatewayClientCertificates.load(config);
+        GatewayClientCertificates partners = GatewayClientCertificates.load(config, Clock.systemUTC());
         CertificateStore certificates = new CertificateStore(certificateEntries(config), config.tls().profile(),
                 () -> {
                     partners.reloadIfChanged();
@@ -177,7 +177,7 @@ public final class GatewayServer implements AutoCloseable {
         registry.more().counter("pep.identity.token_checks_refused", java.util.List.of(), gw.identity,
                 GatewayIdentity::tokenChecksRefused);
         gw.identity.providerHealth().forEach(metrics::provider);
-        partners.health(gw.clock).forEach(metrics::provider);
+        partners.health().forEach(metrics::provider);
         if (gw.posture != null) {
             gw.posture.health().forEach(metrics::provider);
         }
