@@ -48,7 +48,12 @@ final class Clients {
      */
     static SSLSocket tls(int port, String sni, Path caPem, String... alpn)
             throws IOException, GeneralSecurityException {
-        SSLSocket s = (SSLSocket) trusting(caPem).getSocketFactory().createSocket("127.0.0.1", port);
+        return tls(trusting(caPem), port, sni, alpn);
+    }
+
+    /** As {@link #tls(int, String, Path, String...)} with the client's own TLS context. */
+    static SSLSocket tls(SSLContext context, int port, String sni, String... alpn) throws IOException {
+        SSLSocket s = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", port);
         SSLParameters p = s.getSSLParameters();
         p.setServerNames(List.of(new SNIHostName(sni)));
         p.setEndpointIdentificationAlgorithm("HTTPS");

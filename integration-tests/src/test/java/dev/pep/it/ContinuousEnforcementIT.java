@@ -14,10 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -92,18 +90,10 @@ class ContinuousEnforcementIT {
         Files.copy(GatewayProcess.pepHome().resolve("config/quickstart-users.yaml"), dir.resolve("users.yaml"));
         Files.createDirectories(dir.resolve("policies"));
         writePolicy(RULES_THAT_GO + RULES_THAT_STAY);
-        String yaml = GatewayProcess.baseConfig("it-sessions").replace("drain-timeout:",
-                "  token-file: admin-tokens\ndrain-timeout:") + """
-                policy:
-                  directory: policies
-                  reload-interval: 200ms
-                sessions:
-                  check-interval: 200ms
+        String yaml = GatewayProcess.sessionsConfig("it-sessions") + """
                 identity:
                   session-keys: session-keys
                   local-users: users.yaml
-                audit:
-                  directory: audit
                 """;
         gateway = GatewayProcess.start(dir, yaml);
         h1 = Clients.http(gateway.devCa(), HttpClient.Version.HTTP_1_1);
@@ -118,9 +108,9 @@ class ContinuousEnforcementIT {
     @Test
     void policyChange_endsTheSessionsItDenies_ofEveryKind_andOthersKeepFlowing() throws Exception {
         EchoSocket socket = openSocket("live");
-        Stream1 feedH1 = Stream1.open(h1, "feed");
-        Stream1 feedH2 = Stream1.open(h2, "feed");
-        Stream1 otherH2 = Stream1.open(h2, "other");
+        HeldSession.Events feedH1 = new HeldSession.Events(h1, gateway.port(), "feed", HeldSession.Auth.NONE);
+        HeldSession.Events feedH2 = new HeldSession.Events(h2, gateway.port(), "feed", HeldSession.Auth.NONE);
+        HeldSession.Events otherH2 = new HeldSession.Events(h2, gateway.port(), "other", HeldSession.Auth.NONE);
         await().atMost(Duration.ofSeconds(20)).until(() -> feedH1.events.get() >= 2
                 && feedH2.events.get() >= 2 && otherH2.events.get() >= 2);
         assertThat(socket.echo("before")).isEqualTo("before");
@@ -150,7 +140,7 @@ class ContinuousEnforcementIT {
         });
         HttpResponse<String> again = h1.send(get("feed", "/"), HttpResponse.BodyHandlers.ofString());
         assertThat(again.statusCode()).as("a new request is decided by the new version").isEqualTo(401);
-        otherH2.cancel();
+        otherH2.close();
     }
 
     @Test
@@ -186,7 +176,7 @@ class ContinuousEnforcementIT {
 
     @Test
     void logout_endsTheSessionsOfThatSignIn_andConnectionsRacingItAreDeniedOrEnded() throws Exception {
-        String cookie = signIn("desk");
+        String cookie = LocalSignIn.demo(h1, gateway.port(), "desk");
         EchoSocket before = openSocket("desk", cookie);
         assertThat(before.echo("signed in")).isEqualTo("signed in");
         java.util.Queue<EchoSocket> racers = new java.util.concurrent.ConcurrentLinkedQueue<>();
@@ -204,11 +194,7 @@ class ContinuousEnforcementIT {
         racer.start();
         await().atMost(Duration.ofSeconds(20)).until(() -> racers.size() >= 2);
 
-        HttpResponse<String> logout = h1.send(HttpRequest.newBuilder(url("desk", "/.pep/logout"))
-                .header("Cookie", cookie).header("Origin", "https://desk.pep.localhost:" + gateway.port())
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString("")).build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(logout.statusCode()).as(logout.body()).isEqualTo(303);
+        LocalSignIn.logout(h1, gateway.port(), "desk", cookie);
         await().atMost(Duration.ofSeconds(20)).until(() -> refused.get() >= 3);
         racing.set(false);
         racer.join(20_000);
@@ -229,34 +215,6 @@ class ContinuousEnforcementIT {
         } catch (Exception e) {
             return e;
         }
-    }
-
-    /** Signs in as the quickstart's demo user through the login form; the session cookie. */
-    private static String signIn(String app) throws Exception {
-        HttpResponse<String> form = h1.send(HttpRequest.newBuilder(url(app, "/.pep/login?return_to=%2F"))
-                .header("Accept", "text/html").build(), HttpResponse.BodyHandlers.ofString());
-        java.util.regex.Matcher csrf = java.util.regex.Pattern.compile("name=\"csrf\" value=\"([^\"]+)\"")
-                .matcher(form.body());
-        assertThat(csrf.find()).as(form.body()).isTrue();
-        String csrfCookie = cookie(form, "__Host-pep_csrf");
-        HttpResponse<String> login = h1.send(HttpRequest.newBuilder(url(app, "/.pep/login"))
-                .header("Cookie", csrfCookie).header("Content-Type", "application/x-www-form-urlencoded")
-                .header("Origin", "https://" + app + ".pep.localhost:" + gateway.port())
-                .POST(HttpRequest.BodyPublishers.ofString("csrf=" + csrf.group(1)
-                        + "&return_to=%2F&username=demo&password=demo-password")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertThat(login.statusCode()).as(login.body()).isEqualTo(303);
-        return cookie(login, "__Host-pep_session");
-    }
-
-    private static String cookie(HttpResponse<?> r, String name) {
-        return r.headers().allValues("set-cookie").stream().filter(c -> c.startsWith(name + "="))
-                .map(c -> c.substring(0, c.indexOf(';'))).findFirst().orElseThrow(() ->
-                        new AssertionError("no " + name + " cookie in " + r.headers().map()));
-    }
-
-    private static URI url(String app, String pathAndQuery) {
-        return URI.create("https://" + app + ".pep.localhost:" + gateway.port() + pathAndQuery);
     }
 
     private static List<JsonNode> revocations(String endedBy) {
@@ -298,48 +256,5 @@ class ContinuousEnforcementIT {
 
     private static EchoSocket openSocket(String app, String cookie) throws Exception {
         return EchoSocket.open(h1, gateway.port(), app, cookie);
-    }
-
-    /** A server-sent-events stream through the gateway: events counted, and when it ended. */
-    private static final class Stream1 {
-        final AtomicInteger events = new AtomicInteger();
-        final CompletableFuture<Void> ended = new CompletableFuture<>();
-        volatile Stream<String> lines;
-
-        static Stream1 open(HttpClient client, String app) {
-            Stream1 s = new Stream1();
-            client.sendAsync(get(app, "/stream?events=600"), HttpResponse.BodyHandlers.ofLines())
-                    .whenComplete((response, error) -> {
-                        if (error != null) {
-                            s.ended.complete(null);
-                            return;
-                        }
-                        Thread reader = new Thread(() -> s.read(response.body()), "sse-" + app);
-                        reader.setDaemon(true);
-                        reader.start();
-                    });
-            return s;
-        }
-
-        private void read(Stream<String> body) {
-            lines = body;
-            try {
-                body.forEach(line -> {
-                    if (line.startsWith("data: ")) {
-                        events.incrementAndGet();
-                    }
-                });
-            } catch (RuntimeException cut) {
-                // The gateway reset the stream or closed the connection: the stream ended.
-            }
-            ended.complete(null);
-        }
-
-        void cancel() {
-            Stream<String> l = lines;
-            if (l != null) {
-                l.close();
-            }
-        }
     }
 }

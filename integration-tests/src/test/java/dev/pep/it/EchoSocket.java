@@ -21,10 +21,15 @@ final class EchoSocket implements WebSocket.Listener {
 
     /** Opens {@code wss://APP.pep.localhost:PORT/...} with {@code cookie} when it is not null. */
     static EchoSocket open(HttpClient client, int port, String app, String cookie) throws Exception {
+        return open(client, port, app, "Cookie", cookie);
+    }
+
+    /** Opens {@code wss://APP.pep.localhost:PORT/...} with the header {@code name} when {@code value} is not null. */
+    static EchoSocket open(HttpClient client, int port, String app, String name, String value) throws Exception {
         EchoSocket s = new EchoSocket();
         WebSocket.Builder b = client.newWebSocketBuilder();
-        if (cookie != null) {
-            b.header("Cookie", cookie);
+        if (value != null) {
+            b.header(name, value);
         }
         s.socket = b.buildAsync(URI.create("wss://" + app + ".pep.localhost:" + port
                 + WebSocketEchoServer.PATH), s).get(20, TimeUnit.SECONDS);

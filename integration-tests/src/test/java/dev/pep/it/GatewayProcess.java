@@ -70,6 +70,23 @@ final class GatewayProcess implements AutoCloseable {
                 """.formatted(instance);
     }
 
+    /**
+     * {@link #baseConfig} for the tests of live sessions: operator tokens in {@code admin-tokens}
+     * (the caller writes it), policies from {@code policies} polled every 200 ms, live sessions
+     * checked every 200 ms, audit to {@code audit}.
+     */
+    static String sessionsConfig(String instance) {
+        return baseConfig(instance).replace("drain-timeout:", "  token-file: admin-tokens\ndrain-timeout:") + """
+                policy:
+                  directory: policies
+                  reload-interval: 200ms
+                sessions:
+                  check-interval: 200ms
+                audit:
+                  directory: audit
+                """;
+    }
+
     /** Writes {@code yaml} to {@code dir/gateway.yaml} and starts the gateway on it. */
     static GatewayProcess start(Path dir, String yaml) throws IOException {
         Path file = dir.resolve("gateway.yaml");

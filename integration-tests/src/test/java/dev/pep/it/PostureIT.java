@@ -40,10 +40,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
@@ -101,10 +99,13 @@ class PostureIT {
                 upstream: pep:echo
               live:
                 hosts: [live.pep.localhost]
-                upstream: %s
+                upstream: %1$s
+              live-ws:
+                hosts: [live-ws.pep.localhost]
+                upstream: %2$s
             rules:
               - id: managed-devices
-                apps: [fleet, live]
+                apps: [fleet, live, live-ws]
                 effect: allow
                 when: device.managed && device.age < duration("5m")
               - id: mdm-managed
@@ -134,6 +135,7 @@ class PostureIT {
     static GatewayProcess gateway;
     static PostureServiceFixture service;
     static RecordingUpstream upstream;
+    static WebSocketEchoServer ws;
     static KeyPair caKeys;
     static ECKey mdmKey;
     static ECKey forgerKey;
@@ -167,7 +169,8 @@ class PostureIT {
         service = PostureServiceFixture.start(SERVICE_TOKEN);
         upstream = RecordingUpstream.start(RecordingUpstream.Mode.ANSWER);
         Files.createDirectories(dir.resolve("policies"));
-        Files.writeString(dir.resolve("policies/fleet.yaml"), POLICY.formatted(upstream.url()));
+        ws = WebSocketEchoServer.start();
+        Files.writeString(dir.resolve("policies/fleet.yaml"), POLICY.formatted(upstream.url(), ws.url()));
         Files.writeString(dir.resolve("gateway.yaml"), GatewayProcess.baseConfig("posture-it") + """
                 policy:
                   directory: policies
@@ -181,7 +184,7 @@ class PostureIT {
                     - name: fleet-devices
                       ca-bundle: device-ca.pem
                       crls: [device-ca.crl]
-                      apps: [fleet, live, svc]
+                      apps: [fleet, live, live-ws, svc]
                   assertions:
                     - name: fleet-mdm
                       issuer: %s
@@ -210,7 +213,7 @@ class PostureIT {
 
     @AfterAll
     static void stop() throws Exception {
-        GatewayProcess.stopAll(gateway, service, upstream);
+        GatewayProcess.stopAll(gateway, service, upstream, ws);
     }
 
     @Test
@@ -443,37 +446,30 @@ class PostureIT {
     }
 
     @Test
-    void deviceRevokedAfterStart_liveSessionEnds_andNextRequestDenied() throws Exception {
+    void deviceRevokedAfterStart_itsSessionsOfEveryKindEnd_anotherDevicesKeepFlowing_andNextRequestDenied()
+            throws Exception {
         Device d = device("laptop-revoked");
-        HttpClient client = HttpClient.newBuilder().sslContext(withDevice(d))
-                .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
-        AtomicInteger events = new AtomicInteger();
-        CompletableFuture<Void> ended = new CompletableFuture<>();
-        HttpRequest stream = HttpRequest.newBuilder(URI.create("https://live.pep.localhost:"
-                + gateway.port() + "/stream?events=600")).header("Accept", "text/event-stream").build();
-        client.sendAsync(stream, HttpResponse.BodyHandlers.ofLines()).whenComplete((response, error) -> {
-            if (error != null) {
-                ended.complete(null);
-                return;
+        List<HeldSession> revoked = holdEveryKind(withDevice(d));
+        List<HeldSession> kept = holdEveryKind(withDevice(device("laptop-kept")));
+        try {
+            long fired = System.nanoTime();
+            writeCrl(d.serial());
+
+            List<String> ms = new java.util.ArrayList<>();
+            for (HeldSession s : revoked) {
+                s.ended.get(30, TimeUnit.SECONDS);
+                ms.add(s + "=" + s.msAfter(fired));
             }
-            Thread reader = new Thread(() -> {
-                try (Stream<String> lines = response.body()) {
-                    lines.filter(l -> l.startsWith("data: ")).forEach(l -> events.incrementAndGet());
-                } catch (RuntimeException cut) {
-                    // The gateway ended the stream.
-                }
-                ended.complete(null);
-            }, "revoked-stream");
-            reader.setDaemon(true);
-            reader.start();
-        });
-        await().atMost(Duration.ofSeconds(30)).until(() -> events.get() >= 3 || ended.isDone());
-        assertThat(ended).as("the stream of a managed device flows").isNotDone();
-
-        writeCrl(d.serial());
-
-        ended.get(30, TimeUnit.SECONDS);
-        assertThat(events.get()).as("ended well before its 600 events").isLessThan(600);
+            for (HeldSession s : kept) {
+                assertThat(s.ended).as(s + " of another device").isNotDone();
+                s.assertFlowing();
+            }
+            assertThat(((HeldSession.Socket) revoked.get(0)).closedWith()).startsWith("1008 ");
+            assertThat(((HeldSession.IdleHttp2) revoked.get(4)).goaway).isTrue();
+            System.out.printf("device revoked (CRL rewritten, read every 200ms): sessions ended after %s ms%n", ms);
+        } finally {
+            java.util.stream.Stream.concat(revoked.stream(), kept.stream()).forEach(HeldSession::close);
+        }
         ToolResult r = curlTo("fleet", "--cert", d.cert().toString(), "--key", d.key().toString(),
                 "/after-revocation");
         assertThat(JSON.readTree(ProxyingIT.body(r)).get("message").asText()).as(r.toString())
@@ -675,6 +671,17 @@ class PostureIT {
         Path tmp = write("device-ca.crl.tmp", pem("X509 CRL", der));
         Files.move(tmp, dir.resolve("device-ca.crl"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                 java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** A session of every HTTP kind on the apps live-ws and live, from the device {@code tls} presents. */
+    private static List<HeldSession> holdEveryKind(SSLContext tls) throws Exception {
+        int port = gateway.port();
+        HttpClient own1 = HttpClient.newBuilder().sslContext(tls).version(HttpClient.Version.HTTP_1_1).build();
+        HttpClient own2 = HttpClient.newBuilder().sslContext(tls).version(HttpClient.Version.HTTP_2).build();
+        HeldSession.Auth none = HeldSession.Auth.NONE;
+        return List.of(new HeldSession.Socket(own1, port, "live-ws", none),
+                new HeldSession.Events(own1, port, "live", none), new HeldSession.Events(own2, port, "live", none),
+                new HeldSession.IdleHttp1(tls, port, "live", none), new HeldSession.IdleHttp2(tls, port, "live", none));
     }
 
     /** A TLS context that trusts the gateway's development CA and presents the device's certificate. */

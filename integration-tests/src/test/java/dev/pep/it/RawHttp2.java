@@ -48,7 +48,12 @@ final class RawHttp2 implements AutoCloseable {
 
     /** Connects with ALPN h2 only, then sends the preface and an empty SETTINGS frame. */
     static RawHttp2 connect(int port, String sni, Path caPem) throws IOException, GeneralSecurityException {
-        SSLSocket s = Clients.tls(port, sni, caPem, "h2");
+        return connect(Clients.trusting(caPem), port, sni);
+    }
+
+    /** As {@link #connect(int, String, Path)} with the client's own TLS context. */
+    static RawHttp2 connect(javax.net.ssl.SSLContext context, int port, String sni) throws IOException {
+        SSLSocket s = Clients.tls(context, port, sni, "h2");
         if (!"h2".equals(s.getApplicationProtocol())) {
             s.close();
             throw new IOException("ALPN chose '" + s.getApplicationProtocol() + "', not h2");

@@ -28,6 +28,7 @@ import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Base64;
 import java.util.Date;
 import java.util.HexFormat;
@@ -36,6 +37,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
@@ -55,6 +57,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * TCP apps through the packaged gateway: chosen by SNI, the partner authenticated by a client
@@ -66,6 +70,9 @@ class TcpAppIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int LARGE = 64 * 1024 * 1024;
     private static final String TOKEN = "it-tcp-admin-token-0123456789abcdef";
+    /** From trigger to the affected session closed, on a loaded machine. */
+    private static final Duration BOUND = Duration.ofSeconds(5);
+    private static final Duration MAX_SESSION = Duration.ofSeconds(6);
     private static final String POLICY = """
             apps:
               echo:
@@ -116,12 +123,16 @@ class TcpAppIT {
                 hosts: [rotating.pep.localhost]
                 protocol: tcp
                 upstream: tcp://127.0.0.1:%1$d
+              race:
+                hosts: [race.pep.localhost]
+                protocol: tcp
+                upstream: tcp://127.0.0.1:%1$d
               web:
                 hosts: [web.pep.localhost]
                 upstream: "pep:echo"
             rules:
               - id: collectors
-                apps: [echo, vault, bulk, keep, secure, forged, depot, desk, tunnelled, rotating]
+                apps: [echo, vault, bulk, keep, secure, forged, depot, desk, tunnelled, race, rotating]
                 effect: allow
                 when: >
                   subject.method == "client_certificate" && subject.id == "collector-1" &&
@@ -154,6 +165,9 @@ class TcpAppIT {
     static Path malloryCert;
     static Path malloryKey;
     static SSLContext collector;
+    static KeyPair partnerCa;
+    /** Per trigger: from the trigger to the affected openssl session's end, in ms. */
+    static final Map<String, Long> MEASURED = new java.util.concurrent.ConcurrentHashMap<>();
     static KeyPair oldPartnerKeys;
     static X509Certificate oldPartner;
     static KeyPair newPartnerKeys;
@@ -164,7 +178,7 @@ class TcpAppIT {
 
     @BeforeAll
     static void start() throws Exception {
-        KeyPair partnerCa = keys();
+        partnerCa = keys();
         X509Certificate partner = issue("CN=Partner CA", partnerCa, "CN=Partner CA", partnerCa, true, null);
         write("partner-ca.pem", pem("CERTIFICATE", partner.getEncoded()));
         KeyPair c = keys();
@@ -208,15 +222,10 @@ class TcpAppIT {
         forged = TcpFixture.startTls(TcpFixture.Mode.LINE_ECHO, serverTls(rogueKeys, rogueCert));
         Files.createDirectories(dir.resolve("policies"));
         writePolicy(true);
+        writeMatrix("apps: {}\n");
         Files.writeString(dir.resolve("admin-tokens"), "alice " + TOKEN + "\n");
-        String yaml = GatewayProcess.baseConfig("it-tcp").replace("drain-timeout:",
-                "  token-file: admin-tokens\ndrain-timeout:").replace("tls:\n", "tls:\n  reload-interval: 200ms\n")
+        String yaml = GatewayProcess.sessionsConfig("it-tcp").replace("tls:\n", "tls:\n  reload-interval: 200ms\n")
                 + """
-                policy:
-                  directory: policies
-                  reload-interval: 200ms
-                sessions:
-                  check-interval: 200ms
                 identity:
                   session-keys: session-keys
                   client-certificates:
@@ -225,8 +234,6 @@ class TcpAppIT {
                     - ca-bundle: rotating-ca.pem
                       crls: [rotating.crl]
                       hosts: [rotating.pep.localhost]
-                audit:
-                  directory: audit
                 tcp:
                   idle-timeout: 2m
                   max-duration: 1h
@@ -245,6 +252,8 @@ class TcpAppIT {
 
     @AfterAll
     static void stop() throws Exception {
+        MEASURED.forEach((trigger, ms) -> System.out.printf("tcp trigger %s: openssl session ended after %d ms%n",
+                trigger, ms));
         GatewayProcess.stopAll(gateway, lines, vault, bulk, secure, forged);
     }
 
@@ -384,6 +393,189 @@ class TcpAppIT {
                 .anyMatch(e -> e.get("status_detail").asText().equals("admin_ended")));
     }
 
+    static Stream<String> triggers() {
+        return Stream.of("policy-change", "admin-end-app", "max-session", "reevaluate", "certificate-expiry",
+                "app-expiry", "app-removal");
+    }
+
+    /**
+     * Each trigger against a TCP session held by {@code openssl s_client}: it ends within the
+     * bound, while another openssl session (app {@code keep}) keeps echoing.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("triggers")
+    void trigger_endsTheOpensslSession_withinTheBound_andAnotherKeepsFlowing(String trigger) throws Exception {
+        TcpCase c = prepare(trigger);
+        try (HeldSession kept = new HeldSession.OpensslTcp(gateway.port(), gateway.devCa(), "keep", collectorCert,
+                collectorKey);
+                HeldSession affected = new HeldSession.OpensslTcp(gateway.port(), gateway.devCa(), c.app(),
+                        c.cert(), c.key())) {
+            long fired = c.fire() == null ? affected.opened + MAX_SESSION.toNanos() : c.fire().call();
+
+            affected.ended.get(Math.max(0, fired - System.nanoTime()) + BOUND.toNanos(), TimeUnit.NANOSECONDS);
+            assertThat(affected.msAfter(fired)).as("ended after its trigger").isGreaterThan(-300);
+            MEASURED.put(trigger, affected.msAfter(fired));
+            assertThat(kept.ended).isNotDone();
+            kept.assertFlowing();
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> events("revocation", c.app()).stream()
+                .anyMatch(e -> e.get("status_detail").asText().equals(c.reason())));
+        assertThat(events("revocation", "keep")).isEmpty();
+    }
+
+    /** One TCP case: its app, the client's certificate, the trigger (null: max-session), the reason. */
+    private record TcpCase(String app, Path cert, Path key, java.util.concurrent.Callable<Long> fire,
+            String reason) {
+    }
+
+    private static TcpCase prepare(String trigger) throws Exception {
+        return switch (trigger) {
+            case "policy-change" -> {
+                matrix("tpc", "", "");
+                yield new TcpCase("tpc", collectorCert, collectorKey, () -> {
+                    long at = System.nanoTime();
+                    writeMatrix(tcpApp("tpc", ""));
+                    return at;
+                }, "no_matching_rule");
+            }
+            case "admin-end-app" -> {
+                matrix("tae", "", "");
+                yield new TcpCase("tae", collectorCert, collectorKey, () -> {
+                    long at = System.nanoTime();
+                    assertThat(JSON.readTree(admin("POST", "/api/v1/sessions/end?app=tae").body()).get("ended")
+                            .asInt()).isEqualTo(1);
+                    return at;
+                }, "admin_ended");
+            }
+            case "max-session" -> {
+                matrix("tms", "", "{ max-session: " + MAX_SESSION.toSeconds() + "s }");
+                yield new TcpCase("tms", collectorCert, collectorKey, null, "session_limit");
+            }
+            case "reevaluate" -> {
+                Instant until = Instant.now().plusSeconds(12).truncatedTo(ChronoUnit.SECONDS);
+                matrix("trv", "", "{ reevaluate: 1s }", "context.time < timestamp(\"" + until + "\")");
+                yield new TcpCase("trv", collectorCert, collectorKey, () -> at(until), "no_matching_rule");
+            }
+            case "certificate-expiry" -> {
+                Instant notAfter = Instant.now().plusSeconds(12).truncatedTo(ChronoUnit.SECONDS);
+                KeyPair k = keys();
+                Path cert = write("short-lived.pem", pem("CERTIFICATE", issue("CN=collector-1,O=northwind", k,
+                        "CN=Partner CA", partnerCa, false, null, notAfter).getEncoded()));
+                Path key = write("short-lived-key.pem", pem("PRIVATE KEY", k.getPrivate().getEncoded()));
+                matrix("tce", "", "");
+                yield new TcpCase("tce", cert, key, () -> at(notAfter), "authentication_ended");
+            }
+            case "app-expiry" -> {
+                Instant expires = Instant.now().plusSeconds(12).truncatedTo(ChronoUnit.SECONDS);
+                matrix("tex", "    lifecycle: episodic\n    expires: " + expires + "\n", "");
+                yield new TcpCase("tex", collectorCert, collectorKey, () -> at(expires), "app_expired");
+            }
+            case "app-removal" -> {
+                matrix("trm", "", "");
+                yield new TcpCase("trm", collectorCert, collectorKey, () -> {
+                    long at = System.nanoTime();
+                    writeMatrix("apps: {}\n");
+                    return at;
+                }, "app_removed");
+            }
+            default -> throw new IllegalArgumentException(trigger);
+        };
+    }
+
+    /** The nanoTime of {@code instant}, measured now. */
+    private static long at(Instant instant) {
+        return System.nanoTime() + Duration.between(Instant.now(), instant).toNanos();
+    }
+
+    private static void matrix(String app, String appExtra, String obligations) throws Exception {
+        matrix(app, appExtra, obligations, "subject.id == \"collector-1\"");
+    }
+
+    /** Writes a TCP app and its rule, and waits until a session reaches it. */
+    private static void matrix(String app, String appExtra, String obligations, String when) throws Exception {
+        writeMatrix(tcpApp(app, appExtra) + """
+                rules:
+                  - id: %s-rule
+                    apps: [%s]
+                    effect: allow
+                    when: '%s'
+                """.formatted(app, app, when)
+                + (obligations.isEmpty() ? "" : "    obligations: " + obligations + "\n"));
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300)).until(() -> {
+            try (SSLSocket s = connect(app + ".pep.localhost")) {
+                return echo(s, "ready").equals("ready");
+            } catch (IOException e) {
+                return false;
+            }
+        });
+    }
+
+    private static String tcpApp(String app, String extra) {
+        return """
+                apps:
+                  %1$s:
+                    hosts: [%1$s.pep.localhost]
+                    protocol: tcp
+                    upstream: tcp://127.0.0.1:%2$d
+                """.formatted(app, lines.port()) + extra;
+    }
+
+    private static void writeMatrix(String policy) throws IOException {
+        Path tmp = dir.resolve("policies/.matrix.yaml.tmp");
+        Files.writeString(tmp, policy);
+        Files.move(tmp, dir.resolve("policies/matrix.yaml"), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    @Test
+    void adminEndOfTheSubject_racedByNewTcpSessions_leavesNoneDecidedBeforeIt() throws Exception {
+        java.util.Queue<SSLSocket> opened = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        java.util.concurrent.atomic.AtomicBoolean racing = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread racer = new Thread(() -> {
+            while (racing.get()) {
+                try {
+                    SSLSocket s = connect("race.pep.localhost");
+                    if (echo(s, "racing").equals("racing")) {
+                        opened.add(s);
+                    }
+                } catch (IOException e) {
+                    // Ended while it opened: what the end should do.
+                }
+            }
+        }, "tcp-racer");
+        racer.start();
+        try {
+            await().atMost(Duration.ofSeconds(20)).until(() -> opened.size() >= 3);
+            List<SSLSocket> before = List.copyOf(opened);
+
+            Instant asked = Instant.now();
+            HttpResponse<String> ended = admin("POST", "/api/v1/sessions/end?subject=collector-1&app=race");
+            int more = opened.size() + 3;
+            await().atMost(Duration.ofSeconds(20)).until(() -> opened.size() >= more);
+            racing.set(false);
+            racer.join(20_000);
+
+            assertThat(ended.statusCode()).isEqualTo(200);
+            for (SSLSocket s : before) {
+                s.setSoTimeout(10_000);
+                assertThat(readToEnd(s)).as("opened before the end, closed by it").isTrue();
+            }
+            JsonNode live = JSON.readTree(admin("GET", "/api/v1/sessions?app=race").body());
+            for (JsonNode s : live.get("sessions")) {
+                assertThat(Instant.parse(s.get("started").asText())).as("decided before the end: " + s)
+                        .isAfterOrEqualTo(asked.truncatedTo(ChronoUnit.MILLIS));
+            }
+            assertThat(live.get("count").asInt()).as("sessions opened after the end live on").isPositive();
+            System.out.printf("tcp admin end raced by %d sessions: %d ended by it, %d live after it%n",
+                    opened.size(), JSON.readTree(ended.body()).get("ended").asInt(), live.get("count").asInt());
+        } finally {
+            racing.set(false);
+            for (SSLSocket s : opened) {
+                s.close();
+            }
+        }
+    }
+
     @Test
     void tlsUpstream_verifiedAgainstTheGatewaysTrust_relays() throws Exception {
         try (SSLSocket s = connect("secure.pep.localhost")) {
@@ -444,6 +636,18 @@ class TcpAppIT {
                 }
             });
             assertThat(lines.connections()).isGreaterThan(before);
+
+            // A live session through the tunnel ends when its connector is revoked.
+            try (HeldSession held = new HeldSession.OpensslTcp(gateway.port(), gateway.devCa(), "tunnelled",
+                    collectorCert, collectorKey)) {
+                ToolResult revoke = GatewayProcess.run(Duration.ofSeconds(60), "connector", "revoke", "--config",
+                        gateway.configFile().toString(), "--name", "tcp-depot");
+                long revoked = System.nanoTime();
+                assertThat(revoke.exitCode()).as(revoke.toString()).isZero();
+
+                held.ended.get(15, TimeUnit.SECONDS);
+                MEASURED.put("connector-revocation (from the CLI's exit)", held.msAfter(revoked));
+            }
         }
     }
 
@@ -672,10 +876,15 @@ class TcpAppIT {
     /** A certificate; {@code dnsName} makes it a server certificate for that name and 127.0.0.1. */
     private static X509Certificate issue(String subject, KeyPair subjectKeys, String issuer,
             KeyPair issuerKeys, boolean ca, String dnsName) throws Exception {
+        return issue(subject, subjectKeys, issuer, issuerKeys, ca, dnsName, Instant.now().plus(Duration.ofDays(2)));
+    }
+
+    private static X509Certificate issue(String subject, KeyPair subjectKeys, String issuer,
+            KeyPair issuerKeys, boolean ca, String dnsName, Instant notAfter) throws Exception {
         Instant notBefore = Instant.now().minus(Duration.ofHours(1));
         var b = new JcaX509v3CertificateBuilder(new X500Name(issuer),
                 BigInteger.valueOf(System.nanoTime()), Date.from(notBefore),
-                Date.from(notBefore.plus(Duration.ofDays(2))), new X500Name(subject), subjectKeys.getPublic());
+                Date.from(notAfter), new X500Name(subject), subjectKeys.getPublic());
         b.addExtension(Extension.basicConstraints, true, new BasicConstraints(ca));
         b.addExtension(Extension.keyUsage, true, new KeyUsage(ca
                 ? KeyUsage.keyCertSign | KeyUsage.cRLSign : KeyUsage.digitalSignature));

@@ -157,7 +157,7 @@ public final class JwtAuthenticator implements dev.pep.core.Authenticator {
         JwksSource.Lookup lookup = issuer.keys().lookup(entry.keyId());
         if (lookup instanceof JwksSource.Found) {
             return new AuthenticationResult.Authenticated(entry.subject(),
-                    Optional.of(entry.expiresAt()));
+                    Optional.of(entry.expiresAt().plus(issuer.config().clockSkew())));
         }
         cache.remove(hash);
         return null;
@@ -326,7 +326,8 @@ public final class JwtAuthenticator implements dev.pep.core.Authenticator {
         cache.put(hash, new VerifiedTokenCache.Entry(subject, expiresAt, config.issuer(), kid),
                 now);
         LOG.debug("bearer token accepted issuer={} sub={}", config.issuer(), subject.id());
-        return new AuthenticationResult.Authenticated(subject, Optional.of(expiresAt));
+        // Valid to this authenticator until exp plus the skew: a live session ends then, not before.
+        return new AuthenticationResult.Authenticated(subject, Optional.of(expiresAt.plus(config.clockSkew())));
     }
 
     private static AuthenticationResult reject(String code, String issuer, String step) {

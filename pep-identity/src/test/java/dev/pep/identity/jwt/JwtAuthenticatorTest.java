@@ -101,6 +101,18 @@ class JwtAuthenticatorTest {
     }
 
     @Test
+    void authenticate_validToken_expiresWhenTheAuthenticatorStopsAcceptingIt_expPlusSkew_cachedOrNot() {
+        String token = validToken();
+        java.time.Instant exp = clock.instant().plus(Duration.ofMinutes(10)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+
+        var fresh = (AuthenticationResult.Authenticated) authenticate(token);
+        var cached = (AuthenticationResult.Authenticated) authenticate(token);
+
+        assertThat(fresh.expiresAt()).contains(exp.plus(config().clockSkew()));
+        assertThat(cached.expiresAt()).isEqualTo(fresh.expiresAt());
+    }
+
+    @Test
     void authenticate_ecToken_accepted() {
         String token = TestKeys.sign(new JWSHeader.Builder(JWSAlgorithm.ES256)
                         .keyID(TestKeys.EC.getKeyID()).type(new JOSEObjectType("at+jwt")).build(),

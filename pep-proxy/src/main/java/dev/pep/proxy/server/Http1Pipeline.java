@@ -19,6 +19,7 @@ final class Http1Pipeline {
         p.addLast("idle", new IdleStateHandler(0, 0,
                 gw.config.limits().idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
         p.addLast("idle-close", new IdleCloseHandler());
+        p.addLast(IdleConnection.NAME, new IdleConnection(gw, false));
         p.addLast(DECODER, new StrictHttpRequestDecoder(gw.http1Limits));
         p.addLast(ENCODER, new HttpResponseEncoder());
         p.addLast("proxy", new ProxyHandler(gw, false));

@@ -158,6 +158,7 @@ final class PartnerChannelInitializer extends ChannelInitializer<SocketChannel> 
                 ctx.pipeline().addLast("h2-streams", new Http2MultiplexHandler(new StreamInitializer()));
                 ctx.pipeline().addLast("idle-close",
                         new IdleCloseHandler(() -> codec.connection().numActiveStreams() > 0));
+                ctx.pipeline().addLast(IdleConnection.NAME, new IdleConnection(gw, true));
                 ctx.channel().flush();
             } else {
                 Http1Pipeline.install(ctx.pipeline(), gw);

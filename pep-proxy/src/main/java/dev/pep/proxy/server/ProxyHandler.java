@@ -103,7 +103,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     private static final Duration LINGER = Duration.ofSeconds(2);
 
     /** Set on an HTTP/2 connection once the gateway sent it GOAWAY for an ended session. */
-    private static final io.netty.util.AttributeKey<Boolean> GOAWAY_SENT =
+    static final io.netty.util.AttributeKey<Boolean> GOAWAY_SENT =
             io.netty.util.AttributeKey.valueOf("pep.goaway");
     private static final String ENDED_MESSAGE = "Your access to this application has ended.";
     private static final String AUDIT_MESSAGE = "The gateway cannot record this access right now; try again shortly.";
@@ -152,6 +152,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     /** Where frames end in the app's WebSocket bytes, so a close frame goes in between two. */
     private final WebSocketFrameBoundary toClient = new WebSocketFrameBoundary();
     private SessionEnding webSocketEnding;
+    /** Whether this exchange was counted by the connection's {@link IdleConnection}. */
+    private boolean counted;
 
     ProxyHandler(GatewayContext gw, boolean http2) {
         this.gw = gw;
@@ -189,6 +191,14 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt == DrainEvent.INSTANCE && state == State.IDLE && !http2) {
             closeNow();
+            return;
+        }
+        if (evt == IdleConnection.ENDED) {
+            // The connection's idle session was ended: nothing more is carried on it.
+            clientKeepAlive = false;
+            if (state == State.IDLE) {
+                closeNow();
+            }
             return;
         }
         ctx.fireUserEventTriggered(evt);
@@ -253,6 +263,11 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
 
     private void onHead(RequestHead head, boolean keepAlive, boolean streamed) {
         cancel(headTimer);
+        IdleConnection idle = IdleConnection.of(connection());
+        if (idle != null) {
+            idle.exchangeStarted();
+            counted = true;
+        }
         started = gw.clock.instant();
         requestId = gw.newRequestId();
         clientKeepAlive = keepAlive && !gw.draining.get();
@@ -511,7 +526,6 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     };
 
     /** Registers the allowed exchange as a live session, re-decided until it ends. */
-    // LIMITATION(L-701): an idle keep-alive connection between exchanges is not registered.
     private void admit(Decision decision) {
         LiveSession s = new LiveSession(requestId, session().id(), gw.identity.sessionId(credentials),
                 http2 ? SessionKind.HTTP2 : SessionKind.HTTP1, access, credentials, credentialExpires,
@@ -1059,9 +1073,19 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     }
 
     private void endExchange(boolean complete) {
+        LiveSession allowed = live;
         if (live != null) {
             gw.sessions.unregister(live);
             live = null;
+        }
+        boolean keepGoing = complete && !http2 && clientKeepAlive && !gw.draining.get();
+        if (counted) {
+            // Between exchanges the connection is a live session of its own (kind ..._idle).
+            counted = false;
+            IdleConnection idle = IdleConnection.of(connection());
+            if (idle != null) {
+                idle.exchangeEnded(allowed, http2 || keepGoing);
+            }
         }
         if (requestId != null) {
             gw.inFlight.decrementAndGet();
@@ -1070,7 +1094,6 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             endSpan();
         }
         cancelTimers();
-        boolean keepGoing = complete && !http2 && clientKeepAlive && !gw.draining.get();
         request = null;
         trace = null;
         access = null;

@@ -64,6 +64,21 @@ public final class LiveSession {
         this.endsAt = maxLength(decision).map(started::plus);
     }
 
+    /**
+     * The connection {@code last} ran on, idle now: a session of {@code kind} since {@code since},
+     * kept by {@code last}'s latest decision and re-decided with its request and credentials, so
+     * that what would have ended {@code last} ends the connection. Same id as {@code last}, whose
+     * own entry must be gone from the registry.
+     */
+    public static LiveSession idle(LiveSession last, SessionKind kind, Instant since, SessionControl control) {
+        AccessRequest a = last.admitted;
+        LiveSession s = new LiveSession(last.id, last.connectionId, last.gatewaySessionId, kind,
+                new AccessRequest(a.subject(), a.device(), a.app(), a.request(), a.source(), since, a.requestId()),
+                last.credentials, last.credentialExpires, last.generation, last.decision, control);
+        s.kept(last.decision, last.decidedAt);
+        return s;
+    }
+
     public String id() {
         return id;
     }

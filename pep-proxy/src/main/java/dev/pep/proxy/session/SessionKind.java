@@ -9,5 +9,9 @@ public enum SessionKind {
     /** A WebSocket after its 101: ended by a close frame carrying the reason. */
     WEBSOCKET,
     /** A spliced TCP session (an app with {@code protocol: tcp}): ended by closing both sides. */
-    TCP
+    TCP,
+    /** An HTTP/1.1 keep-alive connection between exchanges, after an allowed one: ended by closing it. */
+    HTTP1_IDLE,
+    /** An HTTP/2 connection with no exchange in progress, after an allowed one: ended by GOAWAY. */
+    HTTP2_IDLE
 }

@@ -13,6 +13,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
@@ -43,6 +44,11 @@ public final class SessionRegistry implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SessionRegistry.class);
     private static final int BATCH = 512;
     private static final Duration DECISION_TIMEOUT = Duration.ofSeconds(10);
+    /**
+     * How long an ending without a decision is kept to apply to sessions registered after it but
+     * authenticated before it: longer than any request takes from its authentication to its allow.
+     */
+    private static final Duration ENDINGS_KEPT = Duration.ofMinutes(1);
 
     private final ConcurrentHashMap<String, LiveSession> live = new ConcurrentHashMap<>();
     private final Redecider redecider;
@@ -52,6 +58,8 @@ public final class SessionRegistry implements AutoCloseable {
     private final ScheduledExecutorService thread;
     /** Moves on with every trigger, so a session decided before one and registered after it is caught. */
     private final AtomicLong generation = new AtomicLong();
+    /** Recent {@link #end} calls, oldest first, for the sessions that race them. */
+    private final ConcurrentLinkedDeque<Recent> recentEndings = new ConcurrentLinkedDeque<>();
 
     /**
      * A registry; {@link #start} begins its timer.
@@ -88,15 +96,15 @@ public final class SessionRegistry implements AutoCloseable {
     /**
      * Adds a session that was just admitted. If a trigger came since its request was
      * authenticated (its generation is older), the session is decided again at once: its
-     * decision may have been made on what that trigger revoked.
+     * decision may have been made on what that trigger revoked. If the trigger was an ending
+     * that names it (an operator ending its subject), it is ended the same way.
      */
     public void register(LiveSession session) {
         if (live.putIfAbsent(session.id(), session) != null) {
             throw new IllegalStateException("session registered twice: " + session.id());
         }
         if (generation.get() != session.generation()) {
-            thread.execute(() -> redecideNow(live.get(session.id()) == session ? List.of(session) : List.of(),
-                    "late"));
+            thread.execute(() -> late(session));
         }
     }
 
@@ -133,8 +141,18 @@ public final class SessionRegistry implements AutoCloseable {
         return CompletableFuture.supplyAsync(() -> redecideNow(find(which), trigger), thread);
     }
 
-    /** Ends the matching sessions without deciding; returns how many it ended. */
+    /**
+     * Ends the matching sessions without deciding; returns how many it ended. A session whose
+     * request was authenticated before this call and that is registered after it is ended too.
+     */
     public int end(Predicate<LiveSession> which, SessionEnding ending) {
+        // Before the snapshot, as for a re-decision: a session registered after it is caught.
+        Instant now = clock.instant();
+        recentEndings.add(new Recent(generation.incrementAndGet(), now, which, ending));
+        Recent oldest;
+        while ((oldest = recentEndings.peekFirst()) != null && oldest.at().isBefore(now.minus(ENDINGS_KEPT))) {
+            recentEndings.remove(oldest);
+        }
         Endings endings = new Endings();
         find(which).forEach(s -> endings.add(s, ending));
         return endings.send();
@@ -173,6 +191,22 @@ public final class SessionRegistry implements AutoCloseable {
             // The timer must survive anything one session does.
             LOG.error("session check failed error={}", e.toString(), e);
         }
+    }
+
+    /** A session registered after a trigger it may have missed: ended, or decided again. */
+    private void late(LiveSession session) {
+        if (live.get(session.id()) != session) {
+            return;
+        }
+        for (Recent r : recentEndings) {
+            if (r.generation() > session.generation() && r.which().test(session)) {
+                Endings endings = new Endings();
+                endings.add(session, r.ending());
+                endings.send();
+                return;
+            }
+        }
+        redecideNow(List.of(session), "late");
     }
 
     private boolean due(LiveSession s, Instant now) {
@@ -247,6 +281,10 @@ public final class SessionRegistry implements AutoCloseable {
         }
         return Decision.deny(s.decision().version(), DecisionReason.of(
                 DecisionReason.EVALUATION_ERROR, "the session could not be decided again"));
+    }
+
+    /** An ending asked for at {@code generation}. */
+    private record Recent(long generation, Instant at, Predicate<LiveSession> which, SessionEnding ending) {
     }
 
     /**

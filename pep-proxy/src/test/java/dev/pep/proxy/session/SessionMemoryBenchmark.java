@@ -62,15 +62,20 @@ public final class SessionMemoryBenchmark {
         App app = new App("ledger", List.of("ledger.partners.example"), AppProtocol.HTTP,
                 URI.create("https://10.1.2.3:8443"), Map.of("tier", "mission"), false, Optional.empty());
         System.out.printf("sessions=%d jvm=%s%n", n, System.getProperty("java.vm.version"));
-        report("whole entry (request, subject, credentials, decision)", perSession(n, app, false));
-        report("registry's own share (handler holds the request)", perSession(n, app, true));
+        report("whole entry (request, subject, credentials, decision)", perSession(n, app, false, false));
+        report("registry's own share (handler holds the request)", perSession(n, app, true, false));
+        report("idle connection entry (keeps the last exchange's)", perSession(n, app, false, true));
     }
 
     private static void report(String what, double bytes) {
         System.out.printf("%-56s %8.0f bytes per session%n", what, bytes);
     }
 
-    private static double perSession(int n, App app, boolean handlerHoldsRequest) throws Exception {
+    /**
+     * @param handlerHoldsRequest the inputs stay reachable from elsewhere (the exchange's handler)
+     * @param idle each entry is an idle connection made from an exchange's entry, which goes
+     */
+    private static double perSession(int n, App app, boolean handlerHoldsRequest, boolean idle) throws Exception {
         SessionRegistry registry = new SessionRegistry((s, now) -> CompletableFuture.completedFuture(
                 s.decision()), new SessionListener() {
                     @Override
@@ -85,9 +90,10 @@ public final class SessionMemoryBenchmark {
             long before = liveHeap();
             for (int i = 0; i < n; i++) {
                 Object[] in = inputs.get(i);
-                registry.register(new LiveSession("req-" + i + "-4f3a9c2e", "conn-" + i + "-77d1e0b9",
+                LiveSession s = new LiveSession("req-" + i + "-4f3a9c2e", "conn-" + i + "-77d1e0b9",
                         Optional.of("gs-" + i + "-0c9e55aa"), SessionKind.WEBSOCKET, (AccessRequest) in[0],
-                        (Credentials) in[1], Optional.of(T0.plusSeconds(3600)), 1, (Decision) in[2], NOTHING));
+                        (Credentials) in[1], Optional.of(T0.plusSeconds(3600)), 1, (Decision) in[2], NOTHING);
+                registry.register(idle ? LiveSession.idle(s, SessionKind.HTTP1_IDLE, T0, NOTHING) : s);
             }
             if (!handlerHoldsRequest) {
                 inputs = null;

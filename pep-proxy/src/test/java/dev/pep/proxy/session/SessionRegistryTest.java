@@ -187,6 +187,47 @@ class SessionRegistryTest {
     }
 
     @Test
+    void register_authenticatedBeforeAnEndingThatNamesIt_isEndedTheSameWay_withoutADecision() {
+        long before = registry.generation();
+        List<String> asked = new CopyOnWriteArrayList<>();
+        engine.set(s -> {
+            asked.add(s.id());
+            return CompletableFuture.completedFuture(allow(V2));
+        });
+        registry.end(s -> s.app().equals("ledger"), SessionEnding.of("admin_ended", "admin:alice"));
+
+        register("racing", "ledger", List.of(), Optional.empty(), before);
+        register("other-app", "wiki", List.of(), Optional.empty(), before);
+        register("after", "ledger", List.of(), Optional.empty(), registry.generation());
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> endings.containsKey("racing") && asked.contains("other-app"));
+        assertThat(endings.get("racing")).isEqualTo(SessionEnding.of("admin_ended", "admin:alice"));
+        assertThat(asked).containsExactly("other-app");
+        assertThat(registry.find(s -> true)).extracting(LiveSession::id)
+                .as("another app's session is decided again, one authenticated after the end is left")
+                .containsExactlyInAnyOrder("other-app", "after");
+    }
+
+    @Test
+    void idle_carriesTheLastDecision_fromTheConnectionsStart_underTheSameId() {
+        List<Obligation> limit = List.of(new Obligation.MaxSessionLength(Duration.ofMinutes(5)),
+                new Obligation.Reevaluate(Duration.ofSeconds(30)));
+        LiveSession exchange = register("req-2", "ledger", limit);
+        registry.unregister(exchange);
+
+        LiveSession idle = LiveSession.idle(exchange, SessionKind.HTTP1_IDLE, T0.minusSeconds(60), exchange.control());
+
+        assertThat(idle.id()).isEqualTo("req-2");
+        assertThat(idle.kind()).isEqualTo(SessionKind.HTTP1_IDLE);
+        assertThat(idle.started()).isEqualTo(T0.minusSeconds(60));
+        assertThat(idle.endsAt()).contains(T0.plusSeconds(240));
+        assertThat(idle.decidedAt()).isEqualTo(exchange.decidedAt());
+        assertThat(idle.reevaluateAt()).isEqualTo(exchange.reevaluateAt());
+        assertThat(idle.generation()).isEqualTo(exchange.generation());
+        assertThat(idle.describe(T0)).containsEntry("kind", "http1_idle").containsEntry("age_seconds", 60L);
+    }
+
+    @Test
     void end_byFilter_endsOnce_andASessionThatEndedItselfIsNotEndedAgain() {
         LiveSession one = register("one", "ledger", List.of());
         LiveSession two = register("two", "ledger", List.of());
