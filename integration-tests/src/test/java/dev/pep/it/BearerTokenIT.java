@@ -35,6 +35,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 class BearerTokenIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** A second issuer, configured like Keycloak's defaults: typ JWT, no nbf, roles nested. */
+    private static final String PARTNER_B = "https://idp.partner-b.example/realms/b";
 
     @TempDir
     static Path dir;
@@ -63,7 +65,19 @@ class BearerTokenIT {
                       headers:
                         X-Pep-Subject: "${subject.id}"
                         X-Pep-Organisation: "${subject.organisation}"
-                """.formatted(ledger.url()));
+                  - id: ledger-auditors-of-partner-b
+                    apps: [ledger]
+                    effect: allow
+                    when: >
+                      subject.issuer == "%s" && "ledger-auditors" in subject.roles
+                      && subject.claims["department"] == "audit"
+                    obligations:
+                      headers:
+                        X-Pep-Subject: "${subject.id}"
+                        X-Pep-Organisation: "${subject.organisation}"
+                        X-Pep-Email: "${subject.email}"
+                        X-Pep-Groups: "${subject.groups}"
+                """.formatted(ledger.url(), PARTNER_B));
         gateway = GatewayProcess.start(dir, GatewayProcess.baseConfig("it-bearer") + """
                 policy:
                   directory: policies
@@ -72,9 +86,21 @@ class BearerTokenIT {
                     - issuer: %s
                       jwks-uri: %s
                       audiences: [%s]
+                    - issuer: %s
+                      jwks-uri: %s
+                      audiences: [%s]
+                      types: [JWT]
+                      required-claims: [jti]
+                      claims:
+                        organisation: tenant
+                        groups: memberships
+                        roles: realm_access.roles
+                        email: mail
+                        extra: [department]
                 audit:
                   directory: audit
-                """.formatted(TokenIssuer.ISSUER, issuer.jwksUri(), TokenIssuer.AUDIENCE));
+                """.formatted(TokenIssuer.ISSUER, issuer.jwksUri(), TokenIssuer.AUDIENCE, PARTNER_B, issuer.jwksUri(),
+                TokenIssuer.AUDIENCE));
         client = Clients.http(gateway.devCa(), HttpClient.Version.HTTP_1_1);
         // The key set is fetched in the background after start: wait until a valid token passes.
         String token = issuer.token("warm-up", "ledger-users");
@@ -114,6 +140,59 @@ class BearerTokenIT {
         assertThat(r.statusCode()).isEqualTo(403);
         assertThat(JSON.readTree(r.body()).get("error").asText()).isEqualTo("no_matching_rule");
         assertThat(ledger.heads()).isEmpty();
+    }
+
+    @Test
+    void issuerWithItsOwnTypesClaimsAndMapping_keycloakStyleToken_allowed_attributesMapped() throws Exception {
+        String token = issuer.sign(partnerB("carol").build(), "JWT");
+
+        HttpResponse<String> r = get(token);
+
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(ledger.requests()).singleElement().satisfies(req -> {
+            assertThat(req.header("x-pep-subject")).hasValue("carol");
+            assertThat(req.header("x-pep-organisation")).hasValue("partner-b");
+            assertThat(req.header("x-pep-email")).hasValue("carol@partner-b.example");
+            assertThat(req.header("x-pep-groups")).hasValue("finance,ledger-readers");
+        });
+    }
+
+    static Stream<Arguments> perIssuerRefusals() {
+        return Stream.of(
+                Arguments.of("typ JWT at the default issuer", "token_type_mismatch",
+                        (Function<TokenIssuer, String>) i -> i.sign(i.claims("alice", "ledger-users").build(), "JWT")),
+                Arguments.of("no nbf at the default issuer", "token_claims_missing",
+                        (Function<TokenIssuer, String>) i -> i.sign(i.claims("alice", "ledger-users")
+                                .notBeforeTime(null).build())),
+                Arguments.of("typ at+jwt where only JWT is accepted", "token_type_mismatch",
+                        (Function<TokenIssuer, String>) i -> i.sign(partnerB("carol").build(), "at+jwt")),
+                Arguments.of("no jti where it is required", "token_claims_missing",
+                        (Function<TokenIssuer, String>) i -> i.sign(partnerB("carol").jwtID(null).build(), "JWT")),
+                Arguments.of("an ID token of the JWT issuer", "token_type_mismatch",
+                        (Function<TokenIssuer, String>) i -> i.sign(partnerB("carol").claim("nonce", "n-1").build(),
+                                "JWT")));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("perIssuerRefusals")
+    void perIssuerTypeAndClaimSettings_refuseWhatTheyDoNotAllow(String what, String reason,
+            Function<TokenIssuer, String> make) throws Exception {
+        HttpResponse<String> r = get(make.apply(issuer));
+
+        assertThat(r.statusCode()).as(what + ": " + r.body()).isEqualTo(401);
+        assertThat(JSON.readTree(r.body()).get("error").asText()).as(what).isEqualTo(reason);
+        assertThat(ledger.heads()).as(what).isEmpty();
+    }
+
+    /** Claims as Keycloak writes them by default: no nbf, roles under realm_access, own claim names. */
+    private static JWTClaimsSet.Builder partnerB(String sub) {
+        Instant now = Instant.now();
+        return new JWTClaimsSet.Builder().issuer(PARTNER_B).subject(sub).audience(TokenIssuer.AUDIENCE)
+                .issueTime(Date.from(now.minusSeconds(5))).expirationTime(Date.from(now.plus(Duration.ofMinutes(10))))
+                .jwtID(java.util.UUID.randomUUID().toString()).claim("tenant", "partner-b")
+                .claim("memberships", java.util.List.of("ledger-readers", "finance"))
+                .claim("realm_access", java.util.Map.of("roles", java.util.List.of("ledger-auditors")))
+                .claim("mail", "carol@partner-b.example").claim("department", "audit");
     }
 
     static Stream<Arguments> brokenTokens() {

@@ -2,7 +2,10 @@ package dev.pep.it;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -28,12 +31,25 @@ final class Clients {
     private Clients() {
     }
 
-    /** An SSLContext that trusts exactly the CA in {@code caPem}. */
+    /** A GET of {@code uri}, with {@code Authorization: Bearer TOKEN} unless {@code bearer} is null. */
+    static HttpResponse<String> get(HttpClient client, URI uri, String bearer)
+            throws IOException, InterruptedException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri);
+        if (bearer != null) {
+            request.header("Authorization", "Bearer " + bearer);
+        }
+        return client.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** An SSLContext that trusts exactly the CA certificates in {@code caPem} (one or more). */
     static SSLContext trusting(Path caPem) throws IOException, GeneralSecurityException {
         KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
         trust.load(null, null);
         try (InputStream in = Files.newInputStream(caPem)) {
-            trust.setCertificateEntry("pep-dev-ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
+            int i = 0;
+            for (var ca : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+                trust.setCertificateEntry("ca-" + i++, ca);
+            }
         }
         TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         tmf.init(trust);

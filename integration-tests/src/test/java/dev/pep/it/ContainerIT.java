@@ -3,7 +3,6 @@ package dev.pep.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -18,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
-import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -29,19 +27,21 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
+import org.testcontainers.containers.output.OutputFrame;
+import org.testcontainers.containers.wait.strategy.Wait;
 
 /**
  * The image of docker/Dockerfile, built and run on a real Docker engine: a base image made here
  * without any registry (docker/base/debian-jre.sh: debootstrap and docker import, cached by a
- * content key under /var/cache/pep), the project image on it with the packaged jar, then the
- * gateway container read-only and as a non-root user, healthy by its own HEALTHCHECK, serving the
- * echo app through TLS on a published port, taking a secret from the environment, and draining an
- * in-flight request on SIGTERM before it exits 0. Skipped, with the reason, where no engine can run.
+ * content key under /var/cache/pep), the project image on it with the packaged jar, then, started
+ * with Testcontainers, the gateway container read-only and as a non-root user, healthy by its own
+ * HEALTHCHECK, serving the echo app through TLS on a published port, taking a secret from the
+ * environment, and draining an in-flight request on SIGTERM before it exits 0. Skipped, with the
+ * reason, where no engine can run.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ContainerIT {
 
-    private static final Duration BUILD = Duration.ofMinutes(10);
     private static final Duration SHORT = Duration.ofSeconds(60);
     private static final String ADMIN_TOKEN = "ct-" + UUID.randomUUID().toString().replace("-", "");
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -50,7 +50,7 @@ class ContainerIT {
     private Path dir;
     private DockerEngine engine;
     private String image;
-    private String container;
+    private PepContainer gateway;
 
     @BeforeAll
     @Timeout(value = 20, unit = TimeUnit.MINUTES)   // a cold machine installs, bootstraps and builds
@@ -59,13 +59,9 @@ class ContainerIT {
         long t0 = System.nanoTime();
         engine = DockerEngine.require(dir);
         long t1 = System.nanoTime();
-        String base = baseImage();
+        String base = LocalImages.base();
         long t2 = System.nanoTime();
-        image = "pep-it:" + UUID.randomUUID().toString().substring(0, 8);
-        Path home = GatewayProcess.pepHome();
-        engine.dockerOk(BUILD, "build", "-q", "-f", home.resolve("docker/Dockerfile").toString(),
-                "--build-arg", "BASE_IMAGE=" + base, "--build-arg", "BUILD_IMAGE=" + base,
-                "--build-arg", "PEP_JAR=prebuilt", "-t", image, home.toString());
+        image = LocalImages.pep(engine, base);
         long t3 = System.nanoTime();
         System.out.printf(Locale.ROOT, "container test: engine %s in %.1fs, base image %s in %.1fs,"
                 + " project image in %.1fs%n", engine.startedHere() ? "started" : "found",
@@ -82,14 +78,9 @@ class ContainerIT {
             return;
         }
         try {
-            if (container != null) {
-                engine.docker(SHORT, "rm", "-f", "-v", container);
+            if (gateway != null) {
+                gateway.stop();
             }
-            if (image != null) {
-                engine.docker(SHORT, "rmi", "-f", image);
-            }
-            // The build stage's images are nobody's parents: with vfs each is a full copy of the base.
-            engine.docker(SHORT, "image", "prune", "-f", "--filter", "label=dev.pep.stage=build");
         } finally {
             engine.close();
         }
@@ -97,44 +88,40 @@ class ContainerIT {
 
     @Test
     void entryPoint_passesArgumentsAndExitCodesThrough() throws Exception {
-        Path etc = Files.createDirectories(dir.resolve("etc-bad"));
-        Files.writeString(etc.resolve("gateway.yaml"), CONFIG.replace("upstream:", "upsteam:"));
+        Path etc = configDir("etc-bad", CONFIG.replace("upstream:", "upsteam:"));
 
-        String version = engine.dockerOk(SHORT, "run", "--rm", "--read-only", image, "version");
-        ToolResult invalid = engine.docker(SHORT, "run", "--rm", "--read-only", "-v", etc + ":/etc/pep:ro",
-                image, "validate", "--config", "/etc/pep/gateway.yaml");
+        try (PepContainer version = new PepContainer(image).withCommand("version").runningToItsEnd(SHORT);
+                PepContainer invalid = new PepContainer(image).withConfig(etc).runningToItsEnd(SHORT)
+                        .withCommand("validate", "--config", "/etc/pep/gateway.yaml")) {
+            version.start();
+            invalid.start();
 
-        assertThat(version).matches("pep \\S+");
-        assertThat(invalid.exitCode()).as(invalid.toString()).isEqualTo(1);
-        assertThat(invalid.stderr()).contains("/etc/pep/gateway.yaml:", "unknown key 'upsteam'");
+            assertThat(version.exitCode()).as(version.logs()).isZero();
+            assertThat(version.getLogs(OutputFrame.OutputType.STDOUT).trim()).matches("pep \\S+");
+            assertThat(invalid.exitCode()).as(invalid.logs()).isEqualTo(1);
+            assertThat(invalid.getLogs(OutputFrame.OutputType.STDERR))
+                    .contains("/etc/pep/gateway.yaml:", "unknown key 'upsteam'");
+        }
     }
 
     @Test
     @Timeout(value = 5, unit = TimeUnit.MINUTES)
     void gatewayContainer_readOnlyNonRoot_healthy_servesEcho_andDrainsOnSigterm() throws Exception {
-        Path etc = Files.createDirectories(dir.resolve("etc"));
-        Files.writeString(etc.resolve("gateway.yaml"), CONFIG);
-        etc.toFile().setReadable(true, false);
-        etc.resolve("gateway.yaml").toFile().setReadable(true, false);
-        container = "pep-it-" + UUID.randomUUID().toString().substring(0, 8);
         long t0 = System.nanoTime();
-        engine.dockerOk(SHORT, "run", "-d", "--name", container, "--read-only",
-                "--tmpfs", "/tmp:rw,exec,nosuid,nodev,size=64m",
-                "--tmpfs", "/run/pep:rw,nosuid,nodev,size=1m,uid=10001,gid=10001,mode=0700",
-                "-v", etc + ":/etc/pep:ro", "-e", "PEP_SECRET_ADMIN_TOKENS=ops " + ADMIN_TOKEN,
-                "--health-interval", "2s", "-p", "127.0.0.1::8443", "-p", "127.0.0.1::9090", image);
-
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500))
-                .until(() -> health().equals("healthy") || !running());
-        assertThat(health()).as("health; logs:%n%s", logs()).isEqualTo("healthy");
+        gateway = new PepContainer(image).withConfig(configDir("etc", CONFIG))
+                .withTmpfs("/tmp", PepContainer.TMP_EXEC).withTmpfs("/run/pep", PepContainer.RUN_PEP)
+                .withEnv("PEP_SECRET_ADMIN_TOKENS", "ops " + ADMIN_TOKEN).publishing(8443, 9090)
+                .waitingUntilHealthy(Duration.ofSeconds(2), Duration.ofSeconds(90));
+        gateway.start();
         System.out.printf(Locale.ROOT, "container test: gateway container healthy in %.1fs%n",
                 seconds(System.nanoTime() - t0));
-        assertThat(engine.dockerOk(SHORT, "exec", container, "id", "-u")).isEqualTo("10001");
-        assertThat(logs()).contains("transport=epoll", "tls=boringssl");
-        int port = publishedPort("8443/tcp");
-        int adminPort = publishedPort("9090/tcp");
+
+        assertThat(gateway.execInContainer("id", "-u").getStdout().trim()).isEqualTo("10001");
+        assertThat(gateway.logs()).contains("transport=epoll", "tls=boringssl");
+        int port = gateway.port(8443);
+        int adminPort = gateway.port(9090);
         Path ca = dir.resolve("ca.pem");
-        engine.dockerOk(SHORT, "cp", container + ":/var/lib/pep/dev-ca/ca.pem", ca.toString());
+        gateway.copyFileFromContainer("/var/lib/pep/dev-ca/ca.pem", ca.toString());
         HttpClient client = Clients.http(ca, HttpClient.Version.HTTP_1_1);
 
         HttpResponse<String> echo = client.send(HttpRequest.newBuilder(
@@ -158,27 +145,23 @@ class ContainerIT {
     @Timeout(value = 3, unit = TimeUnit.MINUTES)
     void noexecTmp_gatewayRunsOnNioAndJdkTls_andStillServes() throws Exception {
         // L-792: Docker's plain --tmpfs is noexec, so Netty cannot load its native libraries.
-        Path etc = Files.createDirectories(dir.resolve("etc-noexec"));
-        Files.writeString(etc.resolve("gateway.yaml"), CONFIG.replace("token-file: /run/pep/secrets/admin-tokens", ""));
-        String name = "pep-it-noexec-" + UUID.randomUUID().toString().substring(0, 8);
-        try {
-            engine.dockerOk(SHORT, "run", "-d", "--name", name, "--read-only", "--tmpfs", "/tmp",
-                    "-v", etc + ":/etc/pep:ro", "-p", "127.0.0.1::8443", image);
-            await().atMost(Duration.ofSeconds(90)).until(() -> logsOf(name).contains("gateway started"));
-            String port = engine.dockerOk(SHORT, "port", name, "8443/tcp").split("\n")[0];
+        Path etc = configDir("etc-noexec", CONFIG.replace("token-file: /run/pep/secrets/admin-tokens", ""));
+        try (PepContainer noexec = new PepContainer(image).withConfig(etc)
+                .withTmpfs("/tmp", PepContainer.TMPFS_DEFAULTS).publishing(8443)
+                .waitingFor(Wait.forLogMessage("(?s).*gateway started.*", 1)
+                        .withStartupTimeout(Duration.ofSeconds(90)))) {
+            noexec.start();
             Path ca = dir.resolve("noexec-ca.pem");
-            engine.dockerOk(SHORT, "cp", name + ":/var/lib/pep/dev-ca/ca.pem", ca.toString());
+            noexec.copyFileFromContainer("/var/lib/pep/dev-ca/ca.pem", ca.toString());
             HttpResponse<String> echo = Clients.http(ca, HttpClient.Version.HTTP_2).send(HttpRequest.newBuilder(
-                    URI.create("https://demo.pep.localhost:" + port.substring(port.lastIndexOf(':') + 1) + "/n"))
-                    .build(), HttpResponse.BodyHandlers.ofString());
+                    URI.create("https://demo.pep.localhost:" + noexec.port(8443) + "/n")).build(),
+                    HttpResponse.BodyHandlers.ofString());
 
-            assertThat(logsOf(name)).contains("transport=nio", "tls=jdk");
+            assertThat(noexec.logs()).contains("transport=nio", "tls=jdk");
             assertThat(echo.statusCode()).isEqualTo(200);
             assertThat(echo.version()).isEqualTo(HttpClient.Version.HTTP_2);
-            assertThat(engine.dockerOk(SHORT, "stop", "-t", "30", name)).isEqualTo(name);
-            assertThat(engine.dockerOk(SHORT, "inspect", "--format", "{{.State.ExitCode}}", name)).isEqualTo("0");
-        } finally {
-            engine.docker(SHORT, "rm", "-f", "-v", name);
+            noexec.stopGracefully(Duration.ofSeconds(30));
+            assertThat(noexec.exitCode()).as(noexec.logs()).isZero();
         }
     }
 
@@ -186,16 +169,14 @@ class ContainerIT {
     private void assertAdminApiTakesTheEnvironmentSecret(int adminPort) throws Exception {
         HttpClient admin = HttpClient.newHttpClient();
         URI policy = URI.create("http://127.0.0.1:" + adminPort + "/api/v1/policy");
-        HttpResponse<String> withToken = admin.send(HttpRequest.newBuilder(policy)
-                .header("authorization", "Bearer " + ADMIN_TOKEN).build(), HttpResponse.BodyHandlers.ofString());
-        HttpResponse<String> without = admin.send(HttpRequest.newBuilder(policy).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> withToken = Clients.get(admin, policy, ADMIN_TOKEN);
+        HttpResponse<String> without = Clients.get(admin, policy, null);
 
         assertThat(withToken.statusCode()).as(withToken.body()).isEqualTo(200);
         assertThat(without.statusCode()).isEqualTo(401);
         assertThat(logs()).doesNotContain(ADMIN_TOKEN);
         assertThat(auditEvents()).doesNotContain(ADMIN_TOKEN);
-        assertThat(engine.dockerOk(SHORT, "exec", container, "sh", "-c", "tr '\\0' '\\n' </proc/1/environ"))
+        assertThat(gateway.execInContainer("sh", "-c", "tr '\\0' '\\n' </proc/1/environ").getStdout())
                 .as("the JVM's environment").doesNotContain(ADMIN_TOKEN);
     }
 
@@ -214,7 +195,8 @@ class ContainerIT {
         write(bodyOut, half);
         await().atMost(Duration.ofSeconds(20)).until(() -> inFlightRequests(adminPort) == 1);
 
-        engine.dockerOk(SHORT, "kill", "--signal", "TERM", container);
+        CompletableFuture<Integer> exit =
+                CompletableFuture.supplyAsync(() -> gateway.terminate(Duration.ofSeconds(60)));
         await().atMost(Duration.ofSeconds(20)).until(() -> logs().contains("gateway draining in_flight=1"));
         assertThat(inFlight).as("the upload is still in flight while the gateway drains").isNotDone();
         write(bodyOut, half);
@@ -223,8 +205,7 @@ class ContainerIT {
         HttpResponse<String> response = inFlight.get(30, TimeUnit.SECONDS);
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(JSON.readTree(response.body()).get("body_bytes").asInt()).isEqualTo(2000);
-        String exit = engine.dockerOk(Duration.ofSeconds(45), "wait", container);
-        assertThat(exit).as("exit code; logs:%n%s", logs()).isEqualTo("0");
+        assertThat(exit.get(45, TimeUnit.SECONDS)).as("exit code; logs:%n%s", logs()).isZero();
         assertThat(logs()).contains("gateway drained", "gateway stopped");
     }
 
@@ -237,44 +218,22 @@ class ContainerIT {
                 .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
     }
 
-    private String baseImage() throws IOException, InterruptedException {
-        if (!DockerEngine.onPath("debootstrap")) {
-            DockerEngine.install("debootstrap");
-        }
-        Path script = GatewayProcess.pepHome().resolve("docker/base/debian-jre.sh");
-        ToolResult r = DockerEngine.run(BUILD, List.of(), "bash", script.toString());
-        assertThat(r.exitCode()).as("%s%n%s", script, r).isZero();
-        String[] lines = r.out().trim().split("\n");
-        return lines[lines.length - 1].trim();
-    }
-
-    private String health() throws IOException, InterruptedException {
-        return engine.docker(SHORT, "inspect", "--format", "{{if .State.Health}}{{.State.Health.Status}}{{end}}",
-                container).out().trim();
-    }
-
-    private boolean running() throws IOException, InterruptedException {
-        return engine.docker(SHORT, "inspect", "--format", "{{.State.Running}}", container).out().trim()
-                .equals("true");
-    }
-
-    private String logs() throws IOException, InterruptedException {
-        return logsOf(container);
-    }
-
-    private String logsOf(String name) throws IOException, InterruptedException {
-        ToolResult r = engine.docker(SHORT, "logs", name);
-        return r.out() + r.stderr();
+    private String logs() {
+        return gateway.logs();
     }
 
     private String auditEvents() throws IOException, InterruptedException {
-        return engine.docker(SHORT, "exec", container, "sh", "-c", "cat /var/lib/pep/audit/events/*.jsonl").out();
+        return gateway.execInContainer("sh", "-c", "cat /var/lib/pep/audit/events/*.jsonl").getStdout();
     }
 
-    /** The host port that {@code containerPort} is published on (first line: 127.0.0.1:PORT). */
-    private int publishedPort(String containerPort) throws IOException, InterruptedException {
-        String first = engine.dockerOk(SHORT, "port", container, containerPort).split("\n")[0].trim();
-        return Integer.parseInt(first.substring(first.lastIndexOf(':') + 1));
+    /** A configuration directory for /etc/pep holding {@code yaml} as gateway.yaml, readable by uid 10001. */
+    private Path configDir(String name, String yaml) throws IOException {
+        Path etc = Files.createDirectories(dir.resolve(name));
+        Files.writeString(etc.resolve("gateway.yaml"), yaml);
+        etc.toFile().setReadable(true, false);
+        etc.toFile().setExecutable(true, false);
+        etc.resolve("gateway.yaml").toFile().setReadable(true, false);
+        return etc;
     }
 
     private static void write(OutputStream out, byte[] bytes) throws IOException {

@@ -13,7 +13,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * A Docker engine for the container tests, driven through the docker CLI: the engine that already
+ * A Docker engine for the container tests (Testcontainers finds it on its default socket; image
+ * builds and compose's containers go through the docker CLI here): the engine that already
  * answers, or one this class installs and starts when it runs as root ({@code apt-get install
  * docker.io}, then {@code dockerd --storage-driver=vfs} in the background, stopped again by
  * {@link #close()}). Where no engine can run (not Linux, not root, no apt-get, dockerd fails) the

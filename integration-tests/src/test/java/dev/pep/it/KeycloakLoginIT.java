@@ -127,6 +127,7 @@ class KeycloakLoginIT {
                       client-secret-file: alpha.secret
                       insecure-http: true
                       email-domains: [alpha.example]
+                      refresh-interval: 2s
                       claims:
                         fixed-organisation: alpha
                         extra: [department]
@@ -329,6 +330,28 @@ class KeycloakLoginIT {
                                 .collect(java.util.stream.Collectors.joining("\n"))).isEqualTo(302));
         assertThat(keycloak.sessionCount("bravo", "bea")).isZero();
         assertThat(payrollApp.requests()).hasSize(1);
+    }
+
+    @Test
+    void userDisabledAtKeycloak_nextRefreshRefused_gatewaySessionEnds() throws Exception {
+        // Dan signs in only here; alpha's sessions are renewed every 2 s (refresh-interval).
+        Browser dan = new Browser(gateway.devCa());
+        URI authorize = dan.followUntil(dan.get(gatewayUri("desk", "/")), keycloak.issuer("alpha"));
+        assertThat(dan.open(signInAtKeycloak(dan, authorize, "dan")).statusCode()).isEqualTo(200);
+        String cookie = SESSION_COOKIE + "=" + dan.cookie(gatewayUri("desk", "/"), SESSION_COOKIE).orElseThrow();
+        await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500))
+                .until(() -> dan.getWithCookie(gatewayUri("desk", "/"), cookie).statusCode() == 200);
+
+        keycloak.setEnabled("alpha", "dan", false);
+        try {
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> dan.getWithCookie(gatewayUri("desk", "/"), cookie).statusCode() == 302);
+        } finally {
+            keycloak.setEnabled("alpha", "dan", true);
+        }
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(AuditFiles.lines(dir.resolve("audit")))
+                .anySatisfy(line -> assertThat(line).contains("\"revocation\"").contains("refresh_refused")));
+        assertThat(gateway.stderr()).doesNotContain(cookie);
     }
 
     @Test

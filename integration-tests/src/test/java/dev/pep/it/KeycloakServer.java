@@ -192,6 +192,20 @@ final class KeycloakServer implements AutoCloseable {
         assertThat(r.statusCode()).as(r.body()).isEqualTo(204);
     }
 
+    /** Disables or enables a realm's user as an administrator would (admin REST API). */
+    void setEnabled(String realm, String username, boolean enabled) throws Exception {
+        String token = adminToken();
+        String id = userId(token, realm, username);
+        ObjectNode user = (ObjectNode) get(token, "/admin/realms/" + realm + "/users/" + id);
+        user.put("enabled", enabled);
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base() + "/admin/realms/" + realm
+                        + "/users/" + id)).header("Authorization", "Bearer " + token)
+                .header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(user))).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(204);
+    }
+
     private String userId(String token, String realm, String username) throws Exception {
         return get(token, "/admin/realms/" + realm + "/users?exact=true&username=" + username).get(0)
                 .get("id").asText();

@@ -101,10 +101,19 @@ final class TokenIssuer implements AutoCloseable {
         return new PlainJWT(claims).serialize();
     }
 
+    /** Signed with the issuer's key, with {@code typ} as given (Keycloak's default is {@code JWT}). */
+    String sign(JWTClaimsSet claims, String type) {
+        return sign(key, claims, type);
+    }
+
     private static String sign(RSAKey with, JWTClaimsSet claims) {
+        return sign(with, claims, "at+jwt");
+    }
+
+    private static String sign(RSAKey with, JWTClaimsSet claims, String type) {
         try {
             SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(with.getKeyID())
-                    .type(new JOSEObjectType("at+jwt")).build(), claims);
+                    .type(new JOSEObjectType(type)).build(), claims);
             jwt.sign(new RSASSASigner(with));
             return jwt.serialize();
         } catch (JOSEException e) {

@@ -80,6 +80,12 @@ public final class IdentityReasons {
     public static final String CERTIFICATE_UNMAPPED = "certificate_unmapped";
     /** Too many never-seen tokens needed a signature check this second; try again shortly. */
     public static final String TOO_MANY_TOKEN_CHECKS = "too_many_token_checks";
+    /** The identity provider could not be reached, or did not answer in time. */
+    public static final String PROVIDER_UNAVAILABLE = "provider_unavailable";
+    /** The provider refused to refresh the session (revoked, user disabled): the session ended. */
+    public static final String REFRESH_REFUSED = "refresh_refused";
+    /** The provider's token ran out and could not be refreshed in time: the session ended. */
+    public static final String REFRESH_FAILED = "refresh_failed";
     /** An internal failure while authenticating; the request is denied. */
     public static final String IDENTITY_ERROR = "identity_error";
 
@@ -119,6 +125,9 @@ public final class IdentityReasons {
             Map.entry(CERTIFICATE_REVOCATION_UNKNOWN, "the client certificate's revocation status is unknown"),
             Map.entry(CERTIFICATE_UNMAPPED, "the client certificate lacks identity fields"),
             Map.entry(TOO_MANY_TOKEN_CHECKS, "too many new tokens right now, try again shortly"),
+            Map.entry(PROVIDER_UNAVAILABLE, "the identity provider cannot be reached, try again shortly"),
+            Map.entry(REFRESH_REFUSED, "the identity provider ended the sign-in, please sign in again"),
+            Map.entry(REFRESH_FAILED, "the sign-in could not be renewed, please sign in again"),
             Map.entry(IDENTITY_ERROR, "authentication failed"));
 
     private IdentityReasons() {

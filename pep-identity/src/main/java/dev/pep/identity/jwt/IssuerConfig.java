@@ -44,6 +44,8 @@ public record IssuerConfig(
             "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512");
     /** The claims every token must carry whatever the configuration. */
     public static final Set<String> ALWAYS_REQUIRED = Set.of("iss", "sub", "aud", "exp");
+    /** The largest token accepted unless configured otherwise: 8 KiB. */
+    public static final int DEFAULT_MAX_TOKEN_BYTES = 8192;
 
     private static final Duration MAX_SKEW = Duration.ofMinutes(5);
 
@@ -85,7 +87,7 @@ public record IssuerConfig(
      */
     public static IssuerConfig of(String issuer, URI jwksUri, Set<String> audiences) {
         return new IssuerConfig(issuer, jwksUri, audiences, Set.of("RS256", "ES256"),
-                Set.of("at+jwt"), Set.of("nbf"), Duration.ofSeconds(60), 8192,
+                Set.of("at+jwt"), Set.of("nbf"), Duration.ofSeconds(60), DEFAULT_MAX_TOKEN_BYTES,
                 ClaimMapping.defaults());
     }
 

@@ -22,9 +22,11 @@ public sealed interface LoginOutcome {
      * @param provider the name of the provider the partner signed in with
      * @param idToken the validated ID token, kept only as the hint of RP-initiated logout; a
      *     secret like any token: never logged
+     * @param grant the provider's refresh token and token expiry, when it issued a refresh token;
+     *     kept on the gateway to renew the session, never sent to the browser
      */
     record Completed(Session session, String returnTo, List<String> setCookies, String provider,
-            Optional<JWT> idToken) implements LoginOutcome {
+            Optional<JWT> idToken, Optional<ProviderGrant> grant) implements LoginOutcome {
         /** Validates and copies. */
         public Completed {
             Objects.requireNonNull(session, "session");
@@ -32,6 +34,7 @@ public sealed interface LoginOutcome {
             setCookies = List.copyOf(setCookies);
             Objects.requireNonNull(provider, "provider");
             Objects.requireNonNull(idToken, "idToken");
+            Objects.requireNonNull(grant, "grant");
         }
 
         @Override

@@ -45,14 +45,19 @@ final class ProviderTokens {
         return lookup instanceof JwksSource.Unknown ? IdentityReasons.UNKNOWN_KEY : null;
     }
 
-    /** The ID token's claims when it passes every check, else empty. */
+    /**
+     * The ID token's claims when it passes every check, else empty.
+     *
+     * @param nonce the sign-in's nonce; null for an ID token of a refresh (OIDC Core 12.2: the
+     *     nonce is then not required)
+     */
     static Optional<JWTClaimsSet> validateIdToken(OidcProvider provider, JWT idToken,
             String nonce, Instant now) {
         IDTokenValidator validator = new IDTokenValidator(issuer(provider),
                 new ClientID(provider.config().clientId()), keySelector(provider), null);
         validator.setMaxClockSkew((int) provider.config().clockSkew().getSeconds());
         try {
-            validator.validate(idToken, new Nonce(nonce));
+            validator.validate(idToken, nonce == null ? null : new Nonce(nonce));
             JWTClaimsSet claims = idToken.getJWTClaimsSet();
             Instant latest = now.plus(provider.config().clockSkew());
             if (claims.getNotBeforeTime() != null

@@ -11,8 +11,6 @@ import com.nimbusds.oauth2.sdk.TokenRequest;
 import com.nimbusds.oauth2.sdk.TokenResponse;
 import com.nimbusds.oauth2.sdk.auth.ClientSecretBasic;
 import com.nimbusds.oauth2.sdk.auth.Secret;
-import com.nimbusds.oauth2.sdk.http.HTTPRequest;
-import com.nimbusds.oauth2.sdk.http.HTTPResponse;
 import com.nimbusds.oauth2.sdk.id.ClientID;
 import com.nimbusds.oauth2.sdk.id.State;
 import com.nimbusds.oauth2.sdk.pkce.CodeChallengeMethod;
@@ -25,7 +23,7 @@ import com.nimbusds.openid.connect.sdk.AuthenticationSuccessResponse;
 import com.nimbusds.openid.connect.sdk.LogoutRequest;
 import com.nimbusds.openid.connect.sdk.Nonce;
 import com.nimbusds.openid.connect.sdk.OIDCTokenResponse;
-import com.nimbusds.openid.connect.sdk.OIDCTokenResponseParser;
+import com.nimbusds.openid.connect.sdk.token.OIDCTokens;
 import com.nimbusds.openid.connect.sdk.claims.LogoutTokenClaimsSet;
 import com.nimbusds.openid.connect.sdk.validators.LogoutTokenValidator;
 import dev.pep.core.App;
@@ -39,7 +37,6 @@ import dev.pep.identity.session.SessionCookieCodec;
 import dev.pep.identity.session.SessionStore;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -90,6 +87,7 @@ public final class RelyingParty {
     private final SecureRandom random;
     private final Settings settings;
     private final Map<String, Instant> usedStates = new ConcurrentHashMap<>();
+    private final TokenEndpoint tokens;
 
     /**
      * A relying party.
@@ -116,6 +114,7 @@ public final class RelyingParty {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.random = Objects.requireNonNull(random, "random");
         this.settings = Objects.requireNonNull(settings, "settings");
+        this.tokens = new TokenEndpoint(http, executor, clock, settings.tokenTimeout());
     }
 
     /**
@@ -194,10 +193,25 @@ public final class RelyingParty {
                 return CompletableFuture.completedFuture(checked.failure());
             }
             return exchange(checked.provider(), checked.login(), checked.code(), authority)
-                    .exceptionally(e -> failed(IdentityReasons.TOKEN_EXCHANGE_FAILED, e));
+                    .exceptionally(e -> failed(TokenEndpoint.unreachable(e) ? IdentityReasons.PROVIDER_UNAVAILABLE
+                            : IdentityReasons.TOKEN_EXCHANGE_FAILED, e));
         } catch (RuntimeException e) {
             return CompletableFuture.completedFuture(failed(IdentityReasons.IDENTITY_ERROR, e));
         }
+    }
+
+    /**
+     * Renews a grant at the provider's token endpoint (RFC 6749 section 6, built and parsed with
+     * the Nimbus SDK). A new ID token in the answer is validated like the sign-in's (without a
+     * nonce) and must name the same {@code subjectId}. Asynchronous; the future never fails.
+     *
+     * @param grant the refresh token and expiry the sign-in or the last refresh left
+     * @param subjectId the session's subject, as the provider named it ({@code sub})
+     * @return refreshed (a new grant), refused (the session must end) or unavailable (retry)
+     */
+    public CompletableFuture<RefreshOutcome> refresh(OidcProvider provider, ProviderGrant grant,
+            String subjectId) {
+        return tokens.refresh(provider, grant, subjectId);
     }
 
     /**
@@ -333,23 +347,18 @@ public final class RelyingParty {
                         new Secret(provider.config().clientSecret())),
                 new AuthorizationCodeGrant(code, redirectUri(authority),
                         new CodeVerifier(login.codeVerifier())));
-        return http.sendAsync(toJdk(request.toHTTPRequest()), HttpResponse.BodyHandlers.ofString())
-                .thenApplyAsync(response -> finish(provider, login, response), executor);
-    }
-
-    private HttpRequest toJdk(HTTPRequest request) {
-        HttpRequest.Builder builder = HttpRequest.newBuilder(request.getURI())
-                .timeout(settings.tokenTimeout())
-                .POST(HttpRequest.BodyPublishers.ofString(request.getBody()));
-        Map<String, List<String>> headers = request.getHeaderMap();
-        headers.forEach((name, values) -> values.forEach(v -> builder.header(name, v)));
-        return builder.build();
+        return tokens.send(request).thenApplyAsync(response -> finish(provider, login, response), executor);
     }
 
     private LoginOutcome finish(OidcProvider provider, LoginState login,
             HttpResponse<String> response) {
-        Optional<JWT> idToken = idToken(response);
+        TokenResponse parsed = TokenEndpoint.parse(response);
+        Optional<OIDCTokens> answer = parsed != null && parsed.indicatesSuccess()
+                && parsed.toSuccessResponse() instanceof OIDCTokenResponse oidc
+                ? Optional.of(oidc.getOIDCTokens()) : Optional.empty();
+        Optional<JWT> idToken = answer.map(OIDCTokens::getIDToken);
         if (idToken.isEmpty()) {
+            LOG.debug("token response without id token status={}", response.statusCode());
             return failed(IdentityReasons.TOKEN_EXCHANGE_FAILED, null);
         }
         String keyProblem = ProviderTokens.keyProblem(provider, idToken.get());
@@ -361,35 +370,12 @@ public final class RelyingParty {
         if (claims.isEmpty()) {
             return failed(IdentityReasons.ID_TOKEN_INVALID, null);
         }
-        return startSession(provider, login, claims.get(), idToken.get());
-    }
-
-    private Optional<JWT> idToken(HttpResponse<String> response) {
-        try {
-            HTTPResponse nimbus = new HTTPResponse(response.statusCode());
-            response.headers().firstValue("content-type").ifPresent(ct -> {
-                try {
-                    nimbus.setContentType(ct);
-                } catch (com.nimbusds.oauth2.sdk.ParseException e) {
-                    // Left unset: the parser below then refuses the body.
-                }
-            });
-            nimbus.setBody(response.body());
-            TokenResponse parsed = OIDCTokenResponseParser.parse(nimbus);
-            if (!parsed.indicatesSuccess()) {
-                LOG.debug("token endpoint refused status={}", response.statusCode());
-                return Optional.empty();
-            }
-            return Optional.ofNullable(
-                    ((OIDCTokenResponse) parsed.toSuccessResponse()).getOIDCTokens().getIDToken());
-        } catch (com.nimbusds.oauth2.sdk.ParseException | ClassCastException e) {
-            LOG.debug("token response unusable status={}", response.statusCode());
-            return Optional.empty();
-        }
+        Optional<ProviderGrant> grant = TokenEndpoint.grant(answer.get(), claims.get(), clock.instant());
+        return startSession(provider, login, claims.get(), idToken.get(), grant);
     }
 
     private LoginOutcome startSession(OidcProvider provider, LoginState login,
-            JWTClaimsSet claims, JWT idToken) {
+            JWTClaimsSet claims, JWT idToken, Optional<ProviderGrant> grant) {
         Instant now = clock.instant();
         Subject subject;
         try {
@@ -405,7 +391,7 @@ public final class RelyingParty {
         LOG.debug("login completed provider={} session={}", provider.name(), session.id());
         return new LoginOutcome.Completed(session, login.returnTo(), List.of(
                 codec.setCookie(session, now), SessionCookieCodec.clearCookie(LOGIN_COOKIE)),
-                provider.name(), Optional.of(idToken));
+                provider.name(), Optional.of(idToken), grant);
     }
 
     private void requireKnown(OidcProvider provider) {

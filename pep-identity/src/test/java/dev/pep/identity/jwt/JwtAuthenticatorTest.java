@@ -152,6 +152,17 @@ class JwtAuthenticatorTest {
         assertRejected(authenticate(jwt.serialize()), IdentityReasons.TOKEN_ALGORITHM_NOT_ALLOWED);
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"PS256", "RS384", "RS512"})
+    void authenticate_trustedKeyButAlgorithmOutsideTheAllowlist_rejected(String alg) {
+        // The issuer allows RS256 and ES256 only; the key itself would verify these too.
+        String token = TestKeys.sign(new JWSHeader.Builder(JWSAlgorithm.parse(alg)).keyID(TestKeys.RSA.getKeyID())
+                .type(new JOSEObjectType("at+jwt")).build(), TestKeys.claims(ISSUER, AUDIENCE, clock.instant())
+                .build(), TestKeys.RSA);
+
+        assertRejected(authenticate(token), IdentityReasons.TOKEN_ALGORITHM_NOT_ALLOWED);
+    }
+
     @Test
     void issuerConfig_hmacOrNone_refusedAtConfiguration() {
         assertThatThrownBy(() -> config().withAlgorithms(Set.of("HS256")))
@@ -377,6 +388,30 @@ class JwtAuthenticatorTest {
         keys.refresh().get();
         assertThat(authenticate(validToken()))
                 .isInstanceOf(AuthenticationResult.Authenticated.class);
+    }
+
+    @Test
+    void authenticate_keySetHangs_cachedKeysWorkForTheStaleWindow_thenKeysStale() throws Exception {
+        String token = validToken();
+        keyServer.setMode(KeyServer.Mode.HANG);
+        clock.advance(Duration.ofMinutes(6));
+
+        long t0 = System.nanoTime();
+        keys.refresh().get(20, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("cut off by the 2 s fetch timeout")
+                .isLessThan(Duration.ofSeconds(10));
+        assertThat(keys.failureCount()).isEqualTo(1);
+        assertThat(authenticate(token)).isInstanceOf(AuthenticationResult.Authenticated.class);
+        assertThat(authenticate(validToken())).isInstanceOf(AuthenticationResult.Authenticated.class);
+
+        clock.advance(Duration.ofMinutes(25));
+        keys.refresh().get(20, java.util.concurrent.TimeUnit.SECONDS);
+        assertRejected(authenticate(token), IdentityReasons.KEYS_STALE);
+        assertRejected(authenticate(validToken()), IdentityReasons.KEYS_STALE);
+
+        keyServer.setMode(KeyServer.Mode.ANSWER);
+        keys.refresh().get(20, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(authenticate(validToken())).isInstanceOf(AuthenticationResult.Authenticated.class);
     }
 
     @Test

@@ -149,6 +149,17 @@ class IdTokenValidationTest {
     }
 
     @Test
+    void completeLogin_expiredOrNotYetValidWithinTheSkew_completed() throws Exception {
+        LoginOutcome expired = loginWith((nonce, now) -> rs256(idClaims(nonce, now)
+                .expirationTime(Date.from(now.minusSeconds(30))).build()));
+        LoginOutcome early = loginWith((nonce, now) -> rs256(idClaims(nonce, now)
+                .notBeforeTime(Date.from(now.plusSeconds(30))).build()));
+
+        assertThat(expired).isInstanceOf(LoginOutcome.Completed.class);
+        assertThat(early).isInstanceOf(LoginOutcome.Completed.class);
+    }
+
+    @Test
     void completeLogin_twoAudiencesWithOwnAzp_completed() throws Exception {
         LoginOutcome outcome = loginWith((nonce, now) -> rs256(idClaims(nonce, now)
                 .audience(List.of(CLIENT, "other")).claim("azp", CLIENT).build()));
@@ -192,6 +203,22 @@ class IdTokenValidationTest {
                         IdentityReasons.ID_TOKEN_INVALID),
                 Arguments.of("HS256 with public key", (BiFunction<String, Instant, String>) (n, now) ->
                         hs256WithPublicKey(idClaims(n, now).build()),
+                        IdentityReasons.ID_TOKEN_INVALID),
+                Arguments.of("PS256, outside the allowlist", (BiFunction<String, Instant, String>) (n, now) ->
+                        TestKeys.sign(new JWSHeader.Builder(JWSAlgorithm.PS256)
+                                .keyID(TestKeys.RSA.getKeyID()).type(JOSEObjectType.JWT).build(),
+                                idClaims(n, now).build(), TestKeys.RSA),
+                        IdentityReasons.ID_TOKEN_INVALID),
+                Arguments.of("expired beyond the skew by a second", (BiFunction<String, Instant, String>) (n, now) ->
+                        rs256(idClaims(n, now).expirationTime(Date.from(now.minusSeconds(61))).build()),
+                        IdentityReasons.ID_TOKEN_INVALID),
+                Arguments.of("signer's key embedded (jwk, x5u, jku) under a trusted kid",
+                        (BiFunction<String, Instant, String>) (n, now) -> TestKeys.sign(
+                                new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(TestKeys.RSA.getKeyID())
+                                        .jwk(TestKeys.ATTACKER.toPublicJWK())
+                                        .jwkURL(URI.create("https://evil.example/jwks"))
+                                        .x509CertURL(URI.create("https://evil.example/cert.pem")).build(),
+                                idClaims(n, now).build(), TestKeys.ATTACKER),
                         IdentityReasons.ID_TOKEN_INVALID),
                 Arguments.of("alg none", (BiFunction<String, Instant, String>) (n, now) ->
                         new PlainJWT(idClaims(n, now).build()).serialize(),

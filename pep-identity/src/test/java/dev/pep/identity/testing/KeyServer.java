@@ -10,25 +10,39 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** A JWKS endpoint on 127.0.0.1, port 0, whose keys and availability tests change. */
+/**
+ * A JWKS endpoint on 127.0.0.1, port 0, whose keys and availability tests change: it answers,
+ * fails with 503, or hangs (accepts the request and sends nothing until the mode changes).
+ */
 public final class KeyServer implements AutoCloseable {
 
     /** How the server answers. */
-    public enum Mode { ANSWER, FAIL }
+    public enum Mode { ANSWER, FAIL, HANG }
 
     private final HttpServer server;
     private final AtomicInteger requests = new AtomicInteger();
     private volatile List<JWK> keys;
     private volatile Mode mode = Mode.ANSWER;
+    private volatile CountDownLatch release = new CountDownLatch(1);
 
     public KeyServer(List<JWK> keys) throws IOException {
         this.keys = List.copyOf(keys);
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/jwks", exchange -> {
             requests.incrementAndGet();
-            if (mode == Mode.FAIL) {
+            if (mode == Mode.HANG) {
+                try {
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            if (mode != Mode.ANSWER) {
                 exchange.sendResponseHeaders(503, -1);
                 exchange.close();
                 return;
@@ -40,6 +54,7 @@ public final class KeyServer implements AutoCloseable {
                 out.write(body);
             }
         });
+        server.setExecutor(Executors.newCachedThreadPool());
         server.start();
     }
 
@@ -51,8 +66,12 @@ public final class KeyServer implements AutoCloseable {
         keys = List.copyOf(newKeys);
     }
 
+    /** Changes how the server answers; a hang under way ends (with a 503). */
     public void setMode(Mode newMode) {
         mode = newMode;
+        CountDownLatch hanging = release;
+        release = new CountDownLatch(1);
+        hanging.countDown();
     }
 
     public int requests() {
@@ -61,6 +80,7 @@ public final class KeyServer implements AutoCloseable {
 
     @Override
     public void close() {
+        release.countDown();
         server.stop(0);
     }
 }

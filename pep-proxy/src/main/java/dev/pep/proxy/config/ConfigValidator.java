@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -155,6 +156,10 @@ final class ConfigValidator {
         if (id == null) {
             return;
         }
+        Duration timeout = id.providerTimeout();
+        if (timeout.compareTo(Duration.ofSeconds(1)) < 0 || timeout.compareTo(Duration.ofMinutes(1)) > 0) {
+            add("identity.provider-timeout", "expected between 1s and 1m, got " + timeout);
+        }
         if (id.localUsers() != null && !Files.isReadable(c.resolve(id.localUsers()))) {
             add("identity.local-users", "cannot read file '" + id.localUsers() + "'");
         }
@@ -173,8 +178,10 @@ final class ConfigValidator {
             }
         }
         checkClientCertificates(c, id);
-        new ProviderValidator(this::add, path -> Files.isReadable(c.resolve(path)), System::getenv)
-                .check(id.providers());
+        ProviderValidator providers = new ProviderValidator(this::add, path -> Files.isReadable(c.resolve(path)),
+                System::getenv);
+        providers.check(id.providers());
+        providers.checkBearer(id.bearer());
     }
 
     private void checkClientCertificates(GatewayConfig c, IdentitySettings id) {

@@ -16,6 +16,8 @@ import java.util.List;
  * @param bearer issuers whose access tokens the gateway accepts
  * @param clientCertificates partner CAs whose client certificates authenticate subjects
  * @param providers OpenID providers browsers sign in with; empty when none
+ * @param providerTimeout how long a call to a provider's token endpoint may take (the sign-in's
+ *     code exchange, a refresh); default 10 s
  */
 public record IdentitySettings(
         String sessionKeys,
@@ -24,10 +26,12 @@ public record IdentitySettings(
         String localUsers,
         List<BearerIssuer> bearer,
         List<ClientCertificates> clientCertificates,
-        List<Provider> providers) {
+        List<Provider> providers,
+        Duration providerTimeout) {
 
     /** Applies defaults and copies. */
     public IdentitySettings {
+        providerTimeout = providerTimeout == null ? Duration.ofSeconds(10) : providerTimeout;
         sessionKeys = sessionKeys == null ? ".pep/session-keys" : sessionKeys;
         sessionIdleTimeout = sessionIdleTimeout == null ? Duration.ofMinutes(30) : sessionIdleTimeout;
         sessionMaxLength = sessionMaxLength == null ? Duration.ofHours(8) : sessionMaxLength;
@@ -43,14 +47,30 @@ public record IdentitySettings(
      * @param jwksUri where its signing keys are published
      * @param audiences accepted {@code aud} values; at least one
      * @param algorithms accepted signature algorithms; default RS256 and ES256
-     * @param organisation the partner organisation its subjects belong to
+     * @param organisation the partner organisation its subjects belong to (the same as
+     *     {@code claims.fixed-organisation}; at most one of the two)
+     * @param types accepted {@code typ} header values; default {@code at+jwt} (RFC 9068)
+     * @param requiredClaims claims every token must carry beyond iss, sub, aud and exp;
+     *     default {@code nbf}
+     * @param clockSkew tolerance for token times; default 60 s, at most 5 min
+     * @param claims how token claims become subject attributes
      */
     public record BearerIssuer(String issuer, URI jwksUri, List<String> audiences, List<String> algorithms,
-            String organisation) {
+            String organisation, List<String> types, List<String> requiredClaims, Duration clockSkew,
+            Claims claims) {
         /** Applies defaults and copies. */
         public BearerIssuer {
             audiences = audiences == null ? List.of() : List.copyOf(audiences);
             algorithms = algorithms == null ? List.of("RS256", "ES256") : List.copyOf(algorithms);
+            types = types == null ? List.of("at+jwt") : List.copyOf(types);
+            requiredClaims = requiredClaims == null ? List.of("nbf") : List.copyOf(requiredClaims);
+            clockSkew = clockSkew == null ? Duration.ofSeconds(60) : clockSkew;
+            claims = claims == null ? new Claims(null, null, null, null, null, null) : claims;
+        }
+
+        /** The organisation every subject of this issuer belongs to, from either key; null: from a claim. */
+        public String fixedOrganisation() {
+            return organisation != null ? organisation : claims.fixedOrganisation();
         }
     }
 
@@ -90,12 +110,18 @@ public record IdentitySettings(
      * @param emailDomains e-mail domains whose users this provider serves (chooser page)
      * @param claims how ID-token claims become subject attributes
      * @param insecureHttp accept an {@code http} issuer: for local development and tests only
+     * @param refreshTokens keep the provider's refresh token and renew the session with it when
+     *     the provider's tokens run out; default true
+     * @param refreshInterval renew at least this often, even when the provider's tokens live
+     *     longer; null: when they run out
      */
     public record Provider(String name, URI issuer, String clientId, String clientSecretFile,
             String clientSecretEnv, List<String> scopes, List<String> algorithms, Duration clockSkew,
-            List<String> hosts, List<String> emailDomains, Claims claims, Boolean insecureHttp) {
+            List<String> hosts, List<String> emailDomains, Claims claims, Boolean insecureHttp,
+            Boolean refreshTokens, Duration refreshInterval) {
         /** Applies defaults and copies. */
         public Provider {
+            refreshTokens = refreshTokens == null || refreshTokens;
             scopes = scopes == null ? List.of("openid", "profile", "email") : List.copyOf(scopes);
             algorithms = algorithms == null ? List.of("RS256", "ES256") : List.copyOf(algorithms);
             clockSkew = clockSkew == null ? Duration.ofSeconds(60) : clockSkew;
@@ -113,8 +139,8 @@ public record IdentitySettings(
     }
 
     /**
-     * Which claims of an ID token hold the subject's attributes; dotted names reach into nested
-     * objects ({@code realm_access.roles}).
+     * Which claims of an ID token (of an access token, for bearer issuers) hold the subject's
+     * attributes; dotted names reach into nested objects ({@code realm_access.roles}).
      *
      * @param organisation the claim naming the organisation; default {@code org}
      * @param fixedOrganisation the organisation of every user of this provider; wins over the claim

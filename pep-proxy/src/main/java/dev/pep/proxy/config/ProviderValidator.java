@@ -10,7 +10,10 @@ import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
-/** Checks {@code identity.providers}: names, issuers, where the secret comes from, selection. */
+/**
+ * Checks {@code identity.providers} (names, issuers, where the secret comes from, selection) and
+ * what bearer issuers share with them: algorithms, clock skew, claim mapping.
+ */
 final class ProviderValidator {
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,31}");
@@ -18,6 +21,9 @@ final class ProviderValidator {
             "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*");
     private static final Pattern ENV = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final Pattern CLAIM = Pattern.compile("[A-Za-z0-9_:-]+(\\.[A-Za-z0-9_:-]+)*");
+    private static final Pattern TOP_CLAIM = Pattern.compile("[A-Za-z0-9_:-]+");
+    /** A media type's subtype as {@code typ} carries it (RFC 7515 4.1.9), optional prefix. */
+    private static final Pattern TYPE = Pattern.compile("(application/)?[A-Za-z0-9][A-Za-z0-9.+_-]*");
     private static final Set<String> ALGORITHMS = Set.of("RS256", "RS384", "RS512", "PS256",
             "PS384", "PS512", "ES256", "ES384", "ES512");
 
@@ -50,6 +56,39 @@ final class ProviderValidator {
             secret(key, p);
             lists(key, p);
             claims(key + ".claims", p.claims());
+        }
+    }
+
+    /** Token types, required claims, algorithms, skew and claim mapping of the bearer issuers. */
+    void checkBearer(List<IdentitySettings.BearerIssuer> issuers) {
+        for (int i = 0; i < issuers.size(); i++) {
+            String key = "identity.bearer." + i;
+            IdentitySettings.BearerIssuer b = issuers.get(i);
+            algorithms(key + ".algorithms", b.algorithms());
+            skew(key + ".clock-skew", b.clockSkew());
+            if (b.types().isEmpty()) {
+                problems.accept(key + ".types", "expected at least one typ value, such as at+jwt or JWT");
+            }
+            for (String t : b.types()) {
+                if (!TYPE.matcher(t).matches()) {
+                    problems.accept(key + ".types", "invalid typ value '" + t
+                            + "'; expected a media type such as at+jwt or JWT");
+                }
+            }
+            for (String claim : b.requiredClaims()) {
+                if (!TOP_CLAIM.matcher(claim).matches()) {
+                    problems.accept(key + ".required-claims", "invalid claim name '" + claim
+                            + "'; expected a top-level claim such as nbf or jti");
+                }
+            }
+            claims(key + ".claims", b.claims());
+            if (b.organisation() != null && b.claims().fixedOrganisation() != null) {
+                problems.accept(key + ".organisation", "both 'organisation' and "
+                        + "'claims.fixed-organisation' are set; expected one of them");
+            }
+            if (b.organisation() != null && b.organisation().isBlank()) {
+                problems.accept(key + ".organisation", "expected a non-empty organisation name");
+            }
         }
     }
 
@@ -101,13 +140,15 @@ final class ProviderValidator {
             problems.accept(key + ".scopes", "expected 'openid' among the scopes, got "
                     + p.scopes());
         }
-        if (p.algorithms().isEmpty() || !ALGORITHMS.containsAll(p.algorithms())) {
-            problems.accept(key + ".algorithms", "expected asymmetric algorithms from "
-                    + ALGORITHMS.stream().sorted().toList() + ", got " + p.algorithms());
+        algorithms(key + ".algorithms", p.algorithms());
+        skew(key + ".clock-skew", p.clockSkew());
+        Duration interval = p.refreshInterval();
+        if (interval != null && interval.compareTo(Duration.ofSeconds(1)) < 0) {
+            problems.accept(key + ".refresh-interval", "expected at least 1s, got " + interval);
         }
-        Duration skew = p.clockSkew();
-        if (skew.isNegative() || skew.compareTo(Duration.ofMinutes(5)) > 0) {
-            problems.accept(key + ".clock-skew", "expected between 0s and 5m, got " + skew);
+        if (interval != null && !p.refreshTokens()) {
+            problems.accept(key + ".refresh-interval", "set while refresh-tokens is false; "
+                    + "expected one of them");
         }
         for (String h : p.hosts()) {
             if (!HOST.matcher(h).matches()) {
@@ -120,6 +161,19 @@ final class ProviderValidator {
                 problems.accept(key + ".email-domains", "invalid domain '" + d
                         + "'; expected lower-case DNS labels");
             }
+        }
+    }
+
+    private void algorithms(String key, List<String> algorithms) {
+        if (algorithms.isEmpty() || !ALGORITHMS.containsAll(algorithms)) {
+            problems.accept(key, "expected asymmetric algorithms from "
+                    + ALGORITHMS.stream().sorted().toList() + ", got " + algorithms);
+        }
+    }
+
+    private void skew(String key, Duration skew) {
+        if (skew.isNegative() || skew.compareTo(Duration.ofMinutes(5)) > 0) {
+            problems.accept(key, "expected between 0s and 5m, got " + skew);
         }
     }
 

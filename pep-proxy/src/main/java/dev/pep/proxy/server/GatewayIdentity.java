@@ -44,6 +44,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,7 +81,7 @@ final class GatewayIdentity implements AutoCloseable {
     private final AuditEvents events;
     private final Clock clock;
     private final SecureRandom random = new SecureRandom();
-    private volatile java.util.function.Consumer<String> revoked = id -> { };
+    private volatile BiConsumer<String, String> revoked = (id, trigger) -> { };
 
     private GatewayIdentity(IdentitySettings settings, SessionCookieCodec codec, InMemorySessionStore sessions,
             LocalUserDirectory users, JwtAuthenticator bearer, List<JwksSource> keySources,
@@ -115,7 +116,7 @@ final class GatewayIdentity implements AutoCloseable {
     static GatewayIdentity create(GatewayConfig config, GatewayClientCertificates certificates, AuditSink audit,
             AuditEvents events, Clock clock) throws IOException {
         IdentitySettings s = config.identity() != null ? config.identity()
-                : new IdentitySettings(null, null, null, null, null, null, null);
+                : new IdentitySettings(null, null, null, null, null, null, null, null);
         SecureRandom random = new SecureRandom();
         SessionKeyRing keys = SessionKeyRing.loadOrCreate(config.resolve(s.sessionKeys()), clock, random);
         AeadSealer sealer = new AeadSealer(keys, random);
@@ -131,10 +132,10 @@ final class GatewayIdentity implements AutoCloseable {
         Map<IssuerConfig, JwksSource> issuers = new LinkedHashMap<>();
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         for (IdentitySettings.BearerIssuer b : s.bearer()) {
-            ClaimMapping mapping = b.organisation() == null ? ClaimMapping.defaults()
-                    : ClaimMapping.defaults().withFixedOrganisation(b.organisation());
-            IssuerConfig ic = IssuerConfig.of(b.issuer(), b.jwksUri(), new HashSet<>(b.audiences()))
-                    .withAlgorithms(new HashSet<>(b.algorithms())).withClaimMapping(mapping);
+            IssuerConfig ic = new IssuerConfig(b.issuer(), b.jwksUri(), new HashSet<>(b.audiences()),
+                    new HashSet<>(b.algorithms()), new HashSet<>(b.types()), new HashSet<>(b.requiredClaims()),
+                    b.clockSkew(), IssuerConfig.DEFAULT_MAX_TOKEN_BYTES,
+                    claimMapping(b.claims(), b.fixedOrganisation()));
             JwksSource source = new JwksSource(b.issuer(), b.jwksUri(), http, fetches, clock,
                     JwksSource.Settings.defaults());
             source.start();
@@ -149,9 +150,15 @@ final class GatewayIdentity implements AutoCloseable {
                 List.copyOf(issuers.values()), fetches, certificates, audit, events, clock);
         if (!s.providers().isEmpty()) {
             identity.oidc = GatewayOidc.create(config, s, sealer, codec, sessions, fetches, audit, events, clock,
-                    id -> identity.revoked.accept(id));
+                    (id, trigger) -> identity.revoked.accept(id, trigger));
         }
         return identity;
+    }
+
+    /** How gateway.yaml's {@code claims} of a provider or bearer issuer become a {@link ClaimMapping}. */
+    static ClaimMapping claimMapping(IdentitySettings.Claims c, String fixedOrganisation) {
+        return new ClaimMapping(c.organisation(), Optional.ofNullable(fixedOrganisation), c.groups(), c.roles(),
+                c.email(), new HashSet<>(c.extra()));
     }
 
     /**
@@ -178,12 +185,46 @@ final class GatewayIdentity implements AutoCloseable {
         return certificates.authenticate(credentials);
     }
 
+    /**
+     * The session cookie re-sealed as used now, for the response to an allowed request whose
+     * session was last seen more than a quarter of its idle timeout ago: use slides the idle
+     * expiry, never past the absolute one. Empty without a valid session cookie; never throws.
+     */
+    Optional<String> renewedCookie(Credentials credentials) {
+        try {
+            Optional<String> value = SessionCookieCodec.cookieValue(credentials, SessionCookieCodec.COOKIE_NAME);
+            if (value.isEmpty()
+                    || !(cookies.openSession(value.get(), credentials) instanceof SessionCookieCodec.Opened.Valid v)) {
+                return Optional.empty();
+            }
+            Session session = v.session();
+            Instant now = credentials.time();
+            if (Duration.between(session.lastSeenAt(), now).compareTo(session.idleTimeout().dividedBy(4)) < 0) {
+                return Optional.empty();
+            }
+            return Optional.of(codec.setCookie(session.touch(now), now));
+        } catch (RuntimeException e) {
+            LOG.debug("session cookie not renewed error={}", e.getClass().getSimpleName());
+            return Optional.empty();
+        }
+    }
+
     /** The id of the live gateway session the request's cookie opens, if it opens one. */
     Optional<String> sessionId(Credentials credentials) {
         return SessionCookieCodec.cookieValue(credentials, SessionCookieCodec.COOKIE_NAME)
                 .map(value -> cookies.openSession(value, credentials))
                 .filter(SessionCookieCodec.Opened.Valid.class::isInstance)
                 .map(opened -> ((SessionCookieCodec.Opened.Valid) opened).session().id());
+    }
+
+    /** Sessions renewed at their providers with a refresh token, since start. */
+    long sessionRefreshes() {
+        return oidc == null ? 0 : oidc.refresher().refreshedCount();
+    }
+
+    /** Refreshes a provider did not answer (down, hanging, server errors), since start. */
+    long sessionRefreshFailures() {
+        return oidc == null ? 0 : oidc.refresher().failureCount();
     }
 
     /** Never-seen bearer tokens refused because the verification budget was spent, since start. */
@@ -202,8 +243,11 @@ final class GatewayIdentity implements AutoCloseable {
         return health;
     }
 
-    /** Told the id of every gateway session that ends by logout or revocation; set once at start. */
-    void onRevoked(java.util.function.Consumer<String> listener) {
+    /**
+     * Told the id of every gateway session that ends by logout, back-channel logout or a refused
+     * refresh, with what ended it ({@code logout}, {@code refresh}); set once at start.
+     */
+    void onRevoked(BiConsumer<String, String> listener) {
         revoked = listener;
     }
 
@@ -335,7 +379,7 @@ final class GatewayIdentity implements AutoCloseable {
                 && cookies.openSession(value.get(), req.credentials()) instanceof SessionCookieCodec.Opened.Valid v) {
             sessions.revoke(v.session().id(), clock.instant());
             audit.emit(req.traced(events.logout(v.session().id(), v.session().subject())));
-            revoked.accept(v.session().id());
+            revoked.accept(v.session().id(), "logout");
             if (oidc != null) {
                 // RP-initiated logout: the provider ends its own session too, else the next
                 // sign-in would pass through it silently.

@@ -11,9 +11,12 @@ import dev.pep.identity.oidc.BackChannelLogout;
 import dev.pep.identity.oidc.LoginOutcome;
 import dev.pep.identity.oidc.OidcProvider;
 import dev.pep.identity.oidc.OidcProviderConfig;
+import dev.pep.identity.IdentityReasons;
 import dev.pep.identity.oidc.ProviderDiscovery;
+import dev.pep.identity.oidc.ProviderGrant;
 import dev.pep.identity.oidc.RelyingParty;
 import dev.pep.identity.oidc.ReturnToValidator;
+import dev.pep.identity.oidc.SessionRefresher;
 import dev.pep.identity.session.AeadSealer;
 import dev.pep.identity.session.Session;
 import dev.pep.identity.session.SessionCookieCodec;
@@ -35,6 +38,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -45,7 +49,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,8 +57,9 @@ import org.slf4j.LoggerFactory;
  * Browser sign-in through the partners' OpenID providers, on every app host: the chooser page,
  * the redirect to the provider, the callback, RP-initiated and back-channel logout. The protocol
  * is the {@link RelyingParty}'s; this class chooses the provider, discovers it (in the background,
- * again after a failure), and turns outcomes into answers and audit events. Thread-safe; nothing
- * here blocks an event loop.
+ * again after a failure), keeps sessions renewed with the providers' refresh tokens
+ * ({@link SessionRefresher}, on a thread of its own), and turns outcomes into answers and audit
+ * events. Thread-safe; nothing here blocks an event loop.
  */
 final class GatewayOidc implements AutoCloseable {
 
@@ -68,6 +73,7 @@ final class GatewayOidc implements AutoCloseable {
     private static final int MAX_HINTS = 100_000;
 
     private final List<OidcProviderConfig> configs;
+    private final Map<String, IdentitySettings.Provider> settings;
     private final Map<String, Discovery> discoveries = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> discoveryFailures = new ConcurrentHashMap<>();
     private final Map<String, SignIn> signIns = new ConcurrentHashMap<>();
@@ -75,15 +81,21 @@ final class GatewayOidc implements AutoCloseable {
     private final HttpClient http;
     private final ScheduledExecutorService keyFetches;
     private final ExecutorService work;
+    private final SessionStore store;
     private final AuditSink audit;
     private final AuditEvents events;
     private final Clock clock;
-    private final Consumer<String> revoked;
+    private final BiConsumer<String, String> revoked;
+    private final ScheduledExecutorService refreshes;
+    private final SessionRefresher refresher;
 
-    private GatewayOidc(List<OidcProviderConfig> configs, RelyingParty relyingParty, HttpClient http,
-            ScheduledExecutorService keyFetches, ExecutorService work, AuditSink audit, AuditEvents events,
-            Clock clock, Consumer<String> revoked) {
+    private GatewayOidc(List<OidcProviderConfig> configs, Map<String, IdentitySettings.Provider> settings,
+            RelyingParty relyingParty, SessionStore store, HttpClient http, ScheduledExecutorService keyFetches,
+            ExecutorService work, AuditSink audit, AuditEvents events, Clock clock,
+            BiConsumer<String, String> revoked) {
         this.configs = configs;
+        this.settings = settings;
+        this.store = store;
         configs.forEach(c -> discoveryFailures.put(c.name(), new AtomicLong()));
         this.relyingParty = relyingParty;
         this.http = http;
@@ -93,20 +105,30 @@ final class GatewayOidc implements AutoCloseable {
         this.events = events;
         this.clock = clock;
         this.revoked = revoked;
+        this.refreshes = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "pep-oidc-refresh");
+            t.setDaemon(true);
+            return t;
+        });
+        this.refresher = new SessionRefresher(relyingParty, store, refreshes, clock,
+                SessionRefresher.Settings.defaults(), this::refreshEnded);
     }
 
     /**
      * The providers of gateway.yaml, with their secrets read now; discovery starts in the
      * background, so a provider that is down delays only its own sign-ins.
      *
-     * @param revoked told the id of every gateway session a back-channel logout ends
+     * @param revoked told the id of every gateway session a back-channel logout or a refused
+     *     refresh ends, and which of the two ({@code logout}, {@code refresh})
      */
     static GatewayOidc create(GatewayConfig config, IdentitySettings s, AeadSealer sealer, SessionCookieCodec codec,
             SessionStore store, ScheduledExecutorService keyFetches, AuditSink audit, AuditEvents events,
-            Clock clock, Consumer<String> revoked) throws IOException {
+            Clock clock, BiConsumer<String, String> revoked) throws IOException {
         List<OidcProviderConfig> configs = new ArrayList<>();
+        Map<String, IdentitySettings.Provider> byName = new LinkedHashMap<>();
         for (IdentitySettings.Provider p : s.providers()) {
             configs.add(providerConfig(config, p));
+            byName.put(p.name(), p);
             if (p.insecureHttp() && "http".equals(p.issuer().getScheme())) {
                 LOG.warn("provider over plain http, for development only provider={} issuer={}", p.name(),
                         p.issuer());
@@ -120,12 +142,13 @@ final class GatewayOidc implements AutoCloseable {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
                 .followRedirects(HttpClient.Redirect.NEVER).build();
         RelyingParty.Settings settings = new RelyingParty.Settings(CALLBACK_PATH, Duration.ofMinutes(10),
-                s.sessionIdleTimeout(), s.sessionMaxLength(), Duration.ofSeconds(10));
+                s.sessionIdleTimeout(), s.sessionMaxLength(), s.providerTimeout());
         RelyingParty rp = new RelyingParty(List.of(), sealer, codec, store, http, work, clock, new SecureRandom(),
                 settings);
-        GatewayOidc oidc = new GatewayOidc(List.copyOf(configs), rp, http, keyFetches, work, audit, events, clock,
-                revoked);
+        GatewayOidc oidc = new GatewayOidc(List.copyOf(configs), Map.copyOf(byName), rp, store, http, keyFetches,
+                work, audit, events, clock, revoked);
         configs.forEach(c -> oidc.provider(c.name()));
+        oidc.refresher.start();
         return oidc;
     }
 
@@ -137,9 +160,7 @@ final class GatewayOidc implements AutoCloseable {
         if (secret == null || secret.isEmpty()) {
             throw new IOException("provider " + p.name() + ": the client secret is empty");
         }
-        IdentitySettings.Claims c = p.claims();
-        ClaimMapping mapping = new ClaimMapping(c.organisation(), Optional.ofNullable(c.fixedOrganisation()),
-                c.groups(), c.roles(), c.email(), new HashSet<>(c.extra()));
+        ClaimMapping mapping = GatewayIdentity.claimMapping(p.claims(), p.claims().fixedOrganisation());
         return new OidcProviderConfig(p.name(), p.issuer(), p.clientId(), secret, p.scopes(),
                 new HashSet<>(p.algorithms()), p.clockSkew(), mapping, new HashSet<>(p.hosts()),
                 new HashSet<>(p.emailDomains()));
@@ -152,6 +173,11 @@ final class GatewayOidc implements AutoCloseable {
     List<ProviderHealth> health() {
         return configs.stream().map(c -> new ProviderHealth("oidc", c.name(), () -> ready(c.name()),
                 discoveryFailures.get(c.name())::get)).toList();
+    }
+
+    /** The refresher keeping provider sign-ins renewed, for its counters. */
+    SessionRefresher refresher() {
+        return refresher;
     }
 
     /** Whether any provider serves sign-ins on {@code host}. */
@@ -226,6 +252,7 @@ final class GatewayOidc implements AutoCloseable {
     Optional<String> logoutRedirect(String sessionId, String authority) {
         // LIMITATION(L-212): ID-token hints live in this process only; after a restart, no provider logout.
         SignIn signIn = signIns.remove(sessionId);
+        refresher.forget(sessionId);
         if (signIn == null) {
             return Optional.empty();
         }
@@ -266,8 +293,14 @@ final class GatewayOidc implements AutoCloseable {
 
     private EndpointResponse afterCallback(EndpointRequest req, LoginOutcome outcome) {
         if (outcome instanceof LoginOutcome.Completed ok) {
-            // LIMITATION(L-210): no refresh token is kept; the session lives by the gateway's own lifetimes.
             Session session = ok.session();
+            if (!keepRenewed(session, ok.provider(), ok.grant())) {
+                store.revoke(session.id(), clock.instant());
+                audit.emit(req.traced(events.loginFailed(req.requestId(), session.subject().issuer(),
+                        AuthenticationMethod.OIDC, req.credentials().source(), IdentityReasons.IDENTITY_ERROR)));
+                return EndpointResponse.error(503, IdentityReasons.IDENTITY_ERROR,
+                        "The gateway cannot take more sign-ins right now; try again shortly.");
+            }
             ok.idToken().ifPresent(token -> remember(session, ok.provider(), token));
             audit.emit(req.traced(events.loginSucceeded(session.id(), req.requestId(), session.subject(),
                     req.credentials().source())));
@@ -280,7 +313,34 @@ final class GatewayOidc implements AutoCloseable {
         String code = ((LoginOutcome.Failed) outcome).reason().code();
         audit.emit(req.traced(events.loginFailed(req.requestId(), "oidc", AuthenticationMethod.OIDC,
                 req.credentials().source(), code)));
+        if (IdentityReasons.PROVIDER_UNAVAILABLE.equals(code)) {
+            // The provider's fault, not the partner's: no answer in time, or none at all.
+            return EndpointResponse.error(503, code,
+                    "The identity provider of your organisation did not answer in time; try again shortly.");
+        }
         return EndpointResponse.error(403, code, "The sign-in could not be completed; open the application again.");
+    }
+
+    /**
+     * Hands the sign-in's refresh token to the refresher when the provider issued one and may use
+     * it; false when the refresher cannot take it (the sign-in then fails: fail closed).
+     */
+    private boolean keepRenewed(Session session, String providerName, Optional<ProviderGrant> grant) {
+        IdentitySettings.Provider p = settings.get(providerName);
+        Discovery d = discoveries.get(providerName);
+        OidcProvider provider = d == null ? null : d.future().getNow(null);
+        if (grant.isEmpty() || p == null || !p.refreshTokens() || provider == null) {
+            return true;
+        }
+        return refresher.track(session, provider, grant.get(), Optional.ofNullable(p.refreshInterval()));
+    }
+
+    /** A refresh the provider refused, or one that never came before the tokens ran out. */
+    private void refreshEnded(String sessionId, Subject subject, String provider, String reason) {
+        signIns.remove(sessionId);
+        LOG.debug("session ended by refresh session={} provider={} reason={}", sessionId, provider, reason);
+        audit.emit(events.revocation(sessionId, subject.id(), subject.issuer(), reason));
+        revoked.accept(sessionId, "refresh");
     }
 
     private void remember(Session session, String provider, JWT idToken) {
@@ -296,12 +356,13 @@ final class GatewayOidc implements AutoCloseable {
     /** A session the provider ended; {@code req} is its back-channel request, whose trace it joins. */
     private void ended(EndpointRequest req, String sessionId) {
         SignIn signIn = signIns.remove(sessionId);
+        refresher.forget(sessionId);
         LOG.debug("session ended by provider session={} provider={}", sessionId,
                 signIn == null ? "-" : signIn.provider());
         if (signIn != null) {
             audit.emit(req.traced(events.logout(sessionId, signIn.subject())));
         }
-        revoked.accept(sessionId);
+        revoked.accept(sessionId, "logout");
     }
 
     /** The provider ready for use: discovered and its keys fetched; a failed attempt is retried later. */
@@ -392,6 +453,8 @@ final class GatewayOidc implements AutoCloseable {
 
     @Override
     public void close() {
+        refresher.close();
+        refreshes.shutdownNow();
         discoveries.values().forEach(d -> d.future().thenAccept(p -> p.keys().close()));
         work.shutdownNow();
     }

@@ -167,8 +167,8 @@ public final class GatewayServer implements AutoCloseable {
                 config.sessions().redecideInterval());
         gw.sessions.start(config.sessions().checkInterval());
         registry.gauge("pep.sessions.registered", gw.sessions, SessionRegistry::size);
-        gw.identity.onRevoked(id -> gw.sessions.redecide(s -> s.gatewaySessionId().filter(id::equals).isPresent(),
-                "logout"));
+        gw.identity.onRevoked((id, trigger) -> gw.sessions.redecide(
+                s -> s.gatewaySessionId().filter(id::equals).isPresent(), trigger));
         if (gw.posture != null) {
             // A device's posture changed: decide that subject's sessions of that app again.
             gw.posture.assessor().addListener(change -> gw.sessions.redecide(s -> s.app().equals(change.app())
@@ -176,6 +176,10 @@ public final class GatewayServer implements AutoCloseable {
         }
         registry.more().counter("pep.identity.token_checks_refused", java.util.List.of(), gw.identity,
                 GatewayIdentity::tokenChecksRefused);
+        registry.more().counter("pep.identity.session_refreshes", java.util.List.of(), gw.identity,
+                GatewayIdentity::sessionRefreshes);
+        registry.more().counter("pep.identity.session_refresh_failures", java.util.List.of(), gw.identity,
+                GatewayIdentity::sessionRefreshFailures);
         gw.identity.providerHealth().forEach(metrics::provider);
         partners.health().forEach(metrics::provider);
         if (gw.posture != null) {

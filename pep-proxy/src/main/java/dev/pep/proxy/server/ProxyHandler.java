@@ -758,6 +758,10 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             }
         }
         RESPONSE_HOP_BY_HOP.forEach(h::remove);
+        if (!interimResponse && credentials != null) {
+            // Use slides the session's idle expiry: the browser gets the cookie re-sealed as of now.
+            gw.identity.renewedCookie(credentials).ifPresent(c -> h.add(HttpHeaderNames.SET_COOKIE, c));
+        }
         if (!http2 && !interimResponse) {
             if (chunked) {
                 h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);

@@ -1,6 +1,7 @@
 package dev.pep.proxy.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.pep.core.App;
 import dev.pep.core.AppProtocol;
@@ -10,6 +11,8 @@ import dev.pep.core.AuthenticationMethod;
 import dev.pep.core.AuthenticationResult;
 import dev.pep.core.Credentials;
 import dev.pep.core.Source;
+import dev.pep.identity.IdentityReasons;
+import dev.pep.identity.testing.TokenFaults;
 import dev.pep.proxy.config.ConfigLoader;
 import dev.pep.proxy.config.GatewayConfig;
 import dev.pep.proxy.server.GatewayIdentity.EndpointRequest;
@@ -26,6 +29,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -57,6 +61,7 @@ class GatewayOidcTest {
     static final String AUTHORITY = HOST + ":8443";
     static final App APP = new App("logistics", List.of(HOST), AppProtocol.HTTP,
             URI.create("https://10.1.2.3:8443"), Map.of(), false, Optional.empty());
+    static final TokenFaults faults = new TokenFaults();
     static final TraceContext TRACE = new TraceContext("4bf92f3577b34da6a3ce929d0e0e4736",
             "b7ad6b7169203331", "00f067aa0ba902b7", true, "", TraceContext.Origin.CONTINUED);
     static MockOAuth2Server server;
@@ -72,10 +77,11 @@ class GatewayOidcTest {
     };
     final List<GatewayIdentity> identities = new ArrayList<>();
     final List<String> revoked = new CopyOnWriteArrayList<>();
+    final List<String> triggers = new CopyOnWriteArrayList<>();
 
     @BeforeAll
     static void startServer() throws Exception {
-        server = new MockOAuth2Server();
+        server = new MockOAuth2Server(faults);
         server.start(InetAddress.getByName("127.0.0.1"), 0);
         http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
     }
@@ -87,6 +93,7 @@ class GatewayOidcTest {
 
     @AfterEach
     void close() {
+        faults.clear();
         identities.forEach(GatewayIdentity::close);
     }
 
@@ -121,18 +128,91 @@ class GatewayOidcTest {
     }
 
     @Test
-    void session_outlivesTheIdToken_noRefresh() throws Exception {
+    void refresh_providerIssuesRefreshTokens_sessionRenewedPastTheTokensLifetime() throws Exception {
+        GatewayIdentity identity = identity(provider("alpha", "", ""));
+        String session = signIn(identity, 3);
+
+        // The provider's tokens live 3 s; renewed before they run out, the session lives on.
+        await().during(Duration.ofSeconds(6)).atMost(Duration.ofSeconds(20))
+                .until(() -> authenticated(identity, session));
+
+        assertThat(revoked).isEmpty();
+    }
+
+    @Test
+    void refresh_refusedByTheProvider_sessionEnds_registryTold_audited() throws Exception {
+        GatewayIdentity identity = identity(provider("alpha", "", ""));
+        String session = signIn(identity, 3);
+        faults.refuseRefresh();
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> !revoked.isEmpty());
+
+        assertThat(triggers).containsExactly("refresh");
+        assertRejected(identity, session, IdentityReasons.SESSION_REVOKED);
+        assertThat(audit).filteredOn(e -> e.type().equals(AuditEvents.REVOCATION)).singleElement()
+                .satisfies(e -> assertThat(e.toString()).contains(IdentityReasons.REFRESH_REFUSED));
+    }
+
+    @Test
+    void refresh_providerHangs_sessionEndsWhenTheTokensRunOut() throws Exception {
+        GatewayIdentity identity = identity(provider("alpha", "", ""));
+        String session = signIn(identity, 3);
+        for (int i = 0; i < 4; i++) {
+            faults.hang("refresh_token", Duration.ofSeconds(6));
+        }
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> !revoked.isEmpty());
+
+        assertThat(triggers).containsExactly("refresh");
+        assertRejected(identity, session, IdentityReasons.SESSION_REVOKED);
+        assertThat(audit).filteredOn(e -> e.type().equals(AuditEvents.REVOCATION)).singleElement()
+                .satisfies(e -> assertThat(e.toString()).contains(IdentityReasons.REFRESH_FAILED));
+    }
+
+    @Test
+    void refresh_onAnotherInstance_sessionLivesByTheGatewaysLifetimes() throws Exception {
+        Path config = config(provider("alpha", "", ""));
+        GatewayIdentity first = identity(config);
+        String session = signIn(first, 2);
+        first.close();
+
+        // Pins L-213: the other instance holds no refresh token, so nothing renews or ends it.
+        GatewayIdentity second = identity(config);
+        await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(20))
+                .until(() -> authenticated(second, session));
+    }
+
+    @Test
+    void refreshTokensOff_sessionLivesByTheGatewaysLifetimes() throws Exception {
+        GatewayIdentity identity = identity(provider("alpha", "", "") + "      refresh-tokens: false\n");
+        String session = signIn(identity, 2);
+        faults.refuseRefresh();
+
+        // Nothing asks the provider: the refusal queued above is never fetched.
+        await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(20))
+                .until(() -> authenticated(identity, session));
+
+        assertThat(revoked).isEmpty();
+    }
+
+    @Test
+    void callback_tokenEndpointHangs_503ProviderUnavailable_withinTheTimeout_noSession() throws Exception {
         GatewayIdentity identity = identity(provider("alpha", "", ""));
         EndpointResponse start = get(identity, "/.pep/login", "", List.of());
+        String query = authorize(start.location(), 0);
+        faults.hang("authorization_code", Duration.ofSeconds(8));
 
-        // The mock's ID token lives 3600 s; the session cookie lives session-max-length (8 h).
-        EndpointResponse back = get(identity, "/.pep/callback", authorize(start.location()),
+        long t0 = System.nanoTime();
+        EndpointResponse back = get(identity, "/.pep/callback", query,
                 List.of("__Host-pep_login=" + cookie(start.cookies(), "__Host-pep_login")));
+        Duration took = Duration.ofNanos(System.nanoTime() - t0);
 
-        String setCookie = back.cookies().stream().filter(c -> c.startsWith("__Host-pep_session=")).findFirst()
-                .orElseThrow();
-        long maxAge = Long.parseLong(setCookie.replaceAll(".*Max-Age=(\\d+).*", "$1"));
-        assertThat(maxAge).isGreaterThan(7 * 3600);
+        assertThat(back.status()).isEqualTo(503);
+        assertThat(back.errorCode()).isEqualTo(IdentityReasons.PROVIDER_UNAVAILABLE);
+        assertThat(took).as("bounded by provider-timeout (1 s)").isLessThan(Duration.ofSeconds(5));
+        assertThat(back.cookies()).noneMatch(c -> c.startsWith("__Host-pep_session="));
+        assertThat(audit).filteredOn(e -> e.type().equals(AuditEvents.LOGIN_FAILED)).singleElement()
+                .satisfies(e -> assertThat(e.toString()).contains(IdentityReasons.PROVIDER_UNAVAILABLE));
     }
 
     @Test
@@ -269,7 +349,7 @@ class GatewayOidcTest {
         GatewayIdentity identity = identity(provider("alpha", "", ""));
         EndpointResponse start = get(identity, "/.pep/login", "", List.of());
 
-        EndpointResponse back = get(identity, "/.pep/callback", authorize(start.location()), List.of());
+        EndpointResponse back = get(identity, "/.pep/callback", authorize(start.location(), 0), List.of());
 
         assertThat(back.status()).isEqualTo(403);
         assertThat(back.errorCode()).isEqualTo("login_state_invalid");
@@ -308,8 +388,13 @@ class GatewayOidcTest {
     }
 
     private String signIn(GatewayIdentity identity) throws Exception {
+        return signIn(identity, 3600);
+    }
+
+    /** Signs in with provider tokens that live {@code seconds}. */
+    private String signIn(GatewayIdentity identity, int seconds) throws Exception {
         EndpointResponse start = get(identity, "/.pep/login", "", List.of());
-        EndpointResponse back = get(identity, "/.pep/callback", authorize(start.location()),
+        EndpointResponse back = get(identity, "/.pep/callback", authorize(start.location(), seconds),
                 List.of("__Host-pep_login=" + cookie(start.cookies(), "__Host-pep_login")));
         assertThat(back.status()).as(back.body()).isEqualTo(303);
         return cookie(back.cookies(), "__Host-pep_session");
@@ -341,6 +426,7 @@ class GatewayOidcTest {
         Files.writeString(file, """
                 tls: { development-ca: {} }
                 identity:
+                  provider-timeout: 1s
                   providers:
                 """ + providers);
         return file;
@@ -353,16 +439,41 @@ class GatewayOidcTest {
     private GatewayIdentity identity(Path config) throws Exception {
         GatewayConfig c = ConfigLoader.load(config);
         GatewayIdentity identity = GatewayIdentity.create(c, sink, AuditEvents.create("test"), Clock.systemUTC());
-        identity.onRevoked(revoked::add);
+        identity.onRevoked((id, trigger) -> {
+            revoked.add(id);
+            triggers.add(trigger);
+        });
         identities.add(identity);
         return identity;
     }
 
+    private static boolean authenticated(GatewayIdentity identity, String session) throws Exception {
+        return identity.authenticate(credentials(List.of("__Host-pep_session=" + session)))
+                instanceof AuthenticationResult.Authenticated;
+    }
+
+    private static void assertRejected(GatewayIdentity identity, String session, String reason) throws Exception {
+        assertThat(identity.authenticate(credentials(List.of("__Host-pep_session=" + session))))
+                .isInstanceOfSatisfying(AuthenticationResult.Rejected.class,
+                        r -> assertThat(r.reason().code()).isEqualTo(reason));
+    }
+
     /** The mock provider's non-interactive /authorize; returns the callback's query. */
     private static String authorize(String authorizationUri) throws Exception {
-        server.enqueueCallback(new DefaultOAuth2TokenCallback(
-                URI.create(authorizationUri).getPath().split("/")[1], "ana", "JWT", List.of("pep-gateway"),
-                Map.of("groups", List.of("coalition-logistics"), "email", "ana@alpha.example", "sid", "s-1"), 3600));
+        return authorize(authorizationUri, 3600);
+    }
+
+    /**
+     * The same, with provider tokens that live {@code seconds}; 0 queues no user, for a code the
+     * provider never exchanges (the mock takes queued users at its token endpoint, in order).
+     */
+    private static String authorize(String authorizationUri, int seconds) throws Exception {
+        if (seconds > 0) {
+            server.enqueueCallback(new DefaultOAuth2TokenCallback(
+                    URI.create(authorizationUri).getPath().split("/")[1], "ana", "JWT", List.of("pep-gateway"),
+                    Map.of("groups", List.of("coalition-logistics"), "email", "ana@alpha.example", "sid", "s-1"),
+                    seconds));
+        }
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(authorizationUri)).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(302);
