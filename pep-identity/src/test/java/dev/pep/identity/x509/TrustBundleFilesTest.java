@@ -1,6 +1,7 @@
 package dev.pep.identity.x509;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pep.identity.testing.TestPki;
 import java.nio.file.Files;
@@ -43,5 +44,16 @@ class TrustBundleFilesTest {
         assertThat(files.current()).isSameAs(inForce);
         assertThat(files.fresh(java.time.Instant.now())).as("the last check failed").isFalse();
         assertThat(files.reloadFailures()).isEqualTo(2);
+    }
+
+    @Test
+    void load_emptyCrlFile_refused_revocationNeverQuietlyOff() throws Exception {
+        TestPki.Ca ca = TestPki.root("CN=Fleet CA");
+        Path bundle = Files.writeString(dir.resolve("ca.pem"), pem("CERTIFICATE", ca.cert().getEncoded()));
+        // As a reload may find it while the file is being rewritten: the JDK reads it as no CRL.
+        Path crl = Files.writeString(dir.resolve("ca.crl"), "");
+
+        assertThatThrownBy(() -> TrustBundle.load(bundle, List.of(crl))).isInstanceOf(java.io.IOException.class)
+                .hasMessageContaining("no CRL in");
     }
 }
