@@ -17,6 +17,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -46,6 +49,7 @@ class ConnectorIT {
 
     static Netns netns;
     static AppServer app;
+    static ChatApp chat;
     static GatewayProcess gateway;
     static int connectorPort;
     static HttpClient h1;
@@ -63,6 +67,7 @@ class ConnectorIT {
         Files.writeString(site.resolve("hello.txt"), "hello from the app\n");
         Files.write(site.resolve("big.bin"), RecordingUpstream.pattern(8 << 20));
         app = AppServer.start(site, netns);
+        chat = ChatApp.start(netns);
         Files.writeString(dir.resolve("admin-tokens"), "ops " + ADMIN + "\n");
         String yaml = GatewayProcess.baseConfig("it-connectors").replace("drain-timeout:",
                 "  token-file: admin-tokens\ndrain-timeout:") + """
@@ -89,6 +94,10 @@ class ConnectorIT {
                     hosts: [revocable.pep.localhost]
                     upstream: connector:doomed
                     access: public
+                  tunnel-chat:
+                    hosts: [tunnel-chat.pep.localhost]
+                    upstream: connector:talk
+                    access: public
                 """.formatted(netns == null ? "127.0.0.1" : netns.hostAddress());
         gateway = GatewayProcess.start(dir, yaml);
         Matcher m = CONNECTOR_PORT.matcher(gateway.stderr());
@@ -104,7 +113,7 @@ class ConnectorIT {
         for (ConnectorProcess c : connectors) {
             c.close();
         }
-        GatewayProcess.stopAll(gateway, app, netns);
+        GatewayProcess.stopAll(gateway, app, chat, netns);
     }
 
     @Test
@@ -242,6 +251,48 @@ class ConnectorIT {
     }
 
     @Test
+    void webSocketThroughTheTunnel_framesBothWays_endedByTheAdminLikeADirectOne() throws Exception {
+        connector("talk", token("talk", "--app", "tunnel-chat"), Map.of("tunnel-chat", chat.address()))
+                .awaitTunnel();
+        await().atMost(Duration.ofSeconds(10)).until(() -> connectedInstances("talk") == 1);
+        EchoSocket socket = EchoSocket.open(h1, gateway.port(), "tunnel-chat", null);
+
+        assertThat(socket.echo("over the tunnel")).isEqualTo("over the tunnel");
+        // Near the echo app's 64 KiB frame limit: many DATA frames on the stream, echoed whole.
+        String large = "0123456789abcdef".repeat(3750);
+        socket.socket.sendText(large, true).get(10, TimeUnit.SECONDS);
+        StringBuilder back = new StringBuilder();
+        String part;
+        while (back.length() < large.length() && (part = socket.texts.poll(10, TimeUnit.SECONDS)) != null) {
+            back.append(part);
+        }
+        assertThat(back.toString().equals(large)).as("60,000 characters echoed whole, got %d", back.length())
+                .isTrue();
+        for (int i = 0; i < 50; i++) {
+            socket.socket.sendText("frame-" + i, true).get(10, TimeUnit.SECONDS);
+        }
+        for (int i = 0; i < 50; i++) {
+            assertThat(socket.texts.poll(10, TimeUnit.SECONDS)).isEqualTo("frame-" + i);
+        }
+        JsonNode listed = JSON.readTree(admin("GET", "/api/v1/sessions?app=tunnel-chat", null).body());
+        assertThat(listed.get("count").asInt()).isEqualTo(1);
+        assertThat(listed.get("sessions").get(0).get("kind").asText()).isEqualTo("websocket");
+        assertThat(sessionsOf("talk")).isEqualTo(1);
+
+        HttpResponse<String> ended = admin("POST", "/api/v1/sessions/end?app=tunnel-chat", null);
+
+        assertThat(JSON.readTree(ended.body()).get("ended").asInt()).as(ended.body()).isEqualTo(1);
+        assertThat(socket.closed.get(10, TimeUnit.SECONDS)).isEqualTo("1008 admin_ended");
+        await().atMost(Duration.ofSeconds(10)).until(() -> sessionsOf("talk") == 0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> audit("revocation").anyMatch(l ->
+                l.contains("tunnel-chat") && l.contains("admin:ops")));
+        EchoSocket again = EchoSocket.open(h1, gateway.port(), "tunnel-chat", null);
+        assertThat(again.echo("the tunnel stays up")).isEqualTo("the tunnel stays up");
+        again.socket.sendClose(1000, "done").get(10, TimeUnit.SECONDS);
+        assertThat(again.closed.get(10, TimeUnit.SECONDS)).startsWith("1000");
+    }
+
+    @Test
     void adminApi_createsTokens_listsHealth_andRevokes() throws Exception {
         HttpResponse<String> created = admin("POST", "/api/v1/connectors/tokens",
                 "{\"name\": \"ops-made\", \"apps\": [\"revocable\"], \"token_ttl\": \"10m\", \"expires\": \"30d\"}");
@@ -280,8 +331,16 @@ class ConnectorIT {
         return file;
     }
 
-    /** Starts a connector with a fresh state directory, in the namespace when there is one. */
+    /** Starts a connector for apps all served by the app server, as below. */
     private static ConnectorProcess connector(String name, Path tokenFile, List<String> apps) throws Exception {
+        Map<String, String> addresses = new java.util.LinkedHashMap<>();
+        apps.forEach(a -> addresses.put(a, app.address()));
+        return connector(name, tokenFile, addresses);
+    }
+
+    /** Starts a connector with a fresh state directory, in the namespace when there is one. */
+    private static ConnectorProcess connector(String name, Path tokenFile, Map<String, String> apps)
+            throws Exception {
         Path home = Files.createTempDirectory(dir, "connector-" + name);
         StringBuilder yaml = new StringBuilder("""
                 name: %s
@@ -293,9 +352,8 @@ class ConnectorIT {
                 apps:
                 """.formatted(name, netns == null ? "127.0.0.1" : netns.hostAddress(), connectorPort,
                 dir.resolve("connectors/ca.pem"), tokenFile));
-        for (String a : apps) {
-            yaml.append("  ").append(a).append(": { address: ").append(app.address()).append(" }\n");
-        }
+        apps.forEach((a, address) -> yaml.append("  ").append(a).append(": { address: ").append(address)
+                .append(" }\n"));
         Path file = home.resolve("connector.yaml");
         Files.writeString(file, yaml.toString());
         ConnectorProcess c = ConnectorProcess.start(file, netns);
@@ -314,6 +372,17 @@ class ConnectorIT {
         for (JsonNode c : list) {
             if (c.get("name").asText().equals(name) && c.get("connected").asBoolean()) {
                 n++;
+            }
+        }
+        return n;
+    }
+
+    /** Session streams open now on the connector's tunnels, as the admin API counts them. */
+    private static int sessionsOf(String name) throws Exception {
+        int n = 0;
+        for (JsonNode c : JSON.readTree(admin("GET", "/api/v1/connectors", null).body()).get("connectors")) {
+            if (c.get("name").asText().equals(name)) {
+                n += c.path("sessions").asInt();
             }
         }
         return n;
@@ -367,5 +436,70 @@ class ConnectorIT {
 
     private static Stream<String> audit(String type) {
         return allAudit().filter(l -> l.contains("\"type\":\"" + type + "\""));
+    }
+
+    /**
+     * The WebSocket echo app ({@link WebSocketEchoServer}) where the connector runs: in its own
+     * JVM inside the namespace, else in this one on loopback.
+     */
+    static final class ChatApp implements AutoCloseable {
+
+        private final Process process;
+        private final WebSocketEchoServer local;
+        private final int port;
+
+        private ChatApp(Process process, WebSocketEchoServer local, int port) {
+            this.process = process;
+            this.local = local;
+            this.port = port;
+        }
+
+        static ChatApp start(Netns netns) throws Exception {
+            if (netns == null) {
+                WebSocketEchoServer local = WebSocketEchoServer.start();
+                return new ChatApp(null, local, URI.create(local.url()).getPort());
+            }
+            List<String> command = new ArrayList<>(netns.exec());
+            command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx64m",
+                    "-cp", System.getProperty("java.class.path"), WebSocketEchoServer.class.getName()));
+            Process p = new ProcessBuilder(command).redirectError(dir.resolve("chat.stderr.log").toFile()).start();
+            var out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+                    java.nio.charset.StandardCharsets.UTF_8));
+            CompletableFuture<String> line = CompletableFuture.supplyAsync(() -> {
+                try {
+                    String l;
+                    while ((l = out.readLine()) != null && !l.startsWith("listening ")) {
+                        // Not the line it prints once bound.
+                    }
+                    return l;
+                } catch (IOException e) {
+                    return null;
+                }
+            });
+            String first = line.get(60, TimeUnit.SECONDS);
+            if (first == null || !first.startsWith("listening ")) {
+                p.destroyForcibly();
+                throw new IllegalStateException("chat app did not start: " + first);
+            }
+            return new ChatApp(p, null, Integer.parseInt(first.substring("listening ".length()).strip()));
+        }
+
+        /** Where it listens, as the connector beside it sees it. */
+        String address() {
+            return "127.0.0.1:" + port;
+        }
+
+        @Override
+        public void close() throws Exception {
+            if (local != null) {
+                local.close();
+            }
+            if (process != null) {
+                process.getOutputStream().close();
+                if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                }
+            }
+        }
     }
 }

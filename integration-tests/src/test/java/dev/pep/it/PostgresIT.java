@@ -56,9 +56,9 @@ class PostgresIT {
         psql = postgres.bin().resolve("psql");
         TestCa partner = TestCa.create("Partner CA");
         partner.writePem(dir.resolve("partner-ca.pem"));
-        client(partner, "dba", "CN=dba-1,O=northwind");
-        client(partner, "analyst", "CN=analyst-7,O=northwind");
-        client(TestCa.create("Rogue CA"), "rogue", "CN=dba-1,O=northwind");
+        client(partner, "dba", "dba-1");
+        client(partner, "analyst", "analyst-7");
+        client(TestCa.create("Rogue CA"), "rogue", "dba-1");
         Files.createDirectories(dir.resolve("policies"));
         Files.writeString(dir.resolve("policies/db.yaml"), POLICY.formatted(postgres.port()));
         String yaml = GatewayProcess.baseConfig("it-postgres") + """
@@ -178,7 +178,10 @@ class PostgresIT {
         return dir.resolve("audit");
     }
 
-    private static void client(TestCa ca, String name, String subject) throws Exception {
-        ca.writeClient(subject, dir.resolve(name + ".pem"), dir.resolve(name + "-key.pem"));
+    private static void client(TestCa ca, String name, String cn) throws Exception {
+        Path key = dir.resolve(name + "-key.pem");
+        ca.writeClient(cn, dir.resolve(name + ".pem"), key);
+        // libpq refuses a private key that others may read.
+        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
     }
 }

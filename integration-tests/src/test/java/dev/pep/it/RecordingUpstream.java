@@ -76,6 +76,17 @@ final class RecordingUpstream implements AutoCloseable {
                 .createServerSocket(0, 50, InetAddress.getLoopbackAddress()));
     }
 
+    /**
+     * Starts a TLS fixture as above that requires a client certificate: {@code tls} decides which
+     * it trusts; a client without one (or with another) fails the handshake and sends nothing.
+     */
+    static RecordingUpstream startMutualTls(Mode mode, SSLContext tls) throws IOException {
+        SSLServerSocket server = (SSLServerSocket) tls.getServerSocketFactory()
+                .createServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        server.setNeedClientAuth(true);
+        return new RecordingUpstream(mode, server);
+    }
+
     /** A port nothing listens on: bound once to get a free number, then released. */
     static int unboundPort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {

@@ -111,6 +111,18 @@ class TcpAppIT {
                 hosts: [tunnelled.pep.localhost]
                 protocol: tcp
                 connector: tcp-depot
+              sealed:
+                hosts: [sealed.pep.localhost]
+                protocol: tcp
+                upstream: tls://localhost:%6$d
+              sealed-bare:
+                hosts: [sealed-bare.pep.localhost]
+                protocol: tcp
+                upstream: tls://localhost:%6$d
+              tunnelled-bulk:
+                hosts: [tunnelled-bulk.pep.localhost]
+                protocol: tcp
+                connector: half-depot
               desk:
                 hosts: [desk.pep.localhost]
                 protocol: tcp
@@ -132,7 +144,8 @@ class TcpAppIT {
                 upstream: "pep:echo"
             rules:
               - id: collectors
-                apps: [echo, vault, bulk, keep, secure, forged, depot, desk, tunnelled, race, rotating]
+                apps: [echo, vault, bulk, keep, secure, forged, depot, desk, tunnelled, race, tunnelled-bulk,
+                       sealed, sealed-bare, rotating]
                 effect: allow
                 when: >
                   subject.method == "client_certificate" && subject.id == "collector-1" &&
@@ -157,8 +170,10 @@ class TcpAppIT {
     static TcpFixture lines;
     static TcpFixture vault;
     static TcpFixture bulk;
+    static TcpFixture tunnelledBulk;
     static TcpFixture secure;
     static TcpFixture forged;
+    static TcpFixture sealed;
     static GatewayProcess gateway;
     static Path collectorCert;
     static Path collectorKey;
@@ -218,14 +233,31 @@ class TcpAppIT {
         lines = TcpFixture.start(TcpFixture.Mode.LINE_ECHO);
         vault = TcpFixture.start(TcpFixture.Mode.LINE_ECHO);
         bulk = TcpFixture.start(TcpFixture.Mode.ECHO);
+        tunnelledBulk = TcpFixture.start(TcpFixture.Mode.ECHO);
         secure = TcpFixture.startTls(TcpFixture.Mode.LINE_ECHO, serverTls(appKeys, appCert));
         forged = TcpFixture.startTls(TcpFixture.Mode.LINE_ECHO, serverTls(rogueKeys, rogueCert));
+        // An app that requires the gateway's client certificate (tls.upstream-client-certificates).
+        KeyPair gatewayCaKeys = keys();
+        X509Certificate gatewayCa = issue("CN=Gateway clients", gatewayCaKeys, "CN=Gateway clients", gatewayCaKeys,
+                true, null);
+        KeyPair gatewayKeys = keys();
+        X509Certificate gatewayCert = issue("CN=pep-gateway", gatewayKeys, "CN=Gateway clients", gatewayCaKeys, false,
+                null);
+        write("gateway-client.pem", pem("CERTIFICATE", gatewayCert.getEncoded()));
+        write("gateway-client-key.pem", pem("PRIVATE KEY", gatewayKeys.getPrivate().getEncoded()));
+        sealed = TcpFixture.startMutualTls(TcpFixture.Mode.LINE_ECHO, mutualServerTls(appKeys, appCert, gatewayCa));
         Files.createDirectories(dir.resolve("policies"));
         writePolicy(true);
         writeMatrix("apps: {}\n");
         Files.writeString(dir.resolve("admin-tokens"), "alice " + TOKEN + "\n");
-        String yaml = GatewayProcess.sessionsConfig("it-tcp").replace("tls:\n", "tls:\n  reload-interval: 200ms\n")
-                + """
+        String yaml = GatewayProcess.sessionsConfig("it-tcp").replace("tls:\n", """
+                tls:
+                  reload-interval: 200ms
+                  upstream-client-certificates:
+                    - apps: [sealed]
+                      certificate: gateway-client.pem
+                      key: gateway-client-key.pem
+                """) + """
                 identity:
                   session-keys: session-keys
                   client-certificates:
@@ -254,7 +286,7 @@ class TcpAppIT {
     static void stop() throws Exception {
         MEASURED.forEach((trigger, ms) -> System.out.printf("tcp trigger %s: openssl session ended after %d ms%n",
                 trigger, ms));
-        GatewayProcess.stopAll(gateway, lines, vault, bulk, secure, forged);
+        GatewayProcess.stopAll(gateway, lines, vault, bulk, tunnelledBulk, secure, forged, sealed);
     }
 
     @Test
@@ -325,15 +357,8 @@ class TcpAppIT {
             s.setSoTimeout(60_000);
             CompletableFuture<String> sent = CompletableFuture.supplyAsync(() -> send(s, LARGE));
             MessageDigest got = MessageDigest.getInstance("SHA-256");
-            long read = 0;
-            byte[] buf = new byte[64 * 1024];
-            InputStream in = s.getInputStream();
-            int n;
             long started = System.nanoTime();
-            while ((n = in.read(buf)) >= 0) {
-                got.update(buf, 0, n);
-                read += n;
-            }
+            long read = readAll(s, got);
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
             String sentDigest = sent.get(60, TimeUnit.SECONDS);
 
@@ -585,6 +610,26 @@ class TcpAppIT {
     }
 
     @Test
+    void tlsUpstreamRequiringAClientCertificate_acceptsTheGateways_refusesWithoutIt_upstreamTlsFailed()
+            throws Exception {
+        try (SSLSocket s = connect("sealed.pep.localhost")) {
+            assertThat(echo(s, "mutual tls to the app")).isEqualTo("mutual tls to the app");
+        }
+        long received = sealed.received();
+
+        try (SSLSocket s = connect("sealed-bare.pep.localhost")) {
+            s.getOutputStream().write("secret\n".getBytes(StandardCharsets.UTF_8));
+            s.getOutputStream().flush();
+            s.setSoTimeout(15_000);
+            assertThat(readToEnd(s)).isTrue();
+        }
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> !ended("sealed-bare").isEmpty());
+        assertThat(ended("sealed-bare").get(0).get("status_detail").asText()).isEqualTo("upstream_tls_failed");
+        assertThat(sealed.received()).as("no plaintext reached the app without the certificate").isEqualTo(received);
+    }
+
+    @Test
     void tlsUpstream_untrustedCertificate_closed_upstreamTlsFailed() throws Exception {
         try (SSLSocket s = connect("forged.pep.localhost")) {
             s.getOutputStream().write("secret\n".getBytes(StandardCharsets.UTF_8));
@@ -609,32 +654,9 @@ class TcpAppIT {
 
     @Test
     void connectorApp_throughItsTunnel_isSplicedToTheAppBehindTheConnector() throws Exception {
-        ToolResult token = GatewayProcess.run(Duration.ofSeconds(60), "connector", "token", "create", "--config",
-                gateway.configFile().toString(), "--name", "tcp-depot", "--app", "tunnelled");
-        assertThat(token.exitCode()).as(token.toString()).isZero();
-        Files.writeString(dir.resolve("tcp-depot-token"), token.out());
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("connector listener started address=\\S+:(\\d+)")
-                .matcher(gateway.stderr());
-        assertThat(m.find()).isTrue();
-        Path file = write("tcp-depot.yaml", """
-                name: tcp-depot
-                gateways:
-                  - address: 127.0.0.1:%s
-                gateway-ca: connectors/ca.pem
-                enrolment-token-file: tcp-depot-token
-                state-directory: tcp-depot-state
-                apps:
-                  tunnelled: { address: 127.0.0.1:%d }
-                """.formatted(m.group(1), lines.port()));
         int before = lines.connections();
-        try (ConnectorProcess connector = ConnectorProcess.start(file, null).awaitTunnel()) {
-            await().atMost(Duration.ofSeconds(20)).until(() -> {
-                try (SSLSocket s = connect("tunnelled.pep.localhost")) {
-                    return echo(s, "through the tunnel").equals("through the tunnel");
-                } catch (IOException e) {
-                    return false;
-                }
-            });
+        try (ConnectorProcess connector = connector("tcp-depot", "tunnelled", lines.port())) {
+            awaitEcho("tunnelled.pep.localhost", "through the tunnel");
             assertThat(lines.connections()).isGreaterThan(before);
 
             // A live session through the tunnel ends when its connector is revoked.
@@ -649,6 +671,33 @@ class TcpAppIT {
                 MEASURED.put("connector-revocation (from the CLI's exit)", held.msAfter(revoked));
             }
         }
+    }
+
+    @Test
+    void connectorApp_clientEndsItsSide_stillReadsTheAppsWholeAnswer_likeADirectApp() throws Exception {
+        int total = 16 * 1024 * 1024;
+        try (ConnectorProcess connector = connector("half-depot", "tunnelled-bulk", tunnelledBulk.port())) {
+            awaitEcho("tunnelled-bulk.pep.localhost", "routed");
+            try (SSLSocket s = connect("tunnelled-bulk.pep.localhost")) {
+                s.setSoTimeout(60_000);
+                // The client sends everything, then half-closes (close_notify); the app echoes to
+                // its end only once its input ends, so a half-close lost in the tunnel hangs here.
+                CompletableFuture<String> sent = CompletableFuture.supplyAsync(() -> send(s, total));
+                MessageDigest got = MessageDigest.getInstance("SHA-256");
+                long read = readAll(s, got);
+                String sentDigest = sent.get(60, TimeUnit.SECONDS);
+
+                assertThat(read).isEqualTo(total);
+                assertThat(HexFormat.of().formatHex(got.digest())).isEqualTo(sentDigest);
+                await().atMost(Duration.ofSeconds(10)).until(() -> tunnelledBulk.digests().contains(sentDigest));
+            }
+        }
+        // Both sides ended their sending, in turn: the session ends as a direct one does.
+        await().atMost(Duration.ofSeconds(10)).until(() -> ended("tunnelled-bulk").stream()
+                .anyMatch(e -> e.get("traffic").get("bytes_out").asLong() > total));
+        JsonNode bulkEnded = ended("tunnelled-bulk").stream()
+                .filter(e -> e.get("traffic").get("bytes_out").asLong() > total).findFirst().orElseThrow();
+        assertThat(bulkEnded.get("status_detail").asText()).isEqualTo("closed");
     }
 
     @Test
@@ -722,7 +771,8 @@ class TcpAppIT {
     }
 
     private static void writePolicy(boolean withGone) throws IOException {
-        String policy = POLICY.formatted(lines.port(), vault.port(), bulk.port(), secure.port(), forged.port())
+        String policy = POLICY.formatted(lines.port(), vault.port(), bulk.port(), secure.port(), forged.port(),
+                sealed.port())
                 + (withGone ? GONE_RULE : "");
         Path tmp = dir.resolve("policies/tcp.yaml.tmp");
         Files.writeString(tmp, policy);
@@ -738,6 +788,39 @@ class TcpAppIT {
         command.addAll(extra);
         return ToolResult.run(new ProcessBuilder(command), input.getBytes(StandardCharsets.UTF_8),
                 Duration.ofSeconds(30));
+    }
+
+    /** Enrols and starts a connector (in this namespace) serving {@code app} at a loopback port. */
+    private static ConnectorProcess connector(String name, String app, int port) throws Exception {
+        ToolResult token = GatewayProcess.run(Duration.ofSeconds(60), "connector", "token", "create", "--config",
+                gateway.configFile().toString(), "--name", name, "--app", app);
+        assertThat(token.exitCode()).as(token.toString()).isZero();
+        Files.writeString(dir.resolve(name + "-token"), token.out());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("connector listener started address=\\S+:(\\d+)")
+                .matcher(gateway.stderr());
+        assertThat(m.find()).isTrue();
+        Path file = write(name + ".yaml", """
+                name: %1$s
+                gateways:
+                  - address: 127.0.0.1:%2$s
+                gateway-ca: connectors/ca.pem
+                enrolment-token-file: %1$s-token
+                state-directory: %1$s-state
+                apps:
+                  %3$s: { address: 127.0.0.1:%4$d }
+                """.formatted(name, m.group(1), app, port));
+        return ConnectorProcess.start(file, null).awaitTunnel();
+    }
+
+    /** Waits until a session to {@code sni} echoes {@code text}: the app is routed to its connector. */
+    private static void awaitEcho(String sni, String text) {
+        await().atMost(Duration.ofSeconds(20)).until(() -> {
+            try (SSLSocket s = connect(sni)) {
+                return echo(s, text).equals(text);
+            } catch (IOException e) {
+                return false;
+            }
+        });
     }
 
     private static SSLSocket connect(String sni) throws IOException {
@@ -774,6 +857,19 @@ class TcpAppIT {
         } catch (IOException e) {
             return true;
         }
+    }
+
+    /** Reads until the gateway ends the stream, into {@code digest}; returns the bytes read. */
+    private static long readAll(SSLSocket s, MessageDigest digest) throws IOException {
+        long read = 0;
+        byte[] buf = new byte[64 * 1024];
+        InputStream in = s.getInputStream();
+        int n;
+        while ((n = in.read(buf)) >= 0) {
+            digest.update(buf, 0, n);
+            read += n;
+        }
+        return read;
     }
 
     private static String send(SSLSocket s, int total) {
@@ -855,6 +951,23 @@ class TcpAppIT {
         kmf.init(ks, new char[0]);
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(kmf.getKeyManagers(), null, null);
+        return ctx;
+    }
+
+    private static SSLContext mutualServerTls(KeyPair keys, X509Certificate cert, X509Certificate clientCa)
+            throws Exception {
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("server", keys.getPrivate(), new char[0], new Certificate[] {cert});
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, new char[0]);
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("gateway-clients", clientCa);
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
         return ctx;
     }
 

@@ -58,6 +58,14 @@ final class TcpFixture implements AutoCloseable {
                 InetAddress.getLoopbackAddress()), mode);
     }
 
+    /** A TLS app as above that requires a client certificate its {@code tls} trusts. */
+    static TcpFixture startMutualTls(Mode mode, SSLContext tls) throws IOException {
+        javax.net.ssl.SSLServerSocket server = (javax.net.ssl.SSLServerSocket) tls.getServerSocketFactory()
+                .createServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        server.setNeedClientAuth(true);
+        return new TcpFixture(server, mode);
+    }
+
     int port() {
         return server.getLocalPort();
     }

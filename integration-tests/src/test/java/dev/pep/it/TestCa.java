@@ -14,8 +14,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.Date;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
@@ -30,8 +32,8 @@ import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
- * A throwaway certificate authority for fixture servers and partner clients: EC P-256 keys,
- * one-day certificates.
+ * A throwaway certificate authority for fixture servers and clients: EC P-256 keys, one-day
+ * certificates.
  * Thread-safe (immutable after creation).
  */
 final class TestCa {
@@ -56,25 +58,9 @@ final class TestCa {
 
     /** Writes this CA's certificate as PEM to {@code file}. */
     Path writePem(Path file) throws IOException, GeneralSecurityException {
-        return Files.writeString(file, pem("CERTIFICATE", certificate.getEncoded()));
-    }
-
-    private static String pem(String type, byte[] der) {
-        return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder().encodeToString(der)
-                + "\n-----END " + type + "-----\n";
-    }
-
-    /**
-     * Writes a client-authentication certificate for the DN {@code subject}, issued by this CA, to
-     * {@code cert} and its PKCS#8 key to {@code key} (owner-only: libpq refuses a key others may
-     * read), both PEM.
-     */
-    void writeClient(String subject, Path cert, Path key) throws Exception {
-        KeyPair leafKeys = ecKeys();
-        X509Certificate leaf = sign(subject, leafKeys, name, keys, false, null);
-        Files.writeString(cert, pem("CERTIFICATE", leaf.getEncoded()));
-        Files.writeString(key, pem("PRIVATE KEY", leafKeys.getPrivate().getEncoded()));
-        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        return Files.writeString(file, "-----BEGIN CERTIFICATE-----\n"
+                + Base64.getMimeEncoder().encodeToString(certificate.getEncoded())
+                + "\n-----END CERTIFICATE-----\n");
     }
 
     /**
@@ -82,6 +68,39 @@ final class TestCa {
      * become iPAddress entries, anything else a dNSName.
      */
     SSLContext serverContext(String... names) throws Exception {
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(keyManagers(names), null, null);
+        return ctx;
+    }
+
+    /**
+     * A server SSLContext as {@link #serverContext} that trusts client certificates issued by
+     * {@code clients} (used with a server socket that requires one).
+     */
+    SSLContext mutualServerContext(TestCa clients, String... names) throws Exception {
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("clients", clients.certificate);
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(keyManagers(names), tmf.getTrustManagers(), null);
+        return ctx;
+    }
+
+    /**
+     * Issues a client-authentication certificate for {@code cn} and writes it (leaf then this CA)
+     * to {@code chainFile} and its unencrypted PKCS#8 key to {@code keyFile}.
+     */
+    void writeClient(String cn, Path chainFile, Path keyFile) throws Exception {
+        KeyPair leafKeys = ecKeys();
+        X509Certificate leaf = sign("CN=" + cn, leafKeys, name, keys, false, null);
+        Files.writeString(chainFile, pem("CERTIFICATE", leaf.getEncoded()) + pem("CERTIFICATE",
+                certificate.getEncoded()));
+        Files.writeString(keyFile, pem("PRIVATE KEY", leafKeys.getPrivate().getEncoded()));
+    }
+
+    private KeyManager[] keyManagers(String... names) throws Exception {
         KeyPair leafKeys = ecKeys();
         GeneralName[] san = new GeneralName[names.length];
         for (int i = 0; i < names.length; i++) {
@@ -95,9 +114,12 @@ final class TestCa {
         store.setKeyEntry("server", leafKeys.getPrivate(), password, new Certificate[] {leaf, certificate});
         KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
         kmf.init(store, password);
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(kmf.getKeyManagers(), null, null);
-        return ctx;
+        return kmf.getKeyManagers();
+    }
+
+    private static String pem(String type, byte[] der) {
+        return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder().encodeToString(der)
+                + "\n-----END " + type + "-----\n";
     }
 
     private static KeyPair ecKeys() throws GeneralSecurityException {
@@ -115,12 +137,10 @@ final class TestCa {
         b.addExtension(Extension.basicConstraints, true, new BasicConstraints(ca));
         b.addExtension(Extension.keyUsage, true, new KeyUsage(ca
                 ? KeyUsage.keyCertSign | KeyUsage.cRLSign : KeyUsage.digitalSignature));
-        if (!ca) {
-            // No names: a client certificate; names: a server certificate for them.
-            b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(san == null
-                    ? KeyPurposeId.id_kp_clientAuth : KeyPurposeId.id_kp_serverAuth));
-        }
-        if (!ca && san != null) {
+        if (!ca && san == null) {
+            b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+        } else if (!ca) {
+            b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
             b.addExtension(Extension.subjectAlternativeName, false, san);
         }
         return new JcaX509CertificateConverter().getCertificate(

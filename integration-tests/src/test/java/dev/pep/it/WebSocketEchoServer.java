@@ -13,7 +13,9 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -21,7 +23,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A WebSocket application behind the gateway on 127.0.0.1:0: upgrades on {@code /ws}, echoes every
- * text frame, and records the headers of each handshake request it completed. Thread-safe.
+ * text frame (each fragment of a fragmented one), and records the headers of each handshake request it completed. Thread-safe.
  */
 final class WebSocketEchoServer implements AutoCloseable {
 
@@ -49,6 +51,20 @@ final class WebSocketEchoServer implements AutoCloseable {
         return new WebSocketEchoServer();
     }
 
+    /**
+     * Runs one alone, for a network namespace: prints {@code listening PORT} once bound, serves
+     * until its standard input ends (the test that started it went away or closed it).
+     */
+    public static void main(String[] args) throws Exception {
+        try (WebSocketEchoServer server = start()) {
+            System.out.println("listening " + ((InetSocketAddress) server.channel.localAddress()).getPort());
+            System.out.flush();
+            while (System.in.read() >= 0) {
+                // Nothing to read; waiting for the end of input.
+            }
+        }
+    }
+
     String url() {
         return "http://127.0.0.1:" + ((InetSocketAddress) channel.localAddress()).getPort();
     }
@@ -64,10 +80,13 @@ final class WebSocketEchoServer implements AutoCloseable {
         group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     }
 
-    private final class Echo extends SimpleChannelInboundHandler<TextWebSocketFrame> {
+    private final class Echo extends SimpleChannelInboundHandler<WebSocketFrame> {
         @Override
-        protected void channelRead0(ChannelHandlerContext ctx, TextWebSocketFrame frame) {
-            ctx.writeAndFlush(new TextWebSocketFrame(frame.text()));
+        protected void channelRead0(ChannelHandlerContext ctx, WebSocketFrame frame) {
+            // A long text arrives in fragments (the JDK client sends 16 KiB frames): echo each.
+            if (frame instanceof TextWebSocketFrame || frame instanceof ContinuationWebSocketFrame) {
+                ctx.writeAndFlush(frame.retainedDuplicate());
+            }
         }
 
         @Override

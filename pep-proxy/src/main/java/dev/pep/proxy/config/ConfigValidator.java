@@ -69,6 +69,7 @@ final class ConfigValidator {
             file(c, key + ".key", cert.key());
         }
         caBundle(c, "tls.upstream-ca", tls.upstreamCa());
+        new UpstreamCertificateValidator(this::add, c::resolve).check(tls.upstreamClientCertificates());
         if (tls.developmentCa() != null) {
             tls.developmentCa().hosts().forEach(h -> host("tls.development-ca.hosts", h));
         }
@@ -283,6 +284,10 @@ final class ConfigValidator {
         if (k.port() != 0 && k.port().equals(c.listener().port())) {
             add("connectors.port", "the same port as listener.port; connectors need a port of their own");
         }
+        positiveDuration("connectors.handshake-timeout", k.handshakeTimeout());
+        positive("connectors.max-unauthenticated-connections", k.maxUnauthenticatedConnections());
+        positive("connectors.max-unauthenticated-connections-per-address",
+                k.maxUnauthenticatedConnectionsPerAddress());
     }
 
     private void positiveDuration(String key, java.time.Duration d) {

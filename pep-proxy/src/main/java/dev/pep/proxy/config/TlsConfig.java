@@ -12,19 +12,24 @@ import java.util.List;
  * @param reloadInterval how often certificate files are checked for change
  * @param upstreamCa a PEM bundle of the CAs trusted for {@code https://} upstreams, in place of
  *     the JDK's trust store; null to use the JDK's
+ * @param upstreamClientCertificates certificates the gateway presents to the direct upstreams
+ *     ({@code https://}, {@code tls://}) of the apps each names
  */
 public record TlsConfig(
         TlsProfile profile,
         List<CertificateConfig> certificates,
         DevelopmentCaConfig developmentCa,
         Duration reloadInterval,
-        String upstreamCa) {
+        String upstreamCa,
+        List<UpstreamClientCertificateConfig> upstreamClientCertificates) {
 
     /** Applies defaults and copies. */
     public TlsConfig {
         profile = profile == null ? TlsProfile.INTERMEDIATE : profile;
         certificates = certificates == null ? List.of() : List.copyOf(certificates);
         reloadInterval = reloadInterval == null ? Duration.ofSeconds(10) : reloadInterval;
+        upstreamClientCertificates = upstreamClientCertificates == null
+                ? List.of() : List.copyOf(upstreamClientCertificates);
     }
 
     /** Mozilla's server-side TLS profiles. */
@@ -46,6 +51,21 @@ public record TlsConfig(
         /** Copies. */
         public CertificateConfig {
             hosts = hosts == null ? List.of() : List.copyOf(hosts);
+        }
+    }
+
+    /**
+     * A client certificate the gateway presents when it opens TLS to the upstreams of some apps
+     * (for apps that require mutual TLS). PEM files.
+     *
+     * @param apps the names of the apps whose direct upstreams get this certificate
+     * @param certificate the certificate chain, leaf first
+     * @param key its private key (unencrypted PKCS#8); never logged
+     */
+    public record UpstreamClientCertificateConfig(List<String> apps, String certificate, String key) {
+        /** Copies. */
+        public UpstreamClientCertificateConfig {
+            apps = apps == null ? List.of() : List.copyOf(apps);
         }
     }
 

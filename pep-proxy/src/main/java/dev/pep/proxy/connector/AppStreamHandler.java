@@ -75,10 +75,17 @@ final class AppStreamHandler extends ChannelInboundHandlerAdapter {
             refuse(ctx, "403", reason);
             return;
         }
-        connect(ctx, app, address);
+        connect(ctx, app, address, halfClose(h, address));
     }
 
-    private void connect(ChannelHandlerContext ctx, String app, ConnectorConfig.AppAddress address) {
+    /** Whether the session's stream carries half-close: the gateway asked, and the app allows it. */
+    static boolean halfClose(Http2Headers h, ConnectorConfig.AppAddress address) {
+        // LIMITATION(L-740): a TLS app's stream is not half-closed; END_STREAM ends it both ways.
+        return "1".contentEquals(String.valueOf(h.get(TunnelProtocol.HALF_CLOSE))) && !address.tls();
+    }
+
+    private void connect(ChannelHandlerContext ctx, String app, ConnectorConfig.AppAddress address,
+            boolean halfClose) {
         Channel stream = ctx.channel();
         int colon = address.address().lastIndexOf(':');
         String host = address.address().substring(0, colon);
@@ -86,6 +93,8 @@ final class AppStreamHandler extends ChannelInboundHandlerAdapter {
         ChannelFuture connect = new Bootstrap().group(stream.eventLoop()).channel(channelClass)
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.TCP_NODELAY, true)
+                // A half-closing session sees the app's FIN as its end of sending, not a close.
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, halfClose)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
@@ -109,11 +118,11 @@ final class AppStreamHandler extends ChannelInboundHandlerAdapter {
             }
             SslHandler tls = appChannel.pipeline().get(SslHandler.class);
             if (tls == null) {
-                accepted(ctx, appChannel);
+                accepted(ctx, appChannel, halfClose);
             } else {
                 tls.handshakeFuture().addListener((Future<Channel> h) -> {
                     if (h.isSuccess()) {
-                        accepted(ctx, appChannel);
+                        accepted(ctx, appChannel, false);
                     } else {
                         LOG.warn("app tls failed app={} error={}", app, String.valueOf(h.cause()));
                         refuse(ctx, "502", "app_tls_failed");
@@ -124,15 +133,19 @@ final class AppStreamHandler extends ChannelInboundHandlerAdapter {
         });
     }
 
-    private void accepted(ChannelHandlerContext ctx, Channel appChannel) {
+    private void accepted(ChannelHandlerContext ctx, Channel appChannel, boolean halfClose) {
         Channel stream = ctx.channel();
         if (!stream.isActive()) {
             appChannel.close();
             return;
         }
         ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200"), false));
-        stream.pipeline().get(StreamBytes.class).arm();
-        Relay.join(stream, appChannel);
+        StreamBytes bytes = stream.pipeline().get(StreamBytes.class);
+        if (halfClose) {
+            bytes.halfClose();
+        }
+        bytes.arm();
+        Relay.join(stream, appChannel, halfClose);
     }
 
     private static void refuse(ChannelHandlerContext ctx, String status, String reason) {

@@ -1,6 +1,7 @@
 package dev.pep.proxy.connector;
 
 import dev.pep.proxy.tls.TlsContexts;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -10,6 +11,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
@@ -30,6 +32,7 @@ import java.net.InetSocketAddress;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLPeerUnverifiedException;
@@ -39,11 +42,15 @@ import org.slf4j.LoggerFactory;
 /**
  * The gateway's connector listener: TLS with its internal CA's certificate. A connection that
  * presents a connector certificate (checked against the enrolment store during the handshake)
- * becomes a tunnel; one without a certificate may only enrol (HTTP/1.1, one POST).
+ * becomes a tunnel; one without a certificate may only enrol (HTTP/1.1, one POST of at most
+ * {@link #MAX_ENROLMENT_BYTES}). Until a connection is a tunnel it is bounded by
+ * {@link UnauthenticatedConnections}: caps in total and per address, and a deadline.
  */
 public final class ConnectorListener implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ConnectorListener.class);
+    /** The largest enrolment request body: a name, a token and a PKCS#10 request fit many times. */
+    static final int MAX_ENROLMENT_BYTES = 16 * 1024;
 
     private final Channel server;
 
@@ -51,10 +58,32 @@ public final class ConnectorListener implements AutoCloseable {
         this.server = server;
     }
 
-    /** Binds the listener; the CA's listener certificate must exist. */
+    /** Binds the listener with the default bounds on unauthenticated connections. */
     public static ConnectorListener start(EventLoopGroup boss, EventLoopGroup workers,
             Class<? extends ServerChannel> channelClass, String address, int port, ConnectorCa ca,
             ConnectorRegistry registry, Clock clock) throws Exception {
+        return start(boss, workers, channelClass, address, port, ca, registry, clock,
+                new UnauthenticatedConnections(UnauthenticatedConnections.Limits.DEFAULT,
+                        new io.micrometer.core.instrument.simple.SimpleMeterRegistry()));
+    }
+
+    /**
+     * Binds the listener; the CA's listener certificate must exist. Connections that have not
+     * presented a connector certificate are bounded by {@code unauthenticated}.
+     */
+    public static ConnectorListener start(EventLoopGroup boss, EventLoopGroup workers,
+            Class<? extends ServerChannel> channelClass, String address, int port, ConnectorCa ca,
+            ConnectorRegistry registry, Clock clock, Duration handshakeTimeout, int maxUnauthenticated,
+            int maxUnauthenticatedPerAddress, MeterRegistry meters) throws Exception {
+        return start(boss, workers, channelClass, address, port, ca, registry, clock,
+                new UnauthenticatedConnections(new UnauthenticatedConnections.Limits(handshakeTimeout,
+                        maxUnauthenticated, maxUnauthenticatedPerAddress), meters));
+    }
+
+    static ConnectorListener start(EventLoopGroup boss, EventLoopGroup workers,
+            Class<? extends ServerChannel> channelClass, String address, int port, ConnectorCa ca,
+            ConnectorRegistry registry, Clock clock, UnauthenticatedConnections unauthenticated)
+            throws Exception {
         SslContext tls = SslContextBuilder.forServer(ca.listenerCertificate().toFile(), ca.listenerKey().toFile())
                 .sslProvider(TlsContexts.provider()).protocols("TLSv1.3", "TLSv1.2")
                 .trustManager(new ConnectorTrust(ca.certificate(), clock, registry))
@@ -66,10 +95,12 @@ public final class ConnectorListener implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         InetSocketAddress remote = ch.remoteAddress();
+                        // First: a connection over the caps is closed before its handshake costs anything.
+                        ch.pipeline().addLast("unauthenticated", unauthenticated.handler());
                         ch.pipeline().addLast("tls", tls.newHandler(ch.alloc(), remote.getHostString(),
                                 remote.getPort()));
                         ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, 30, TimeUnit.SECONDS));
-                        ch.pipeline().addLast("sort", new Sorter(registry, enroller));
+                        ch.pipeline().addLast("sort", new Sorter(registry, enroller, unauthenticated));
                     }
                 }).bind(address, port).sync().channel();
         return new ConnectorListener(server);
@@ -90,10 +121,12 @@ public final class ConnectorListener implements AutoCloseable {
 
         private final ConnectorRegistry registry;
         private final Enroller enroller;
+        private final UnauthenticatedConnections unauthenticated;
 
-        Sorter(ConnectorRegistry registry, Enroller enroller) {
+        Sorter(ConnectorRegistry registry, Enroller enroller, UnauthenticatedConnections unauthenticated) {
             this.registry = registry;
             this.enroller = enroller;
+            this.unauthenticated = unauthenticated;
         }
 
         @Override
@@ -108,7 +141,15 @@ public final class ConnectorListener implements AutoCloseable {
                 X509Certificate peer = peer(ctx);
                 if (peer == null) {
                     ctx.pipeline().addLast("http", new HttpServerCodec(4096, 8192, 8192));
-                    ctx.pipeline().addLast("aggregate", new HttpObjectAggregator(32 * 1024));
+                    ctx.pipeline().addLast("aggregate", new HttpObjectAggregator(MAX_ENROLMENT_BYTES) {
+                        @Override
+                        protected void handleOversizedMessage(ChannelHandlerContext c, HttpMessage oversized)
+                                throws Exception {
+                            // Answered 413 and closed by the aggregator; counted here.
+                            unauthenticated.requestTooLarge();
+                            super.handleOversizedMessage(c, oversized);
+                        }
+                    });
                     ctx.pipeline().addLast("enrol", enroller.handler());
                     ctx.pipeline().remove(this);
                 } else {
@@ -135,6 +176,7 @@ public final class ConnectorListener implements AutoCloseable {
                 return;
             }
             Channel ch = ctx.channel();
+            UnauthenticatedConnections.authenticated(ch.pipeline());
             Tunnel tunnel = new Tunnel(ch, enrolment, registry.now());
             ch.pipeline().remove("idle");
             ch.pipeline().addAfter("tls", "seen", new Seen(tunnel, registry));

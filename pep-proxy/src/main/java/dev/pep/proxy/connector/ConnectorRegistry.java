@@ -1,5 +1,6 @@
 package dev.pep.proxy.connector;
 
+import dev.pep.core.AppProtocol;
 import dev.pep.core.AuditEvent;
 import dev.pep.core.Source;
 import dev.pep.proxy.route.Route;
@@ -85,7 +86,8 @@ public final class ConnectorRegistry implements AppDialer {
             return;
         }
         Tunnel t = candidates.get(i);
-        Http2Headers headers = Tunnel.connect(route.name(), null);
+        // A TCP session carries half-close: each side's end of sending travels on its own.
+        Http2Headers headers = Tunnel.connect(route.name(), null, route.app().protocol() == AppProtocol.TCP);
         t.open(headers, route.settings().connectTimeout()).addListener(f -> {
             if (f.isSuccess()) {
                 if (!promise.trySuccess((Channel) f.getNow())) {

@@ -1,28 +1,35 @@
 package dev.pep.proxy.connector;
 
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
 
 /**
  * Relays what one channel reads to another on the same event loop, reading no more while the
  * other cannot take writes (its socket buffer, or its stream's flow-control window, is full);
- * when either side ends, the other is flushed and closed.
+ * when either side ends, the other is flushed and closed. A half-closing relay (a TCP session)
+ * carries one side's end of sending to the other instead (a FIN becomes END_STREAM and the other
+ * way round), and the channels close once both directions have ended.
  */
 final class Relay extends ChannelInboundHandlerAdapter {
 
     private final Channel peer;
+    private final boolean halfClose;
 
-    Relay(Channel peer) {
+    Relay(Channel peer, boolean halfClose) {
         this.peer = peer;
+        this.halfClose = halfClose;
     }
 
     /** Joins two channels with a relay each way and starts reading both. */
-    static void join(Channel a, Channel b) {
-        a.pipeline().addLast("relay", new Relay(b));
-        b.pipeline().addLast("relay", new Relay(a));
+    static void join(Channel a, Channel b, boolean halfClose) {
+        a.pipeline().addLast("relay", new Relay(b, halfClose));
+        b.pipeline().addLast("relay", new Relay(a, halfClose));
         a.config().setAutoRead(b.isWritable());
         b.config().setAutoRead(a.isWritable());
         a.read();
@@ -53,9 +60,20 @@ final class Relay extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (halfClose && evt instanceof ChannelInputShutdownEvent) {
+            // After the reads in progress: this side is done sending, so the other side's output
+            // ends once what was relayed to it is written.
+            ctx.executor().execute(() -> shutdownOutput(peer));
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         if (peer.isActive()) {
-            peer.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         }
     }
 
@@ -63,5 +81,22 @@ final class Relay extends ChannelInboundHandlerAdapter {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         ctx.close();
         peer.close();
+    }
+
+    /** Ends a channel's output after its pending writes: END_STREAM on a stream, FIN on a socket. */
+    private static void shutdownOutput(Channel ch) {
+        ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> {
+            if (!written.isSuccess() || !ch.isActive() || StreamBytes.shutdownOutput(ch)) {
+                return;
+            }
+            if (ch instanceof DuplexChannel duplex) {
+                if (duplex.isInputShutdown()) {
+                    // Both directions have ended: nothing more to relay.
+                    ch.close();
+                } else {
+                    duplex.shutdownOutput();
+                }
+            }
+        });
     }
 }

@@ -1,10 +1,12 @@
 package dev.pep.proxy.connector;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2ResetFrame;
@@ -17,16 +19,24 @@ import java.util.concurrent.TimeUnit;
  * become DATA frames, and closing sends END_STREAM first. Bytes that arrive before the stream's
  * owner first asks to read are held, so an app that speaks first loses nothing while the owner
  * sets up its handlers. END_STREAM or RST_STREAM from the peer closes the channel after the bytes
- * before it are delivered. Bytes are held until {@link #arm} and then the first read, so reads
- * Netty starts on its own while the stream is being set up deliver nothing. Runs on the stream's
- * event loop.
+ * before it are delivered; on a stream that carries half-close ({@link #halfClose}, TCP sessions)
+ * END_STREAM is instead the peer's end of sending, told as a {@link ChannelInputShutdownEvent}
+ * like a socket's FIN, and {@link #SHUTDOWN_OUTPUT} written ends our sending the same way. Bytes
+ * are held until {@link #arm} and then the first read, so reads Netty starts on its own while the
+ * stream is being set up deliver nothing. Runs on the stream's event loop.
  */
 final class StreamBytes extends ChannelDuplexHandler {
 
     /** How long a close waits for the peer's END_STREAM before it resets the stream. */
     static final int CLOSE_WAIT_SECONDS = 10;
 
+    /** Written to a stream: END_STREAM after the bytes before it; later bytes are dropped. */
+    static final Object SHUTDOWN_OUTPUT = new Object();
+
     private final ArrayDeque<ByteBuf> held = new ArrayDeque<>();
+    private boolean halfClose;
+    private boolean inputShutdown;
+    private boolean reset;
     private boolean armed;
     private boolean reading;
     private boolean ended;
@@ -45,7 +55,6 @@ final class StreamBytes extends ChannelDuplexHandler {
                 content.release();
             }
             if (end) {
-                // LIMITATION(L-740): END_STREAM ends the whole stream; no half-closed TCP across the tunnel.
                 ended = true;
                 if (pendingClose != null) {
                     // Our close was waiting for the peer's END_STREAM: both sides are done, no reset.
@@ -58,6 +67,7 @@ final class StreamBytes extends ChannelDuplexHandler {
         } else if (msg instanceof Http2ResetFrame) {
             ended = true;
             endSent = true;
+            reset = true;
             ReferenceCountUtil.release(msg);
             closeIfDone(ctx);
         } else if (msg instanceof ByteBuf) {
@@ -71,6 +81,24 @@ final class StreamBytes extends ChannelDuplexHandler {
     /** From the next read on, bytes go to the stream's owner. */
     void arm() {
         armed = true;
+    }
+
+    /** The peer's END_STREAM ends only its sending; before {@link #arm}. */
+    void halfClose() {
+        halfClose = true;
+    }
+
+    /**
+     * Ends our sending on a tunnel stream: END_STREAM once the bytes written before it are out.
+     *
+     * @return false when {@code ch} is not a tunnel stream
+     */
+    static boolean shutdownOutput(Channel ch) {
+        if (ch.pipeline().get(StreamBytes.class) == null) {
+            return false;
+        }
+        ch.writeAndFlush(SHUTDOWN_OUTPUT);
+        return true;
     }
 
     @Override
@@ -93,7 +121,14 @@ final class StreamBytes extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        if (msg instanceof ByteBuf buf) {
+        if (msg == SHUTDOWN_OUTPUT) {
+            if (endSent || !ctx.channel().isActive()) {
+                promise.trySuccess();
+                return;
+            }
+            endSent = true;
+            ctx.write(new DefaultHttp2DataFrame(true), promise);
+        } else if (msg instanceof ByteBuf buf) {
             if (endSent) {
                 buf.release();
                 promise.setSuccess();
@@ -167,11 +202,20 @@ final class StreamBytes extends ChannelDuplexHandler {
     }
 
     private void closeIfDone(ChannelHandlerContext ctx) {
-        if (ended && reading && held.isEmpty()) {
-            ctx.fireChannelReadComplete();
-            // Through close() above: our END_STREAM goes out first, then the stream closes.
-            ctx.channel().close();
+        if (!ended || !reading || !held.isEmpty()) {
+            return;
         }
+        ctx.fireChannelReadComplete();
+        if (halfClose && !reset) {
+            // The peer is done sending; we may still send. Both END_STREAMs close the stream.
+            if (!inputShutdown) {
+                inputShutdown = true;
+                ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+            }
+            return;
+        }
+        // Through close() above: our END_STREAM goes out first, then the stream closes.
+        ctx.channel().close();
     }
 
     private void releaseHeld() {

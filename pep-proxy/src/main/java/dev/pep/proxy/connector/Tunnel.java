@@ -137,7 +137,11 @@ public final class Tunnel {
                 timer.cancel(false);
                 if (a.isSuccess()) {
                     stream.attr(ANSWER).set((Http2Headers) a.getNow());
-                    stream.pipeline().get(StreamBytes.class).arm();
+                    StreamBytes bytes = stream.pipeline().get(StreamBytes.class);
+                    if (headers.contains(TunnelProtocol.HALF_CLOSE)) {
+                        bytes.halfClose();
+                    }
+                    bytes.arm();
                     stream.config().setAutoRead(false);
                     opened.trySuccess(stream);
                 } else {
@@ -154,13 +158,29 @@ public final class Tunnel {
         return opened;
     }
 
-    /** The headers of a session's stream to {@code app}. */
-    static Http2Headers connect(String app, String session) {
+    /**
+     * The headers of a session's stream to {@code app}; with {@code halfClose} (a TCP session)
+     * each END_STREAM ends one direction only, as a FIN does.
+     */
+    static Http2Headers connect(String app, String session, boolean halfClose) {
         Http2Headers h = new DefaultHttp2Headers().method("CONNECT").authority(app);
         if (session != null) {
             h.set(TunnelProtocol.SESSION, session);
         }
+        if (halfClose) {
+            h.set(TunnelProtocol.HALF_CLOSE, "1");
+        }
         return h;
+    }
+
+    /**
+     * Ends our sending on a tunnel stream (END_STREAM after the bytes written before it), the
+     * way {@link io.netty.channel.socket.DuplexChannel#shutdownOutput} ends a socket's.
+     *
+     * @return false when {@code ch} is not a tunnel stream
+     */
+    public static boolean shutdownOutput(Channel ch) {
+        return StreamBytes.shutdownOutput(ch);
     }
 
     /** The headers of the hello stream. */

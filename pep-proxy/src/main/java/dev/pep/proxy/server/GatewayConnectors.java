@@ -47,13 +47,16 @@ final class GatewayConnectors implements AutoCloseable {
     private final ConnectorCa ca;
     private final ConnectorRegistry registry;
     private final Clock clock;
+    private final MeterRegistry meters;
     private ConnectorListener listener;
 
-    private GatewayConnectors(ConnectorsConfig config, ConnectorCa ca, ConnectorRegistry registry, Clock clock) {
+    private GatewayConnectors(ConnectorsConfig config, ConnectorCa ca, ConnectorRegistry registry, Clock clock,
+            MeterRegistry meters) {
         this.config = config;
         this.ca = ca;
         this.registry = registry;
         this.clock = clock;
+        this.meters = meters;
     }
 
     /** The connector side for that configuration; null when gateway.yaml has no connectors. */
@@ -76,7 +79,7 @@ final class GatewayConnectors implements AutoCloseable {
         ca.ensureListener(ConnectorListener.listenerNames(config.address()));
         var store = new EnrolmentStore(dir, clock, random);
         var registry = new ConnectorRegistry(store, clock, audit::emit, events, meters);
-        return new GatewayConnectors(config, ca, registry, clock);
+        return new GatewayConnectors(config, ca, registry, clock, meters);
     }
 
     ConnectorRegistry registry() {
@@ -91,7 +94,8 @@ final class GatewayConnectors implements AutoCloseable {
     void start(EventLoopGroup boss, EventLoopGroup workers, Class<? extends ServerChannel> channelClass,
             AdminApi api) throws Exception {
         listener = ConnectorListener.start(boss, workers, channelClass, config.address(), config.port(), ca,
-                registry, clock);
+                registry, clock, config.handshakeTimeout(), config.maxUnauthenticatedConnections(),
+                config.maxUnauthenticatedConnectionsPerAddress(), meters);
         boss.scheduleWithFixedDelay(registry::check, 1, 1, TimeUnit.SECONDS);
         api.register("POST", PATH + "/tokens", r -> CompletableFuture.supplyAsync(() -> createToken(r)));
         api.register("GET", PATH, r -> CompletableFuture.supplyAsync(this::list));

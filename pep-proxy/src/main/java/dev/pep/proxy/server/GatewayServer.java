@@ -28,6 +28,7 @@ import dev.pep.proxy.tls.TlsContexts;
 import dev.pep.proxy.upstream.DirectDialer;
 import dev.pep.proxy.upstream.EchoApp;
 import dev.pep.proxy.session.SessionRegistry;
+import dev.pep.proxy.upstream.UpstreamTls;
 import dev.pep.proxy.upstream.Upstreams;
 import dev.pep.telemetry.audit.AuditEvents;
 import dev.pep.telemetry.audit.AuditPipeline;
@@ -144,17 +145,15 @@ public final class GatewayServer implements AutoCloseable {
                 : new ConfiguredAccessEngine(accessModes(config), configVersion(config));
         var registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         var metrics = new GatewayMetrics(registry);
-        String upstreamCa = config.tls().upstreamCa();
         AuditPipeline audit = Audit.start(config, registry);
         AuditEvents events = AuditEvents.create(config.instance());
         GatewayConnectors connectors = GatewayConnectors.open(config, audit, events, registry, apps);
-        var upstreams = new Upstreams(transport.socketChannel(),
-                TlsContexts.client(upstreamCa == null ? null : config.resolve(upstreamCa).toFile()),
+        var upstreams = new Upstreams(transport.socketChannel(), UpstreamTls.http(config),
                 connectors == null ? null : connectors.registry());
         var gw = new GatewayContext(config, router, engine, upstreams, metrics, Clock.systemUTC(), audit, events,
                 tracing(config, registry));
         gw.identity = GatewayIdentity.create(config, partners, audit, events, gw.clock);
-        DirectDialer direct = new DirectDialer(transport.socketChannel(), TlsContexts.streamClient());
+        DirectDialer direct = new DirectDialer(transport.socketChannel(), UpstreamTls.stream(config));
         // TCP apps behind a connector ride its tunnel like HTTP ones; the rest are dialled directly.
         gw.dialer = connectors == null ? direct : (loop, route) -> Upstreams.viaConnector(route)
                 ? connectors.registry().dial(loop, route) : direct.dial(loop, route);

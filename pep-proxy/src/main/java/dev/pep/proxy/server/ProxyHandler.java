@@ -830,6 +830,11 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             fail(502, "connector_lost", "The connection to the application was lost; try again.", cause);
             return;
         }
+        if (cause instanceof UpstreamTlsException) {
+            LOG.warn("upstream tls failed app={} error={}", route.name(), String.valueOf(cause.getCause()));
+            fail(502, "upstream_tls_failed", "The application could not be reached securely.", cause);
+            return;
+        }
         fail(502, "upstream_closed", "The application closed the connection.", cause);
     }
 

@@ -1,5 +1,6 @@
 package dev.pep.proxy.server;
 
+import dev.pep.proxy.connector.Tunnel;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -19,6 +20,7 @@ import java.time.Duration;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,7 +52,8 @@ final class TcpRelay {
          *
          * @param reason {@code closed} (both sides finished), {@code client_closed},
          *     {@code app_closed}, {@code idle_timeout}, {@code max_duration}, {@code client_error},
-         *     {@code app_error}, or the reason handed to {@link #end}
+         *     {@code app_error}, {@code upstream_tls_failed} (the app's TLS refused the
+         *     gateway), or the reason handed to {@link #end}
          * @param toApp bytes relayed from the client to the app
          * @param toClient bytes relayed from the app to the client
          */
@@ -88,7 +91,8 @@ final class TcpRelay {
         app.pipeline().addLast(NAME, new AppSide());
         maxTimer = loop.schedule(() -> end("max_duration"), maxDuration.toMillis(),
                 TimeUnit.MILLISECONDS);
-        app.closeFuture().addListener(f -> onLoop(this::appClosed));
+        // Always a task later: a TLS failure reported as the app's stream closes is told first.
+        app.closeFuture().addListener(f -> later(this::appClosed));
         app.config().setAutoRead(true);
         client.config().setAutoRead(app.isWritable());
     }
@@ -181,6 +185,9 @@ final class TcpRelay {
         if (ended || appDone) {
             return;
         }
+        if (waitForTransit(this::appFinished)) {
+            return;
+        }
         appDone = true;
         shutdownOutput(client);
         if (clientDone) {
@@ -189,7 +196,23 @@ final class TcpRelay {
     }
 
     private void appClosed() {
+        if (!ended && waitForTransit(this::appClosed)) {
+            return;
+        }
         endNow(clientDone && appDone ? "closed" : "app_closed");
+    }
+
+    /**
+     * Whether bytes the app sent before its end are still on their way to this loop (an app on
+     * another loop: a tunnel stream); then {@code then} runs again shortly, so the end never
+     * overtakes them.
+     */
+    private boolean waitForTransit(Runnable then) {
+        if (inTransit.get() <= 0) {
+            return false;
+        }
+        loop.schedule(then, 1, TimeUnit.MILLISECONDS);
+        return true;
     }
 
     /** App reads go on while the client can take more and little is in transit. */
@@ -220,11 +243,28 @@ final class TcpRelay {
     }
 
     private static void shutdownSocket(Channel ch) {
-        if (ch instanceof DuplexChannel duplex && ch.isActive()) {
-            duplex.shutdownOutput();
+        if (!ch.isActive()) {
+            return;
         }
-        // A stream that cannot half-close (a tunnel stream) is left open: the other side's
-        // replies still flow, and the idle limit ends it if nothing does.
+        if (ch instanceof DuplexChannel duplex) {
+            duplex.shutdownOutput();
+        } else {
+            // A connector's tunnel stream: END_STREAM, which the connector turns into a FIN.
+            Tunnel.shutdownOutput(ch);
+        }
+    }
+
+    private void later(Runnable task) {
+        try {
+            loop.execute(task);
+        } catch (RejectedExecutionException e) {
+            // The client's loop is shutting down: the gateway is stopping.
+        }
+    }
+
+    /** Whether a failure is the app's TLS refusing the gateway (in TLS 1.3, after the handshake). */
+    private static boolean tlsFailure(Throwable cause) {
+        return cause instanceof SSLException || cause != null && cause.getCause() instanceof SSLException;
     }
 
     private void onLoop(Runnable task) {
@@ -320,9 +360,15 @@ final class TcpRelay {
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (finished(evt)) {
+            if (evt instanceof SslCloseCompletionEvent close && !close.isSuccess()) {
+                String reason = tlsFailure(close.cause()) ? "upstream_tls_failed" : "app_error";
+                handOver(() -> endNow(reason));
+            } else if (evt instanceof SslCloseCompletionEvent) {
                 // After the reads in progress: TLS may hand on the last bytes after the event.
                 handOver(() -> loop.execute(TcpRelay.this::appFinished));
+            } else if (finished(evt)) {
+                // A FIN, or a tunnel stream's END_STREAM: after every byte before it.
+                handOver(TcpRelay.this::appFinished);
             }
             ReferenceCountUtil.release(evt);
         }
@@ -330,7 +376,10 @@ final class TcpRelay {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             LOG.debug("tcp app side failed channel={} error={}", client.id(), cause.toString());
-            handOver(() -> endNow("app_error"));
+            // In TLS 1.3 an app refusing the gateway's client certificate does so after the
+            // gateway's handshake is done: its alert is the first thing the relay reads.
+            String reason = tlsFailure(cause) ? "upstream_tls_failed" : "app_error";
+            handOver(() -> endNow(reason));
         }
 
         private void handOver(Runnable task) {

@@ -98,8 +98,17 @@ public final class TlsContexts {
      * certificates; on the JDK's engine, for TLS 1.3 half-close as {@link #server} explains.
      */
     public static SslContext streamClient() throws SSLException {
+        return streamClient(null, null);
+    }
+
+    /**
+     * A client context for TLS streams as above that presents {@code chain} (leaf first) and its
+     * PKCS#8 {@code key} to apps that ask for a client certificate; both null for none.
+     */
+    public static SslContext streamClient(File chain, File key) throws SSLException {
         return SslContextBuilder.forClient()
                 .sslProvider(SslProvider.JDK)
+                .keyManager(chain, key)
                 .protocols("TLSv1.3", "TLSv1.2")
                 .build();
     }
@@ -109,7 +118,15 @@ public final class TlsContexts {
      * {@code trustedCas} (a PEM bundle) or, when it is null, against the JDK's trust store.
      */
     public static SslContext client(File trustedCas) throws SSLException {
-        SslContextBuilder builder = SslContextBuilder.forClient();
+        return client(trustedCas, null, null);
+    }
+
+    /**
+     * A client context as above that presents {@code chain} (leaf first) and its PKCS#8
+     * {@code key} to applications that ask for a client certificate; both null for none.
+     */
+    public static SslContext client(File trustedCas, File chain, File key) throws SSLException {
+        SslContextBuilder builder = SslContextBuilder.forClient().keyManager(chain, key);
         if (trustedCas != null) {
             builder.trustManager(trustedCas);
         }

@@ -29,10 +29,18 @@ public final class DirectDialer implements AppDialer {
     private static final String TLS = "app-tls";
 
     private final Class<? extends SocketChannel> channelClass;
-    private final SslContext clientTls;
+    private final UpstreamTls clientTls;
 
     /** A dialer opening {@code channelClass} sockets, verifying TLS apps against {@code clientTls}. */
     public DirectDialer(Class<? extends SocketChannel> channelClass, SslContext clientTls) {
+        this(channelClass, UpstreamTls.of(clientTls));
+    }
+
+    /**
+     * A dialer opening {@code channelClass} sockets, speaking TLS to each app with the context
+     * {@code clientTls} has for it (its client certificate, if it has one).
+     */
+    public DirectDialer(Class<? extends SocketChannel> channelClass, UpstreamTls clientTls) {
         this.channelClass = Objects.requireNonNull(channelClass, "channelClass");
         this.clientTls = Objects.requireNonNull(clientTls, "clientTls");
     }
@@ -88,7 +96,7 @@ public final class DirectDialer implements AppDialer {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         if (tls) {
-                            ch.pipeline().addLast(TLS, sslHandler(ch, host, port));
+                            ch.pipeline().addLast(TLS, sslHandler(ch, route, host, port));
                         }
                         // What TLS decodes before the caller's handler is in place waits here.
                         ch.pipeline().addLast(HeldReads.NAME, new HeldReads());
@@ -97,8 +105,8 @@ public final class DirectDialer implements AppDialer {
                 .remoteAddress(host, port);
     }
 
-    private SslHandler sslHandler(SocketChannel ch, String host, int port) {
-        SslHandler h = clientTls.newHandler(ch.alloc(), host, port);
+    private SslHandler sslHandler(SocketChannel ch, Route route, String host, int port) {
+        SslHandler h = clientTls.forApp(route.name()).newHandler(ch.alloc(), host, port);
         SSLEngine engine = h.engine();
         SSLParameters p = engine.getSSLParameters();
         // Verify that the certificate names the upstream host, not only that it chains to a CA.

@@ -4,6 +4,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import javax.net.ssl.SSLException;
 
 /**
  * The last handler of an upstream connection: hands responses to the exchange using the
@@ -68,7 +69,21 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
         listener = null;
         ctx.close();
         if (l != null) {
-            l.onUpstreamClosed(cause);
+            l.onUpstreamClosed(tlsFailure(cause) ? new UpstreamTlsException(cause) : cause);
         }
+    }
+
+    /**
+     * Whether the connection failed in TLS. In TLS 1.3 the client's handshake is done before
+     * the app has judged its certificate, so an app refusing the gateway's certificate (or its
+     * lack of one) answers the request with an alert, not the handshake.
+     */
+    private static boolean tlsFailure(Throwable cause) {
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (t instanceof SSLException) {
+                return true;
+            }
+        }
+        return false;
     }
 }

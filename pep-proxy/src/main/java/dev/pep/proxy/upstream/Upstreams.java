@@ -24,7 +24,7 @@ public final class Upstreams {
 
     private final Class<? extends SocketChannel> channelClass;
     private final AppDialer connectors;
-    private final SslContext clientTls;
+    private final UpstreamTls clientTls;
     private final FastThreadLocal<Map<String, UpstreamPool>> pools = new FastThreadLocal<>() {
         @Override
         protected Map<String, UpstreamPool> initialValue() {
@@ -42,6 +42,14 @@ public final class Upstreams {
      * connector can dial in (such apps then fail with {@link NoConnectorException}).
      */
     public Upstreams(Class<? extends SocketChannel> channelClass, SslContext clientTls, AppDialer connectors) {
+        this(channelClass, UpstreamTls.of(clientTls), connectors);
+    }
+
+    /**
+     * Upstreams as above, speaking TLS to each app with the context {@code clientTls} has for it
+     * (its client certificate, if it has one).
+     */
+    public Upstreams(Class<? extends SocketChannel> channelClass, UpstreamTls clientTls, AppDialer connectors) {
         this.channelClass = channelClass;
         this.clientTls = clientTls;
         this.connectors = connectors;
@@ -108,6 +116,6 @@ public final class Upstreams {
         }
         // Keyed by the route object's app and target, so a reloaded app gets a fresh pool.
         return pools.get().computeIfAbsent(route.name() + "|" + route.target(),
-                k -> new UpstreamPool(loop, channelClass, route, clientTls));
+                k -> new UpstreamPool(loop, channelClass, route, clientTls.forApp(route.name())));
     }
 }

@@ -353,6 +353,80 @@ class ConfigLoaderTest {
         return ConfigLoader.load(f);
     }
 
+    @Test
+    void load_upstreamClientCertificate_keyAndChainOfOnePair_accepted() throws Exception {
+        Path a = devCa("a");
+        Files.writeString(dir.resolve("gateway.yaml"), upstreamClientCertificate("[billing, ledger]",
+                a.resolve("dev.pem"), a.resolve("dev-key.pem")));
+
+        GatewayConfig c = ConfigLoader.load(dir.resolve("gateway.yaml"));
+
+        assertThat(c.tls().upstreamClientCertificates()).singleElement()
+                .satisfies(u -> assertThat(u.apps()).containsExactly("billing", "ledger"));
+    }
+
+    @Test
+    void load_upstreamClientCertificate_keyOfAnotherCertificate_namesKeyAndBothFiles() throws Exception {
+        Path a = devCa("a");
+        Path b = devCa("b");
+
+        ConfigProblem p = problem(upstreamClientCertificate("[billing]", a.resolve("dev.pem"),
+                b.resolve("dev-key.pem")));
+
+        assertThat(p.key()).isEqualTo("tls.upstream-client-certificates.0.key");
+        assertThat(p.line()).isEqualTo(6);
+        assertThat(p.message()).contains("does not belong to the certificate").contains("dev.pem");
+    }
+
+    @Test
+    void load_upstreamClientCertificate_keyFileWithoutAKey_refusedWithoutQuotingIt() throws Exception {
+        Path a = devCa("a");
+        Files.writeString(dir.resolve("broken-key.pem"), "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LXNhdWNl\n"
+                + "-----END PRIVATE KEY-----\n");
+
+        ConfigProblem p = problem(upstreamClientCertificate("[billing]", a.resolve("dev.pem"),
+                dir.resolve("broken-key.pem")));
+
+        assertThat(p.key()).isEqualTo("tls.upstream-client-certificates.0.key");
+        assertThat(p.message()).contains("expected an unencrypted PKCS#8").doesNotContain("c2VjcmV0LXNhdWNl");
+    }
+
+    @Test
+    void load_upstreamClientCertificate_missingFilesAndTwiceNamedApp_eachReported() throws Exception {
+        Path a = devCa("a");
+        Path f = dir.resolve("gateway.yaml");
+        Files.writeString(f, upstreamClientCertificate("[billing]", a.resolve("dev.pem"), a.resolve("dev-key.pem"))
+                + "    - apps: [billing]\n      certificate: nowhere.pem\n      key: nowhere-key.pem\n");
+
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(f));
+
+        assertThat(e.problems()).extracting(ConfigProblem::key).contains(
+                "tls.upstream-client-certificates.1.apps", "tls.upstream-client-certificates.1.certificate",
+                "tls.upstream-client-certificates.1.key");
+        assertThat(e.getMessage()).contains("app 'billing' already has a client certificate")
+                .contains("cannot read file 'nowhere-key.pem'");
+    }
+
+    private Path devCa(String name) throws Exception {
+        var ca = new dev.pep.proxy.tls.DevelopmentCa(dir.resolve(name), java.time.Clock.systemUTC(),
+                new java.security.SecureRandom());
+        ca.ensure(java.util.List.of("gateway.example"));
+        Files.copy(ca.certFile(), dir.resolve(name).resolve("dev.pem"));
+        Files.copy(ca.keyFile(), dir.resolve(name).resolve("dev-key.pem"));
+        return dir.resolve(name);
+    }
+
+    private static String upstreamClientCertificate(String apps, Path certificate, Path key) {
+        return """
+                tls:
+                  development-ca: {}
+                  upstream-client-certificates:
+                    - apps: %s
+                      certificate: %s
+                      key: %s
+                """.formatted(apps, certificate, key);
+    }
+
     private ConfigProblem problem(String yaml) throws IOException {
         Path f = dir.resolve("gateway.yaml");
         Files.writeString(f, yaml);

@@ -31,8 +31,6 @@ import java.net.Socket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -69,15 +67,12 @@ class TunnelTest {
     @BeforeEach
     void start() throws Exception {
         group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
-        Clock clock = Clock.systemUTC();
         Path state = dir.resolve("gateway");
-        ConnectorCa ca = ConnectorCa.open(state, clock, new SecureRandom());
-        ca.ensureListener(List.of("localhost", "127.0.0.1"));
-        EnrolmentStore store = new EnrolmentStore(state, clock, new SecureRandom());
-        registry = new ConnectorRegistry(store, clock, audit::add, AuditEvents.create("test"),
-                new SimpleMeterRegistry());
-        listener = ConnectorListener.start(group, group, NioServerSocketChannel.class, "127.0.0.1", 0, ca, registry,
-                clock);
+        GatewaySide gateway = GatewaySide.create(state, audit, new SimpleMeterRegistry());
+        EnrolmentStore store = gateway.store();
+        registry = gateway.registry();
+        listener = ConnectorListener.start(group, group, NioServerSocketChannel.class, "127.0.0.1", 0, gateway.ca(),
+                registry, gateway.clock());
         firehose = app(out -> out.write(new byte[FIREHOSE_BYTES]));
         echo = app(null);
         String token = store.createToken("depot-1", List.of("firehose", "echo"), Duration.ofMinutes(5), null,
@@ -154,13 +149,49 @@ class TunnelTest {
 
     @Test
     void appEndsItsSide_streamClosesAfterItsLastBytes() throws Exception {
-        // Pins L-740: the app's close ends the whole stream, after its bytes arrive.
+        // An HTTP exchange's stream: the app's close ends the whole stream, after its bytes arrive.
         Channel stream = dial("firehose");
         AtomicLong received = count(stream);
         stream.config().setAutoRead(true);
 
         await().atMost(Duration.ofSeconds(30)).until(() -> !stream.isActive());
         assertThat(received.get()).isEqualTo(FIREHOSE_BYTES);
+    }
+
+    @Test
+    void tcpStream_halfClosedByTheGateway_appStillAnswersToTheEnd_thenTheStreamEnds() throws Exception {
+        Future<Channel> f = registry.dial(group.next(), tcpRoute("echo")).await();
+        assertThat(f.cause()).isNull();
+        Channel stream = f.getNow();
+        AtomicLong received = new AtomicLong();
+        AtomicLong inputShutdownAt = new AtomicLong(-1);
+        stream.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                received.addAndGet(((ByteBuf) msg).readableBytes());
+                ((ByteBuf) msg).release();
+            }
+
+            @Override
+            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+                    inputShutdownAt.set(received.get());
+                }
+            }
+        });
+        stream.config().setAutoRead(true);
+        // A slow reader: the connector's sending waits on the stream's window past our END_STREAM.
+        io.netty.util.concurrent.ScheduledFuture<?> slow = stream.eventLoop().scheduleAtFixedRate(() ->
+                stream.config().setAutoRead(!stream.config().isAutoRead()), 5, 5, TimeUnit.MILLISECONDS);
+
+        stream.writeAndFlush(Unpooled.wrappedBuffer(new byte[16 << 20]));
+        assertThat(Tunnel.shutdownOutput(stream)).isTrue();
+
+        // Our END_STREAM reached the app as a FIN: it echoed everything, then ended its side.
+        await().atMost(Duration.ofSeconds(60)).until(() -> !stream.isActive());
+        slow.cancel(false);
+        assertThat(received.get()).isEqualTo(16 << 20);
+        assertThat(inputShutdownAt.get()).as("the app's end came after its last byte").isEqualTo(16 << 20);
     }
 
     @Test
@@ -238,6 +269,13 @@ class TunnelTest {
 
     private static Route route(String app, String upstream) {
         return new Route(new App(app, List.of(app + ".example"), AppProtocol.HTTP, URI.create(upstream), Map.of(),
+                false, Optional.empty()), AppConfig.defaults(List.of(app + ".example"), upstream),
+                URI.create(upstream));
+    }
+
+    private static Route tcpRoute(String app) {
+        String upstream = "connector:depot-1";
+        return new Route(new App(app, List.of(app + ".example"), AppProtocol.TCP, URI.create(upstream), Map.of(),
                 false, Optional.empty()), AppConfig.defaults(List.of(app + ".example"), upstream),
                 URI.create(upstream));
     }

@@ -88,7 +88,13 @@ public final class TlsFiles {
         }
     }
 
-    private static PrivateKey privateKey(Path pem) throws IOException {
+    /**
+     * The unencrypted PKCS#8 key ({@code BEGIN PRIVATE KEY}, RSA, EC or Ed25519) in a PEM file.
+     *
+     * @throws IOException when the file cannot be read or holds no such key; the message names
+     *     the file and never quotes its content
+     */
+    public static PrivateKey privateKey(Path pem) throws IOException {
         String text = Files.readString(pem, StandardCharsets.US_ASCII);
         int begin = text.indexOf("-----BEGIN PRIVATE KEY-----");
         int end = text.indexOf("-----END PRIVATE KEY-----");
