@@ -9,7 +9,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -134,6 +133,10 @@ class TcpAppIT {
                 hosts: [ledger.pep.localhost]
                 protocol: tcp
                 upstream: tcp://127.0.0.1:%2$d
+              rotating:
+                hosts: [rotating.pep.localhost]
+                protocol: tcp
+                upstream: tcp://127.0.0.1:%1$d
               race:
                 hosts: [race.pep.localhost]
                 protocol: tcp
@@ -144,7 +147,7 @@ class TcpAppIT {
             rules:
               - id: collectors
                 apps: [echo, vault, bulk, keep, secure, forged, depot, desk, tunnelled, race, tunnelled-bulk,
-                       sealed, sealed-bare]
+                       sealed, sealed-bare, rotating]
                 effect: allow
                 when: >
                   subject.method == "client_certificate" && subject.id == "collector-1" &&
@@ -182,6 +185,13 @@ class TcpAppIT {
     static KeyPair partnerCa;
     /** Per trigger: from the trigger to the affected openssl session's end, in ms. */
     static final Map<String, Long> MEASURED = new java.util.concurrent.ConcurrentHashMap<>();
+    static KeyPair oldPartnerKeys;
+    static X509Certificate oldPartner;
+    static KeyPair newPartnerKeys;
+    static X509Certificate newPartner;
+    static X509Certificate rotatingClient;
+    static Path rotatingCert;
+    static Path rotatingKey;
 
     @BeforeAll
     static void start() throws Exception {
@@ -196,6 +206,18 @@ class TcpAppIT {
         malloryCert = write("mallory.pem", pem("CERTIFICATE",
                 issue("CN=mallory,O=northwind", m, "CN=Partner CA", partnerCa, false, null).getEncoded()));
         malloryKey = write("mallory-key.pem", pem("PRIVATE KEY", m.getPrivate().getEncoded()));
+
+        // A partner whose CA changes while the gateway runs: its bundle and CRL files are rewritten.
+        oldPartnerKeys = keys();
+        oldPartner = issue("CN=Old Partner CA", oldPartnerKeys, "CN=Old Partner CA", oldPartnerKeys, true, null);
+        newPartnerKeys = keys();
+        newPartner = issue("CN=New Partner CA", newPartnerKeys, "CN=New Partner CA", newPartnerKeys, true, null);
+        write("rotating-ca.pem", pem("CERTIFICATE", oldPartner.getEncoded()));
+        write("rotating.crl", pem("X509 CRL", crl(oldPartner, oldPartnerKeys).getEncoded()));
+        KeyPair r = keys();
+        rotatingClient = issue("CN=collector-1,O=northwind", r, "CN=New Partner CA", newPartnerKeys, false, null);
+        rotatingCert = write("rotating-client.pem", pem("CERTIFICATE", rotatingClient.getEncoded()));
+        rotatingKey = write("rotating-client-key.pem", pem("PRIVATE KEY", r.getPrivate().getEncoded()));
 
         KeyPair appCaKeys = keys();
         X509Certificate appCa = issue("CN=App CA", appCaKeys, "CN=App CA", appCaKeys, true, null);
@@ -232,6 +254,7 @@ class TcpAppIT {
         Files.writeString(dir.resolve("admin-tokens"), "alice " + TOKEN + "\n");
         String yaml = GatewayProcess.sessionsConfig("it-tcp").replace("tls:\n", """
                 tls:
+                  reload-interval: 200ms
                   upstream-client-certificates:
                     - apps: [sealed]
                       certificate: gateway-client.pem
@@ -242,6 +265,9 @@ class TcpAppIT {
                   client-certificates:
                     - ca-bundle: partner-ca.pem
                       hosts: ["*.pep.localhost"]
+                    - ca-bundle: rotating-ca.pem
+                      crls: [rotating.crl]
+                      hosts: [rotating.pep.localhost]
                 tcp:
                   idle-timeout: 2m
                   max-duration: 1h
@@ -701,7 +727,64 @@ class TcpAppIT {
         assertThat(lines.connections()).isEqualTo(before);
     }
 
+    @Test
+    void partnerBundleAndCrlRewrittenOnDisk_nextHandshakeUsesTheNewTrust_aBrokenFileKeepsTheOld()
+            throws Exception {
+        List<String> newPartnersClient = List.of("-cert", rotatingCert.toString(), "-key", rotatingKey.toString());
+
+        ToolResult before = openssl("rotating.pep.localhost", newPartnersClient, "before\nquit\n");
+        assertThat(before.out()).as("the bundle names only the old CA; " + before).doesNotContain("before\n");
+        await().atMost(Duration.ofSeconds(10)).until(() -> denials("rotating", "certificate_untrusted") >= 1);
+
+        // The partner moved to its new CA: CRL and bundle rewritten, picked up without a restart.
+        replace("rotating.crl", pem("X509 CRL", crl(newPartner, newPartnerKeys).getEncoded()));
+        replace("rotating-ca.pem", pem("CERTIFICATE", newPartner.getEncoded()));
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300)).until(() ->
+                openssl("rotating.pep.localhost", newPartnersClient, "rotated\nquit\n").out().contains("rotated\n"));
+
+        // A broken bundle file: the trust in force stays, with a WARN line and a counter.
+        replace("rotating-ca.pem", "-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n");
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(metric(
+                "pep_provider_failures_total{kind=\"client_trust\",provider=\"rotating-ca.pem\"}"))
+                .as(metrics().lines().filter(l -> l.startsWith("pep_provider")).toList().toString())
+                .isGreaterThanOrEqualTo(1));
+        assertThat(metric("pep_provider_up{kind=\"client_trust\",provider=\"rotating-ca.pem\"}")).isZero();
+        assertThat(openssl("rotating.pep.localhost", newPartnersClient, "kept\nquit\n").out()).contains("kept\n");
+        assertThat(gateway.stderr()).contains("trust bundle reload refused");
+
+        // Repaired, with a CRL that revokes the client: its next handshake is refused as revoked.
+        replace("rotating.crl", pem("X509 CRL", crl(newPartner, newPartnerKeys, rotatingClient).getEncoded()));
+        replace("rotating-ca.pem", pem("CERTIFICATE", newPartner.getEncoded()));
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300)).until(() -> {
+            openssl("rotating.pep.localhost", newPartnersClient, "revoked?\nquit\n");
+            return denials("rotating", "certificate_revoked") >= 1;
+        });
+    }
+
     // ---- helpers -------------------------------------------------------------------------
+
+    /** Rewrites a file in one step, as an operator's deployment tool would. */
+    private static void replace(String name, String content) throws IOException {
+        Path tmp = dir.resolve(name + ".tmp");
+        Files.writeString(tmp, content);
+        Files.move(tmp, dir.resolve(name), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** A CRL of that CA, current for a day, revoking {@code revoked}. */
+    private static java.security.cert.X509CRL crl(X509Certificate ca, KeyPair caKeys, X509Certificate... revoked)
+            throws Exception {
+        Instant now = Instant.now();
+        var b = new org.bouncycastle.cert.X509v2CRLBuilder(X500Name.getInstance(
+                ca.getSubjectX500Principal().getEncoded()), Date.from(now.minus(Duration.ofMinutes(5))));
+        b.setNextUpdate(Date.from(now.plus(Duration.ofDays(1))));
+        for (X509Certificate c : revoked) {
+            b.addCRLEntry(c.getSerialNumber(), Date.from(now.minus(Duration.ofMinutes(1))),
+                    org.bouncycastle.asn1.x509.CRLReason.keyCompromise);
+        }
+        return new org.bouncycastle.cert.jcajce.JcaX509CRLConverter().getCRL(
+                b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(caKeys.getPrivate())));
+    }
 
     private static void writePolicy(boolean withGone) throws IOException {
         String policy = POLICY.formatted(lines.port(), vault.port(), bulk.port(), secure.port(), forged.port(),
@@ -825,27 +908,16 @@ class TcpAppIT {
         }
     }
 
-    /** The session.ended events of the sessions started for {@code app}. */
     private static List<JsonNode> ended(String app) {
-        List<String> ids = events("session.started", app).stream().map(e -> e.get("session_id").asText()).toList();
-        return events("session.ended", null).stream().filter(e -> ids.contains(e.get("session_id").asText()))
-                .toList();
+        return AuditFiles.ended(dir.resolve("audit"), app);
     }
 
     private static long denials(String app, String reason) {
-        return events("decision", app).stream()
-                .filter(e -> e.get("decision").get("effect").asText().equals("deny"))
-                .filter(e -> e.get("decision").get("reasons").get(0).get("code").asText().equals(reason))
-                .count();
+        return AuditFiles.denials(dir.resolve("audit"), app, reason);
     }
 
-    /** Audit events of a type, of an app when {@code app} is not null. */
     private static List<JsonNode> events(String type, String app) {
-        return AuditFiles.lines(dir.resolve("audit")).map(TcpAppIT::parse)
-                .filter(e -> e.get("type").asText().equals(type))
-                .filter(e -> app == null || e.toString().contains("\"name\":\"" + app + "\"")
-                        || e.toString().contains("\"svc_name\":\"" + app + "\""))
-                .toList();
+        return AuditFiles.events(dir.resolve("audit"), type, app);
     }
 
     private static HttpResponse<String> admin(String method, String pathAndQuery) throws Exception {
@@ -855,19 +927,17 @@ class TcpAppIT {
                 .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** The value of one series on the admin listener's /metrics; -1 when it is not there. */
+    private static double metric(String series) throws Exception {
+        return metrics().lines().filter(l -> l.startsWith(series + " ")).findFirst()
+                .map(l -> Double.parseDouble(l.substring(series.length() + 1).trim())).orElse(-1.0);
+    }
+
     private static String metrics() throws Exception {
         HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                 URI.create("http://127.0.0.1:" + gateway.adminPort() + "/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString());
         return r.body();
-    }
-
-    private static JsonNode parse(String line) {
-        try {
-            return JSON.readTree(line);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     private static SSLContext clientTls(KeyPair keys, X509Certificate cert) throws Exception {

@@ -18,6 +18,8 @@ import java.util.Optional;
  * @param labels free-form labels for policy
  * @param episodic whether the app is temporary
  * @param expires when the app stops being routed to; empty for never
+ * @param preamble what its clients may send before TLS; only a TCP app has one other than
+ *     {@link StreamPreamble#NONE}
  */
 public record App(
         String name,
@@ -26,7 +28,8 @@ public record App(
         URI upstream,
         Map<String, String> labels,
         boolean episodic,
-        Optional<Instant> expires) {
+        Optional<Instant> expires,
+        StreamPreamble preamble) {
 
     /** Validates and copies. */
     public App {
@@ -42,6 +45,16 @@ public record App(
         Objects.requireNonNull(upstream, "upstream");
         labels = Map.copyOf(labels);
         Objects.requireNonNull(expires, "expires");
+        Objects.requireNonNull(preamble, "preamble");
+        if (preamble != StreamPreamble.NONE && protocol != AppProtocol.TCP) {
+            throw new IllegalArgumentException("app " + name + ": a preamble is for tcp apps");
+        }
+    }
+
+    /** An app whose clients send nothing before TLS. */
+    public App(String name, List<String> hosts, AppProtocol protocol, URI upstream,
+            Map<String, String> labels, boolean episodic, Optional<Instant> expires) {
+        this(name, hosts, protocol, upstream, labels, episodic, expires, StreamPreamble.NONE);
     }
 
     /** Whether the app has expired at {@code now}. */

@@ -66,6 +66,16 @@ public final class IdentityReasons {
     public static final String CERTIFICATE_UNTRUSTED = "certificate_untrusted";
     /** The client certificate was revoked by its CA. */
     public static final String CERTIFICATE_REVOKED = "certificate_revoked";
+    /** The client certificate, or one of its CAs, is past its validity. */
+    public static final String CERTIFICATE_EXPIRED = "certificate_expired";
+    /** The client certificate, or one of its CAs, is not valid yet. */
+    public static final String CERTIFICATE_NOT_YET_VALID = "certificate_not_yet_valid";
+    /** The client certificate's key usages do not allow TLS client authentication. */
+    public static final String CERTIFICATE_WRONG_USAGE = "certificate_wrong_usage";
+    /** The chain breaks the rules for CAs (not a CA, path length, name constraints). */
+    public static final String CERTIFICATE_CHAIN_INVALID = "certificate_chain_invalid";
+    /** Revocation is checked but no current CRL is at hand for a CA of the chain. */
+    public static final String CERTIFICATE_REVOCATION_UNKNOWN = "certificate_revocation_unknown";
     /** The client certificate lacks the fields the subject mapping needs. */
     public static final String CERTIFICATE_UNMAPPED = "certificate_unmapped";
     /** Too many never-seen tokens needed a signature check this second; try again shortly. */
@@ -108,6 +118,11 @@ public final class IdentityReasons {
             Map.entry(CREDENTIALS_INVALID, "user name or password is wrong"),
             Map.entry(CERTIFICATE_UNTRUSTED, "the client certificate is not trusted"),
             Map.entry(CERTIFICATE_REVOKED, "the client certificate was revoked"),
+            Map.entry(CERTIFICATE_EXPIRED, "the client certificate has expired"),
+            Map.entry(CERTIFICATE_NOT_YET_VALID, "the client certificate is not valid yet"),
+            Map.entry(CERTIFICATE_WRONG_USAGE, "the client certificate is not for client authentication"),
+            Map.entry(CERTIFICATE_CHAIN_INVALID, "the client certificate's chain is invalid"),
+            Map.entry(CERTIFICATE_REVOCATION_UNKNOWN, "the client certificate's revocation status is unknown"),
             Map.entry(CERTIFICATE_UNMAPPED, "the client certificate lacks identity fields"),
             Map.entry(TOO_MANY_TOKEN_CHECKS, "too many new tokens right now, try again shortly"),
             Map.entry(PROVIDER_UNAVAILABLE, "the identity provider cannot be reached, try again shortly"),

@@ -4,6 +4,7 @@ import dev.pep.core.App;
 import dev.pep.core.AppProtocol;
 import dev.pep.core.Effect;
 import dev.pep.core.Obligation;
+import dev.pep.core.StreamPreamble;
 import java.io.StringReader;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -44,7 +45,7 @@ final class PolicyFileParser {
     private static final Pattern HEADER = Pattern.compile("[A-Za-z0-9!#$%&'*+.^`|~-]+");
     private static final Set<String> TOP_KEYS = Set.of("apps", "rules", "description");
     private static final Set<String> APP_KEYS = Set.of("hosts", "protocol", "upstream",
-            "connector", "lifecycle", "expires", "labels", "description");
+            "connector", "lifecycle", "expires", "labels", "description", "preamble");
     private static final Set<String> RULE_KEYS =
             Set.of("id", "apps", "app-labels", "effect", "when", "obligations", "description");
     private static final Set<String> OBLIGATION_KEYS =
@@ -221,9 +222,10 @@ final class PolicyFileParser {
         boolean episodic = lifecycle(app.get("lifecycle"));
         Instant expires = expires(app.get("expires"), episodic);
         Map<String, String> labels = labels(app.get("labels"), "labels");
+        StreamPreamble preamble = preamble(app.get("preamble"), protocol);
         if (!hosts.isEmpty() && upstream != null && NAME.matcher(name).matches()) {
             App value = new App(name, List.copyOf(hosts.keySet()), protocol, upstream, labels,
-                    episodic, java.util.Optional.ofNullable(expires));
+                    episodic, java.util.Optional.ofNullable(expires), preamble);
             apps.add(new AppSpec(value, where(entry.key), hosts));
         }
     }
@@ -243,6 +245,28 @@ final class PolicyFileParser {
             error(entry.value, "protocol '" + text + "': expected http or tcp");
         }
         return AppProtocol.HTTP;
+    }
+
+    /** {@code preamble: postgres}: a TCP app whose clients ask for TLS the PostgreSQL way. */
+    private StreamPreamble preamble(Entry entry, AppProtocol protocol) {
+        if (entry == null) {
+            return StreamPreamble.NONE;
+        }
+        String text = scalar(entry.value, "postgres or none");
+        if ("none".equals(text)) {
+            return StreamPreamble.NONE;
+        }
+        if (!"postgres".equals(text)) {
+            if (text != null) {
+                error(entry.value, "preamble '" + text + "': expected postgres or none");
+            }
+            return StreamPreamble.NONE;
+        }
+        if (protocol != AppProtocol.TCP) {
+            error(entry.key, "preamble applies only to apps with protocol: tcp");
+            return StreamPreamble.NONE;
+        }
+        return StreamPreamble.POSTGRES;
     }
 
     private URI upstream(String name, Node at, Entry upstream, Entry connector) {

@@ -384,7 +384,7 @@ final class PolicySet {
         StringBuilder text = new StringBuilder().append(app.name()).append('|').append(app.hosts())
                 .append('|').append(app.protocol()).append('|').append(app.upstream()).append('|')
                 .append(new TreeMap<>(app.labels())).append('|').append(app.episodic()).append('|')
-                .append(app.expires()).append('\n');
+                .append(app.expires()).append('|').append(app.preamble()).append('\n');
         for (PolicyFileParser.RuleSpec r : rules) {
             Obligations o = r.obligations();
             text.append(r.id()).append('|').append(r.effect()).append('|')

@@ -47,7 +47,7 @@ class LoadErrorsTest {
 
         assertThat(errors).containsExactly(new PolicyError(file(), 5, 5,
                 "unknown key 'hots' in app a; expected one of [connector, description, "
-                        + "expires, hosts, labels, lifecycle, protocol, upstream]"));
+                        + "expires, hosts, labels, lifecycle, preamble, protocol, upstream]"));
     }
 
     @Test
@@ -164,6 +164,20 @@ class LoadErrorsTest {
                 "2:53 upstream 'https://a:443': a tcp app expects tcp://host:port or tls://host:port",
                 "3:53 upstream 'tcp://b': a tcp app expects tcp://host:port or tls://host:port",
                 "4:38 upstream 'tls://c:6514': tcp:// and tls:// are for apps with protocol: tcp");
+    }
+
+    @Test
+    void load_preamble_onlyPostgresAndOnlyOnTcpApps() {
+        List<PolicyError> errors = errorsOf("""
+                apps:
+                  a: { hosts: [a.example], protocol: tcp, upstream: "tcp://a:5432", preamble: postgres }
+                  b: { hosts: [b.example], upstream: "pep:echo", preamble: postgres }
+                  c: { hosts: [c.example], protocol: tcp, upstream: "tcp://c:3306", preamble: mysql }
+                """);
+
+        assertThat(errors).extracting(e -> e.line() + ":" + e.column() + " " + e.message()).containsExactly(
+                "3:50 preamble applies only to apps with protocol: tcp",
+                "4:79 preamble 'mysql': expected postgres or none");
     }
 
     @Test

@@ -4,26 +4,18 @@ import dev.pep.core.Credentials;
 import dev.pep.core.PostureProvider;
 import dev.pep.core.PostureSignal;
 import dev.pep.core.Subject;
+import dev.pep.identity.x509.ChainValidator;
 import dev.pep.identity.x509.TrustBundle;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
-import java.security.cert.CertPathValidator;
-import java.security.cert.CertPathValidatorException;
-import java.security.cert.CertStore;
-import java.security.cert.CertificateExpiredException;
-import java.security.cert.CertificateFactory;
-import java.security.cert.CertificateNotYetValidException;
 import java.security.cert.CertificateParsingException;
-import java.security.cert.CollectionCertStoreParameters;
-import java.security.cert.PKIXParameters;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Date;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -61,8 +53,6 @@ public final class DeviceCertificateProvider implements PostureProvider {
     /** How long a chain's verdict is reused before it is validated again. */
     static final Duration VERDICT_TTL = Duration.ofSeconds(60);
     private static final Logger LOG = LoggerFactory.getLogger(DeviceCertificateProvider.class);
-    private static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
-    private static final String ANY_USAGE = "2.5.29.37.0";
 
     private final Config config;
     private final Clock clock;
@@ -133,77 +123,28 @@ public final class DeviceCertificateProvider implements PostureProvider {
         }
     }
 
-    private Verdict judge(List<X509Certificate> chain, TrustBundle trusted, Instant now)
-            throws GeneralSecurityException {
-        X509Certificate leaf = chain.get(0);
-        String status = validity(leaf, now);
-        if (status == null) {
-            status = pkix(chain, trusted, now);
-        }
-        if (status == null && !allowsClientAuth(leaf)) {
-            status = PostureSignals.UNTRUSTED;
-        }
-        if (status != null) {
-            LOG.debug("device certificate refused provider={} status={}", config.name(), status);
+    private Verdict judge(List<X509Certificate> chain, TrustBundle trusted, Instant now) {
+        // LIMITATION(L-501): revocation only from the configured CRL files; no OCSP, no fetching.
+        ChainValidator.Result result = ChainValidator.validate(chain, trusted, now);
+        if (!result.valid()) {
+            String status = status(result.outcome());
+            LOG.debug("device certificate refused provider={} status={} detail={}", config.name(),
+                    status, result.detail());
             return Verdict.of(status, now);
         }
+        X509Certificate leaf = chain.get(0);
         Optional<String> deviceId = deviceId(leaf);
         return new Verdict(PostureSignals.VALID, deviceId, attributes(leaf, deviceId), now);
     }
 
-    private static String validity(X509Certificate leaf, Instant now) {
-        try {
-            leaf.checkValidity(Date.from(now));
-            return null;
-        } catch (CertificateExpiredException e) {
-            return PostureSignals.EXPIRED;
-        } catch (CertificateNotYetValidException e) {
-            return PostureSignals.NOT_YET_VALID;
-        }
-    }
-
-    private static String pkix(List<X509Certificate> chain, TrustBundle bundle, Instant now)
-            throws GeneralSecurityException {
-        PKIXParameters params = new PKIXParameters(bundle.anchors());
-        params.setDate(Date.from(now));
-        // LIMITATION(L-501): revocation only from the configured CRL files; no OCSP, no fetching.
-        params.setRevocationEnabled(!bundle.crls().isEmpty());
-        if (!bundle.crls().isEmpty()) {
-            params.addCertStore(CertStore.getInstance("Collection",
-                    new CollectionCertStoreParameters(bundle.crls())));
-        }
-        try {
-            CertificateFactory factory = CertificateFactory.getInstance("X.509");
-            CertPathValidator.getInstance("PKIX").validate(
-                    factory.generateCertPath(withoutAnchors(chain, bundle)), params);
-            return null;
-        } catch (CertPathValidatorException e) {
-            if (e.getReason() == CertPathValidatorException.BasicReason.REVOKED) {
-                return PostureSignals.REVOKED;
-            }
-            return e.getReason() == CertPathValidatorException.BasicReason.EXPIRED
-                    ? PostureSignals.EXPIRED : PostureSignals.UNTRUSTED;
-        }
-    }
-
-    /** A client may send its CA too; the path to validate ends below the trust anchor. */
-    private static List<X509Certificate> withoutAnchors(List<X509Certificate> chain,
-            TrustBundle bundle) {
-        List<X509Certificate> path = new ArrayList<>(chain);
-        while (path.size() > 1 && bundle.anchors().stream()
-                .anyMatch(a -> path.get(path.size() - 1).equals(a.getTrustedCert()))) {
-            path.remove(path.size() - 1);
-        }
-        return path;
-    }
-
-    private static boolean allowsClientAuth(X509Certificate leaf) {
-        try {
-            List<String> usages = leaf.getExtendedKeyUsage();
-            return usages == null || usages.contains(CLIENT_AUTH) || usages.contains(ANY_USAGE);
-        } catch (CertificateParsingException e) {
-            return false;
-        }
+    /** The {@code certificate.status} of a refused chain. */
+    private static String status(ChainValidator.Outcome outcome) {
+        return switch (outcome) {
+            case EXPIRED -> PostureSignals.EXPIRED;
+            case NOT_YET_VALID -> PostureSignals.NOT_YET_VALID;
+            case REVOKED -> PostureSignals.REVOKED;
+            default -> PostureSignals.UNTRUSTED;
+        };
     }
 
     private Optional<String> deviceId(X509Certificate leaf) {

@@ -6,22 +6,14 @@ import dev.pep.core.Authenticator;
 import dev.pep.core.Credentials;
 import dev.pep.core.Subject;
 import dev.pep.identity.IdentityReasons;
-import java.security.GeneralSecurityException;
-import java.security.cert.CertPathValidator;
-import java.security.cert.CertPathValidatorException;
-import java.security.cert.CertStore;
-import java.security.cert.CertificateFactory;
-import java.security.cert.CollectionCertStoreParameters;
-import java.security.cert.PKIXParameters;
 import java.security.cert.X509Certificate;
 import java.util.Collection;
-import java.util.Date;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.x500.RDN;
@@ -32,45 +24,58 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Authenticates TLS client certificates against the partner CAs trusted for the app's host.
+ * Authenticates TLS client certificates against one partner CA bundle.
  *
- * <p>The chain is validated with the JDK's PKIX validator at the request's time, with the
- * bundle's CRLs when it has any (no network fetches: no OCSP, no CRL distribution points); the leaf
- * must allow client authentication when it names extended key usages. The subject is mapped from
- * certificate fields. A host without a bundle does not take part ({@code NotPresented}).
- * Thread-safe; never throws.
+ * <p>The chain is validated by {@link ChainValidator} (BouncyCastle's PKIX) at the request's
+ * time, with the bundle's CRLs when it has any (no network fetches: no OCSP, no CRL distribution
+ * points); the leaf must allow client authentication. The subject is mapped from certificate
+ * fields. Which requests a bundle applies to (the app hosts of its configuration entry) is the
+ * caller's choice. The bundle is read from {@code trust} at each request, so a reloaded bundle
+ * applies from the next one; a chain found valid under a bundle is not validated again under it
+ * for up to a minute ({@link ValidChains}). Thread-safe; never throws.
  */
 public final class ClientCertificateAuthenticator implements Authenticator {
 
     private static final Logger LOG = LoggerFactory.getLogger(ClientCertificateAuthenticator.class);
-    private static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
-    private static final String ANY_USAGE = "2.5.29.37.0";
 
-    private final Map<String, TrustBundle> bundlesByHost;
+    private final Supplier<TrustBundle> trust;
     private final IdField idField;
+    private final ValidChains valid = new ValidChains();
 
     /**
      * An authenticator.
      *
-     * @param bundlesByHost the trust bundle of each app host (lower case)
+     * @param trust the bundle in force at each call (for example {@link TrustBundleFiles#current})
      * @param idField which field becomes the subject id
      */
-    public ClientCertificateAuthenticator(Map<String, TrustBundle> bundlesByHost, IdField idField) {
-        this.bundlesByHost = Map.copyOf(bundlesByHost);
+    public ClientCertificateAuthenticator(Supplier<TrustBundle> trust, IdField idField) {
+        this.trust = Objects.requireNonNull(trust, "trust");
         this.idField = Objects.requireNonNull(idField, "idField");
+    }
+
+    /** An authenticator over a bundle that never changes. */
+    public static ClientCertificateAuthenticator of(TrustBundle bundle, IdField idField) {
+        Objects.requireNonNull(bundle, "bundle");
+        return new ClientCertificateAuthenticator(() -> bundle, idField);
     }
 
     @Override
     public AuthenticationResult authenticate(Credentials credentials) {
         List<X509Certificate> chain = credentials.peerCertificates();
-        TrustBundle bundle = bundlesByHost.get(credentials.host().toLowerCase(Locale.ROOT));
-        if (chain.isEmpty() || bundle == null) {
+        if (chain.isEmpty()) {
             return new AuthenticationResult.NotPresented();
         }
         try {
-            String problem = validate(chain, bundle, credentials.time());
-            if (problem != null) {
-                return reject(problem, credentials.host());
+            TrustBundle bundle = trust.get();
+            if (!valid.contains(chain, bundle, credentials.time())) {
+                ChainValidator.Result verdict = ChainValidator.validate(chain, bundle,
+                        credentials.time());
+                if (!verdict.valid()) {
+                    LOG.debug("client certificate refused outcome={} detail={} host={}",
+                            verdict.outcome(), verdict.detail(), credentials.host());
+                    return reject(reason(verdict.outcome()), credentials.host());
+                }
+                valid.add(chain, bundle, credentials.time());
             }
             return map(chain.get(0), credentials);
         } catch (RuntimeException e) {
@@ -80,35 +85,18 @@ public final class ClientCertificateAuthenticator implements Authenticator {
         }
     }
 
-    private static String validate(List<X509Certificate> chain, TrustBundle bundle,
-            java.time.Instant now) {
-        try {
-            CertificateFactory factory = CertificateFactory.getInstance("X.509");
-            PKIXParameters params = new PKIXParameters(bundle.anchors());
-            params.setDate(Date.from(now));
-            // LIMITATION(L-203): revocation only from configured CRL files; no OCSP, no CRL fetch.
-            params.setRevocationEnabled(!bundle.crls().isEmpty());
-            if (!bundle.crls().isEmpty()) {
-                params.addCertStore(CertStore.getInstance("Collection",
-                        new CollectionCertStoreParameters(bundle.crls())));
-            }
-            CertPathValidator.getInstance("PKIX").validate(factory.generateCertPath(chain), params);
-        } catch (CertPathValidatorException e) {
-            return e.getReason() == CertPathValidatorException.BasicReason.REVOKED
-                    ? IdentityReasons.CERTIFICATE_REVOKED : IdentityReasons.CERTIFICATE_UNTRUSTED;
-        } catch (GeneralSecurityException e) {
-            return IdentityReasons.CERTIFICATE_UNTRUSTED;
-        }
-        return allowsClientAuth(chain.get(0)) ? null : IdentityReasons.CERTIFICATE_UNTRUSTED;
-    }
-
-    private static boolean allowsClientAuth(X509Certificate leaf) {
-        try {
-            List<String> usages = leaf.getExtendedKeyUsage();
-            return usages == null || usages.contains(CLIENT_AUTH) || usages.contains(ANY_USAGE);
-        } catch (java.security.cert.CertificateParsingException e) {
-            return false;
-        }
+    /** The reason code of each way a chain can fail. */
+    static String reason(ChainValidator.Outcome outcome) {
+        return switch (outcome) {
+            case UNTRUSTED -> IdentityReasons.CERTIFICATE_UNTRUSTED;
+            case EXPIRED -> IdentityReasons.CERTIFICATE_EXPIRED;
+            case NOT_YET_VALID -> IdentityReasons.CERTIFICATE_NOT_YET_VALID;
+            case WRONG_USAGE -> IdentityReasons.CERTIFICATE_WRONG_USAGE;
+            case CHAIN_INVALID -> IdentityReasons.CERTIFICATE_CHAIN_INVALID;
+            case REVOKED -> IdentityReasons.CERTIFICATE_REVOKED;
+            case REVOCATION_UNKNOWN -> IdentityReasons.CERTIFICATE_REVOCATION_UNKNOWN;
+            case VALID -> throw new IllegalArgumentException("a valid chain has no reason");
+        };
     }
 
     private AuthenticationResult map(X509Certificate leaf, Credentials credentials) {

@@ -57,7 +57,13 @@ public record TrustBundle(Set<TrustAnchor> anchors, List<X509CRL> crls) {
             List<X509CRL> crls = new ArrayList<>();
             for (Path file : crlFiles) {
                 try (InputStream in = Files.newInputStream(file)) {
-                    for (CRL crl : factory.generateCRLs(in)) {
+                    Collection<? extends CRL> read = factory.generateCRLs(in);
+                    if (read.isEmpty()) {
+                        // An empty file (one being rewritten, or truncated) reads as no CRL at all:
+                        // taken as is, it would quietly end revocation checks, so it is an error.
+                        throw new IOException("cannot read trust bundle " + caBundle + ": no CRL in " + file);
+                    }
+                    for (CRL crl : read) {
                         crls.add((X509CRL) crl);
                     }
                 }

@@ -119,6 +119,9 @@ public final class AppStore {
         d.put("lifecycle", app.episodic() ? "episodic" : "permanent");
         app.expires().ifPresent(e -> d.put("expires", e.toString()));
         d.put("labels", new java.util.TreeMap<>(app.labels()));
+        if (app.preamble() != dev.pep.core.StreamPreamble.NONE) {
+            d.put("preamble", app.preamble().name().toLowerCase(Locale.ROOT));
+        }
         return d;
     }
 

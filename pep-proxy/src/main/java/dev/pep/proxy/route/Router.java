@@ -1,9 +1,7 @@
 package dev.pep.proxy.route;
 
 import java.time.Clock;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -14,8 +12,7 @@ import java.util.Optional;
  */
 public final class Router {
 
-    private final Map<String, Route> exact = new HashMap<>();
-    private final Map<String, Route> wildcard = new HashMap<>();
+    private final HostMap<Route> hosts;
     private final List<Route> routes;
     private final Clock clock;
 
@@ -28,24 +25,20 @@ public final class Router {
     public Router(List<Route> routes, Clock clock) {
         this.routes = List.copyOf(routes);
         this.clock = clock;
+        HostMap.Builder<Route> byHost = HostMap.builder();
         for (Route r : routes) {
             for (String host : r.app().hosts()) {
-                Map<String, Route> target = host.startsWith("*.") ? wildcard : exact;
-                String key = host.startsWith("*.") ? host.substring(2) : host;
-                if (target.putIfAbsent(key, r) != null) {
+                if (!byHost.put(host, r)) {
                     throw new IllegalArgumentException("host " + host + " has two routes");
                 }
             }
         }
+        this.hosts = byHost.build();
     }
 
     /** The route of a normalised host (lower case, no port, no trailing dot). */
     public Optional<Route> route(String host) {
-        Route r = exact.get(host);
-        if (r == null) {
-            int dot = host.indexOf('.');
-            r = dot > 0 ? wildcard.get(host.substring(dot + 1)) : null;
-        }
+        Route r = hosts.get(host).orElse(null);
         if (r != null && r.app().expires().isPresent() && r.app().expiredAt(clock.instant())) {
             // Expired is gone, whether or not its expiry has been processed yet.
             return Optional.empty();

@@ -12,8 +12,6 @@ import dev.pep.identity.jwt.JwksSource;
 import dev.pep.identity.jwt.JwtAuthenticator;
 import dev.pep.identity.jwt.VerificationBudget;
 import dev.pep.identity.local.LocalUserDirectory;
-import dev.pep.identity.x509.ClientCertificateAuthenticator;
-import dev.pep.identity.x509.TrustBundle;
 import dev.pep.identity.local.LoginFormRenderer;
 import dev.pep.identity.oidc.ReturnToValidator;
 import dev.pep.identity.session.AeadSealer;
@@ -35,10 +33,7 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.security.cert.X509Certificate;
-import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Locale;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -77,8 +72,8 @@ final class GatewayIdentity implements AutoCloseable {
     private final JwtAuthenticator bearer;
     private final List<JwksSource> keySources;
     private final LocalUserDirectory users;
-    /** Client-certificate authenticators by host ({@code *.} for a wildcard); empty: none. */
-    private final Map<String, ClientCertificateAuthenticator> certificates;
+    /** The partner CAs of client certificates, by host. */
+    private final GatewayClientCertificates certificates;
     private GatewayOidc oidc;
     private final ExecutorService passwordChecks;
     private final ScheduledExecutorService keyFetches;
@@ -90,7 +85,7 @@ final class GatewayIdentity implements AutoCloseable {
 
     private GatewayIdentity(IdentitySettings settings, SessionCookieCodec codec, InMemorySessionStore sessions,
             LocalUserDirectory users, JwtAuthenticator bearer, List<JwksSource> keySources,
-            ScheduledExecutorService keyFetches, Map<String, ClientCertificateAuthenticator> certificates,
+            ScheduledExecutorService keyFetches, GatewayClientCertificates certificates,
             AuditSink audit, AuditEvents events, Clock clock) {
         this.settings = settings;
         this.codec = codec;
@@ -99,7 +94,7 @@ final class GatewayIdentity implements AutoCloseable {
         this.bearer = bearer;
         this.keySources = keySources;
         this.users = users;
-        this.certificates = Map.copyOf(certificates);
+        this.certificates = certificates;
         this.keyFetches = keyFetches;
         this.passwordChecks = Executors.newFixedThreadPool(2, r -> {
             Thread t = new Thread(r, "pep-password-check");
@@ -114,6 +109,12 @@ final class GatewayIdentity implements AutoCloseable {
     /** Builds what gateway.yaml's {@code identity} section asks for; null settings: nobody signs in. */
     static GatewayIdentity create(GatewayConfig config, AuditSink audit, AuditEvents events, Clock clock)
             throws IOException {
+        return create(config, GatewayClientCertificates.load(config, clock), audit, events, clock);
+    }
+
+    /** As above, with the partner CAs of client certificates already loaded. */
+    static GatewayIdentity create(GatewayConfig config, GatewayClientCertificates certificates, AuditSink audit,
+            AuditEvents events, Clock clock) throws IOException {
         IdentitySettings s = config.identity() != null ? config.identity()
                 : new IdentitySettings(null, null, null, null, null, null, null, null);
         SecureRandom random = new SecureRandom();
@@ -142,10 +143,9 @@ final class GatewayIdentity implements AutoCloseable {
         }
         JwtAuthenticator bearer = issuers.isEmpty() ? null : new JwtAuthenticator(issuers, clock, 10_000,
                 VerificationBudget.perSecond(config.limits().maxTokenChecksPerSecond()));
-        Map<String, ClientCertificateAuthenticator> certificates = certificateAuthenticators(config, s);
-        LOG.info("identity ready local_users={} bearer_issuers={} providers={} client_certificate_hosts={} "
+        LOG.info("identity ready local_users={} bearer_issuers={} providers={} client_certificate_bundles={} "
                 + "session_keys={}", users == null ? 0 : users.size(), issuers.size(), s.providers().size(),
-                certificates.size(), keys.size());
+                certificates.entries(), keys.size());
         GatewayIdentity identity = new GatewayIdentity(s, codec, sessions, users, bearer,
                 List.copyOf(issuers.values()), fetches, certificates, audit, events, clock);
         if (!s.providers().isEmpty()) {
@@ -159,36 +159,6 @@ final class GatewayIdentity implements AutoCloseable {
     static ClaimMapping claimMapping(IdentitySettings.Claims c, String fixedOrganisation) {
         return new ClaimMapping(c.organisation(), Optional.ofNullable(fixedOrganisation), c.groups(), c.roles(),
                 c.email(), new HashSet<>(c.extra()));
-    }
-
-    /** One authenticator per configured partner CA, under each host that accepts it. */
-    private static Map<String, ClientCertificateAuthenticator> certificateAuthenticators(
-            GatewayConfig config, IdentitySettings s) throws IOException {
-        Map<String, ClientCertificateAuthenticator> byHost = new LinkedHashMap<>();
-        for (IdentitySettings.ClientCertificates c : s.clientCertificates()) {
-            TrustBundle bundle = TrustBundle.load(config.resolve(c.caBundle()),
-                    c.crls().stream().map(config::resolve).toList());
-            var field = ClientCertificateAuthenticator.IdField.valueOf(
-                    c.subjectId().toUpperCase(Locale.ROOT).replace('-', '_'));
-            Map<String, TrustBundle> hosts = new LinkedHashMap<>();
-            c.hosts().forEach(h -> hosts.put(h.toLowerCase(Locale.ROOT), bundle));
-            var authenticator = new ClientCertificateAuthenticator(hosts, field);
-            hosts.keySet().forEach(h -> byHost.put(h, authenticator));
-        }
-        return byHost;
-    }
-
-    /** The partner CAs the listener names when it asks for a client certificate. */
-    static List<X509Certificate> clientIssuers(GatewayConfig config) throws IOException {
-        List<X509Certificate> issuers = new ArrayList<>();
-        if (config.identity() == null) {
-            return issuers;
-        }
-        for (IdentitySettings.ClientCertificates c : config.identity().clientCertificates()) {
-            TrustBundle.load(config.resolve(c.caBundle()), List.of()).anchors()
-                    .forEach(a -> issuers.add(a.getTrustedCert()));
-        }
-        return issuers;
     }
 
     /**
@@ -212,16 +182,7 @@ final class GatewayIdentity implements AutoCloseable {
 
     /** The client certificate judged against the partner CAs of the request's host. */
     private AuthenticationResult byCertificate(Credentials credentials) {
-        String host = credentials.host();
-        String key = certificates.containsKey(host) ? host
-                : host.indexOf('.') > 0 ? "*" + host.substring(host.indexOf('.')) : host;
-        ClientCertificateAuthenticator c = certificates.get(key);
-        if (c == null) {
-            return new AuthenticationResult.NotPresented();
-        }
-        // The authenticator knows the host by the name it was configured with (a wildcard).
-        return c.authenticate(new Credentials(key, credentials.headers(), credentials.peerCertificates(),
-                credentials.tlsFingerprint(), credentials.source(), credentials.time()));
+        return certificates.authenticate(credentials);
     }
 
     /**

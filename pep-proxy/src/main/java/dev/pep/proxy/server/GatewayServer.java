@@ -111,19 +111,21 @@ public final class GatewayServer implements AutoCloseable {
     public static GatewayServer start(GatewayConfig config) throws Exception {
         Transport transport = Transport.best();
         LOG.info("gateway starting instance={} {} {}", config.instance(), transport.describe(), TlsContexts.describe());
-        // Device CAs (re-read when their files change) and partner identity CAs, asked for together.
+        // Device CAs and partner identity CAs, asked for together; both are re-read when their
+        // files change, the partner CAs (with their CRLs) on the certificate reload timer.
         var deviceIssuers = GatewayPosture.clientIssuers(config);
-        List<java.security.cert.X509Certificate> partnerIssuers = GatewayIdentity.clientIssuers(config);
+        GatewayClientCertificates partners = GatewayClientCertificates.load(config, Clock.systemUTC());
         CertificateStore certificates = new CertificateStore(certificateEntries(config), config.tls().profile(),
                 () -> {
+                    partners.reloadIfChanged();
                     var issuers = new java.util.LinkedHashSet<>(deviceIssuers.get());
-                    issuers.addAll(partnerIssuers);
+                    issuers.addAll(partners.issuers());
                     return List.copyOf(issuers);
                 });
         EventLoopGroup boss = transport.group(1, "pep-accept");
         EventLoopGroup workers = transport.group(0, "pep-io");
         try {
-            return start(config, transport, certificates, boss, workers);
+            return start(config, transport, certificates, partners, boss, workers);
         } catch (Exception | Error e) {
             boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
@@ -132,7 +134,7 @@ public final class GatewayServer implements AutoCloseable {
     }
 
     private static GatewayServer start(GatewayConfig config, Transport transport, CertificateStore certificates,
-            EventLoopGroup boss, EventLoopGroup workers) throws Exception {
+            GatewayClientCertificates partners, EventLoopGroup boss, EventLoopGroup workers) throws Exception {
         DefaultPolicyEngine policy = config.policy() == null ? null : loadPolicy(config);
         List<App> apps = policy == null ? interimApps(config) : policy.apps();
         EchoApp echo = policy != null || apps.stream().anyMatch(a -> ECHO.equals(a.upstream().toString()))
@@ -150,7 +152,7 @@ public final class GatewayServer implements AutoCloseable {
                 connectors == null ? null : connectors.registry());
         var gw = new GatewayContext(config, router, engine, upstreams, metrics, Clock.systemUTC(), audit, events,
                 tracing(config, registry));
-        gw.identity = GatewayIdentity.create(config, audit, events, gw.clock);
+        gw.identity = GatewayIdentity.create(config, partners, audit, events, gw.clock);
         DirectDialer direct = new DirectDialer(transport.socketChannel(), UpstreamTls.stream(config));
         // TCP apps behind a connector ride its tunnel like HTTP ones; the rest are dialled directly.
         gw.dialer = connectors == null ? direct : (loop, route) -> Upstreams.viaConnector(route)
@@ -178,6 +180,7 @@ public final class GatewayServer implements AutoCloseable {
         registry.more().counter("pep.identity.session_refresh_failures", java.util.List.of(), gw.identity,
                 GatewayIdentity::sessionRefreshFailures);
         gw.identity.providerHealth().forEach(metrics::provider);
+        partners.health().forEach(metrics::provider);
         if (gw.posture != null) {
             gw.posture.health().forEach(metrics::provider);
         }

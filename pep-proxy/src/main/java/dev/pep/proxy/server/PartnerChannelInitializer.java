@@ -1,5 +1,6 @@
 package dev.pep.proxy.server;
 
+import dev.pep.core.StreamPreamble;
 import dev.pep.proxy.config.Http2Config;
 import dev.pep.proxy.route.Route;
 import dev.pep.proxy.tls.CertificateStore;
@@ -36,9 +37,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sets up a partner connection: connection limits, the ClientHello fingerprint when posture asks
- * for it, then TLS with the certificate chosen by SNI, then a TCP session when SNI names a TCP
- * app's host, else HTTP/1.1 or HTTP/2 as ALPN decided.
+ * Sets up a partner connection: connection limits, the PostgreSQL SSLRequest answered for TCP
+ * apps that declare it, the ClientHello fingerprint when posture asks for it, then TLS with the
+ * certificate chosen by SNI, then a TCP session when SNI names a TCP app's host, else HTTP/1.1
+ * or HTTP/2 as ALPN decided.
  */
 final class PartnerChannelInitializer extends ChannelInitializer<SocketChannel> {
 
@@ -65,6 +67,8 @@ final class PartnerChannelInitializer extends ChannelInitializer<SocketChannel> 
         ch.pipeline().addLast("session", session);
         long handshakeMs = gw.config.limits().handshakeTimeout().toMillis();
         ch.pipeline().addLast("limit", limiter);
+        ch.pipeline().addLast(PostgresPreambleHandler.NAME,
+                new PostgresPreambleHandler(() -> TcpSession.anyPreamble(gw, StreamPreamble.POSTGRES)));
         if (gw.posture != null && gw.posture.fingerprints()) {
             ch.pipeline().addLast("client-hello", new ClientHelloCapture());
         }
@@ -136,7 +140,13 @@ final class PartnerChannelInitializer extends ChannelInitializer<SocketChannel> 
             handshakeDone(ctx, "success", tls == null ? "none" : tls.engine().getSession().getProtocol());
             String sni = ctx.channel().attr(GatewayContext.SNI).get();
             Route tcp = sni == null ? null : TcpSession.routeOf(gw, sni);
-            if (tcp != null) {
+            StreamPreamble preamble = ctx.channel().attr(PostgresPreambleHandler.USED).get();
+            if (preamble != null && (tcp == null || tcp.app().preamble() != preamble)) {
+                // Only an app that declares the preamble is reached through it (docs/connectors.md).
+                LOG.debug("preamble for an app that does not declare it channel={} sni={} preamble={}",
+                        ctx.channel().id(), sni, preamble);
+                ctx.close();
+            } else if (tcp != null) {
                 // Chosen by SNI alone: a TCP app's host never reaches the HTTP codecs.
                 ctx.pipeline().addLast(TcpSession.NAME, new TcpSession(gw, tcp, sni));
             } else if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {

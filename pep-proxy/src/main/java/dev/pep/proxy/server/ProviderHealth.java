@@ -10,7 +10,7 @@ import java.util.function.LongSupplier;
  * suppliers read at every scrape.
  *
  * @param kind {@code jwks}, {@code oidc}, {@code posture_service}, {@code assertion_keys},
- *     {@code device_trust} or {@code network_set}
+ *     {@code device_trust}, {@code client_trust} or {@code network_set}
  * @param name the configured name (an issuer, a provider or set name): a bounded label
  * @param up whether the provider is usable now
  * @param failures how often it failed since start

@@ -10,6 +10,7 @@ import dev.pep.core.DevicePosture;
 import dev.pep.core.Obligation;
 import dev.pep.core.RequestAttributes;
 import dev.pep.core.Source;
+import dev.pep.core.StreamPreamble;
 import dev.pep.core.Subject;
 import dev.pep.identity.posture.Assessment;
 import dev.pep.proxy.route.Route;
@@ -93,6 +94,12 @@ final class TcpSession extends ChannelInboundHandlerAdapter {
         this.gw = gw;
         this.route = route;
         this.host = host;
+    }
+
+    /** Whether any routed TCP app declares that preamble. */
+    static boolean anyPreamble(GatewayContext gw, StreamPreamble preamble) {
+        return gw.router().routes().stream().anyMatch(r -> r.app().protocol() == AppProtocol.TCP
+                && r.app().preamble() == preamble);
     }
 
     /** The route of {@code host} when it is a TCP app's, else null. */

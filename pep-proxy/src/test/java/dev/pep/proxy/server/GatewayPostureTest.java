@@ -193,6 +193,12 @@ class GatewayPostureTest {
 
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(
                 value(assess(Subject.anonymous(), withDevice), "certificate.status")).isEqualTo("revoked"));
+
+        // A broken CRL file: the revocations already known stay in force, and the refusal counts.
+        Files.writeString(dir.resolve("ca.crl"), "-----BEGIN X509 CRL-----\nbm9wZQ==\n-----END X509 CRL-----\n");
+        await().atMost(Duration.ofSeconds(20)).until(() -> posture.health().stream()
+                .filter(h -> h.kind().equals("device_trust")).mapToLong(h -> h.failures().getAsLong()).sum() >= 1);
+        assertThat(value(assess(Subject.anonymous(), withDevice), "certificate.status")).isEqualTo("revoked");
     }
 
     @Test
