@@ -106,6 +106,10 @@ class ConnectorIT {
                     hosts: [chat-kept.pep.localhost]
                     upstream: connector:talk-kept
                     access: public
+                  chat-pair:
+                    hosts: [chat-pair.pep.localhost]
+                    upstream: connector:talk-pair
+                    access: public
                 """.formatted(netns == null ? "127.0.0.1" : netns.hostAddress());
         gateway = GatewayProcess.start(dir, yaml);
         Matcher m = CONNECTOR_PORT.matcher(gateway.stderr());
@@ -302,8 +306,8 @@ class ConnectorIT {
 
     @Test
     void connectorRevokedUnderAWebSocket_itEndsWithCloseFrame1008AndTheReason_audited_othersLiveOn() throws Exception {
-        connector("talk-revoked", token("talk-revoked", "--app", "chat-revoked"), Map.of("chat-revoked", chat.address()))
-                .awaitTunnel();
+        connector("talk-revoked", token("talk-revoked", "--app", "chat-revoked"),
+                Map.of("chat-revoked", chat.address())).awaitTunnel();
         connector("talk-kept", token("talk-kept", "--app", "chat-kept"), Map.of("chat-kept", chat.address()))
                 .awaitTunnel();
         await().atMost(Duration.ofSeconds(10)).until(() -> connectedInstances("talk-revoked") == 1
@@ -327,6 +331,33 @@ class ConnectorIT {
         assertThat(audit("revocation").noneMatch(l -> l.contains("chat-kept"))).isTrue();
         kept.socket.sendClose(1000, "done").get(10, TimeUnit.SECONDS);
         assertThat(kept.closed.get(10, TimeUnit.SECONDS)).startsWith("1000");
+    }
+
+    @Test
+    void oneOfTwoInstancesExpires_theWebSocketItCarriesEndsWithEnrolmentExpired_theOtherLivesOn()
+            throws Exception {
+        connector("talk-pair", token("talk-pair", "--app", "chat-pair", "--expires", "30s"),
+                Map.of("chat-pair", chat.address())).awaitTunnel();
+        connector("talk-pair", token("talk-pair", "--app", "chat-pair"), Map.of("chat-pair", chat.address()))
+                .awaitTunnel();
+        await().atMost(Duration.ofSeconds(10)).until(() -> connectedInstances("talk-pair") == 2);
+        // Each goes to the instance carrying fewer sessions: one WebSocket on each tunnel.
+        EchoSocket first = EchoSocket.open(h1, gateway.port(), "chat-pair", null);
+        EchoSocket second = EchoSocket.open(h1, gateway.port(), "chat-pair", null);
+        assertThat(first.echo("one")).isEqualTo("one");
+        assertThat(second.echo("two")).isEqualTo("two");
+
+        await().atMost(Duration.ofSeconds(45)).until(() -> first.closed.isDone() || second.closed.isDone());
+
+        EchoSocket ended = first.closed.isDone() ? first : second;
+        EchoSocket alive = ended == first ? second : first;
+        assertThat(ended.closed.get(1, TimeUnit.SECONDS)).isEqualTo("1008 enrolment_expired");
+        assertThat(alive.echo("still here")).isEqualTo("still here");
+        await().atMost(Duration.ofSeconds(10)).until(() -> audit("revocation").filter(l ->
+                l.contains("chat-pair") && l.contains("enrolment_expired")).count() == 1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> connectedInstances("talk-pair") == 1);
+        alive.socket.sendClose(1000, "done").get(10, TimeUnit.SECONDS);
+        assertThat(alive.closed.get(10, TimeUnit.SECONDS)).startsWith("1000");
     }
 
     @Test

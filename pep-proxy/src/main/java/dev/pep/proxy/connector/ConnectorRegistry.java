@@ -185,8 +185,8 @@ public final class ConnectorRegistry implements AppDialer {
     }
 
     /**
-     * Revokes every instance of a connector: its certificates are refused from now on and its
-     * tunnels close at once.
+     * Revokes every instance of a connector: its certificates are refused from now on, the
+     * sessions its tunnels carry end and its tunnels close at once.
      *
      * @return how many enrolments were revoked
      */
@@ -198,7 +198,7 @@ public final class ConnectorRegistry implements AppDialer {
 
     /**
      * Looks at the store again: revocations made by the command line and enrolments that have
-     * expired close their tunnels. Called every second or so.
+     * expired end their tunnels' sessions and close the tunnels. Called every second or so.
      */
     public void check() {
         Instant now = clock.instant();
