@@ -98,6 +98,18 @@ class ConnectorIT {
                     hosts: [tunnel-chat.pep.localhost]
                     upstream: connector:talk
                     access: public
+                  chat-revoked:
+                    hosts: [chat-revoked.pep.localhost]
+                    upstream: connector:talk-revoked
+                    access: public
+                  chat-kept:
+                    hosts: [chat-kept.pep.localhost]
+                    upstream: connector:talk-kept
+                    access: public
+                  chat-pair:
+                    hosts: [chat-pair.pep.localhost]
+                    upstream: connector:talk-pair
+                    access: public
                 """.formatted(netns == null ? "127.0.0.1" : netns.hostAddress());
         gateway = GatewayProcess.start(dir, yaml);
         Matcher m = CONNECTOR_PORT.matcher(gateway.stderr());
@@ -290,6 +302,62 @@ class ConnectorIT {
         assertThat(again.echo("the tunnel stays up")).isEqualTo("the tunnel stays up");
         again.socket.sendClose(1000, "done").get(10, TimeUnit.SECONDS);
         assertThat(again.closed.get(10, TimeUnit.SECONDS)).startsWith("1000");
+    }
+
+    @Test
+    void connectorRevokedUnderAWebSocket_itEndsWithCloseFrame1008AndTheReason_audited_othersLiveOn() throws Exception {
+        connector("talk-revoked", token("talk-revoked", "--app", "chat-revoked"),
+                Map.of("chat-revoked", chat.address())).awaitTunnel();
+        connector("talk-kept", token("talk-kept", "--app", "chat-kept"), Map.of("chat-kept", chat.address()))
+                .awaitTunnel();
+        await().atMost(Duration.ofSeconds(10)).until(() -> connectedInstances("talk-revoked") == 1
+                && connectedInstances("talk-kept") == 1);
+        EchoSocket doomed = EchoSocket.open(h1, gateway.port(), "chat-revoked", null);
+        EchoSocket kept = EchoSocket.open(h1, gateway.port(), "chat-kept", null);
+        assertThat(doomed.echo("before")).isEqualTo("before");
+        assertThat(kept.echo("before")).isEqualTo("before");
+
+        HttpResponse<String> revoked = admin("DELETE", "/api/v1/connectors/talk-revoked", null);
+
+        assertThat(revoked.statusCode()).as(revoked.body()).isEqualTo(200);
+        // Ended through the session registry before its tunnel closed: not a lost upstream.
+        assertThat(doomed.closed.get(10, TimeUnit.SECONDS)).isEqualTo("1008 connector_revoked");
+        await().atMost(Duration.ofSeconds(10)).until(() -> audit("revocation").anyMatch(l ->
+                l.contains("chat-revoked") && l.contains("connector_revoked")));
+        await().atMost(Duration.ofSeconds(10)).until(() -> audit("connector.disconnected").anyMatch(l ->
+                l.contains("talk-revoked") && l.contains("connector_revoked")));
+        // Only the sessions that tunnel carried: the other connector's WebSocket lives on.
+        assertThat(kept.echo("after")).isEqualTo("after");
+        assertThat(audit("revocation").noneMatch(l -> l.contains("chat-kept"))).isTrue();
+        kept.socket.sendClose(1000, "done").get(10, TimeUnit.SECONDS);
+        assertThat(kept.closed.get(10, TimeUnit.SECONDS)).startsWith("1000");
+    }
+
+    @Test
+    void oneOfTwoInstancesExpires_theWebSocketItCarriesEndsWithEnrolmentExpired_theOtherLivesOn()
+            throws Exception {
+        connector("talk-pair", token("talk-pair", "--app", "chat-pair", "--expires", "30s"),
+                Map.of("chat-pair", chat.address())).awaitTunnel();
+        connector("talk-pair", token("talk-pair", "--app", "chat-pair"), Map.of("chat-pair", chat.address()))
+                .awaitTunnel();
+        await().atMost(Duration.ofSeconds(10)).until(() -> connectedInstances("talk-pair") == 2);
+        // Each goes to the instance carrying fewer sessions: one WebSocket on each tunnel.
+        EchoSocket first = EchoSocket.open(h1, gateway.port(), "chat-pair", null);
+        EchoSocket second = EchoSocket.open(h1, gateway.port(), "chat-pair", null);
+        assertThat(first.echo("one")).isEqualTo("one");
+        assertThat(second.echo("two")).isEqualTo("two");
+
+        await().atMost(Duration.ofSeconds(45)).until(() -> first.closed.isDone() || second.closed.isDone());
+
+        EchoSocket ended = first.closed.isDone() ? first : second;
+        EchoSocket alive = ended == first ? second : first;
+        assertThat(ended.closed.get(1, TimeUnit.SECONDS)).isEqualTo("1008 enrolment_expired");
+        assertThat(alive.echo("still here")).isEqualTo("still here");
+        await().atMost(Duration.ofSeconds(10)).until(() -> audit("revocation").filter(l ->
+                l.contains("chat-pair") && l.contains("enrolment_expired")).count() == 1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> connectedInstances("talk-pair") == 1);
+        alive.socket.sendClose(1000, "done").get(10, TimeUnit.SECONDS);
+        assertThat(alive.closed.get(10, TimeUnit.SECONDS)).startsWith("1000");
     }
 
     @Test

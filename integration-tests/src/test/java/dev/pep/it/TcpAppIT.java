@@ -687,6 +687,9 @@ class TcpAppIT {
                 MEASURED.put("connector-revocation (from the CLI's exit)", held.msAfter(revoked));
             }
         }
+        // Ended through the session registry with the revocation's reason, not as a lost upstream.
+        await().atMost(Duration.ofSeconds(10)).until(() -> events("revocation", "tunnelled").stream()
+                .anyMatch(e -> e.get("status_detail").asText().equals("connector_revoked")));
     }
 
     @Test

@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,6 +51,7 @@ public final class ConnectorRegistry implements AppDialer {
     private final MeterRegistry meters;
     private final List<Tunnel> tunnels = new CopyOnWriteArrayList<>();
     private final Set<String> revocationsSeen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile BiConsumer<Channel, String> endSessions = (tunnel, reason) -> { };
 
     /** A registry over that store, emitting audit events and metrics. */
     public ConnectorRegistry(EnrolmentStore store, Clock clock, Consumer<AuditEvent> audit, AuditEvents events,
@@ -62,6 +64,15 @@ public final class ConnectorRegistry implements AppDialer {
         meters.gauge("pep.connectors.connected", tunnels, t -> t.stream().filter(Tunnel::active).count());
         meters.gauge("pep.connectors.sessions", tunnels, t -> t.stream().mapToInt(Tunnel::streams).sum());
         store.enrolments().stream().filter(e -> e.revokedAt() != null).forEach(e -> revocationsSeen.add(e.serial()));
+    }
+
+    /**
+     * How a tunnel that is no longer allowed ends the sessions it carries, before it closes:
+     * called with the tunnel's connection and the reason ({@code connector_revoked}, {@code
+     * connector_expired}).
+     */
+    public void onEnding(BiConsumer<Channel, String> endSessions) {
+        this.endSessions = endSessions;
     }
 
     /** The enrolment store. */
@@ -174,8 +185,8 @@ public final class ConnectorRegistry implements AppDialer {
     }
 
     /**
-     * Revokes every instance of a connector: its certificates are refused from now on and its
-     * tunnels close at once.
+     * Revokes every instance of a connector: its certificates are refused from now on, the
+     * sessions its tunnels carry end and its tunnels close at once.
      *
      * @return how many enrolments were revoked
      */
@@ -187,7 +198,7 @@ public final class ConnectorRegistry implements AppDialer {
 
     /**
      * Looks at the store again: revocations made by the command line and enrolments that have
-     * expired close their tunnels. Called every second or so.
+     * expired end their tunnels' sessions and close the tunnels. Called every second or so.
      */
     public void check() {
         Instant now = clock.instant();
@@ -196,7 +207,7 @@ public final class ConnectorRegistry implements AppDialer {
             if (expiry.isPresent()) {
                 LOG.info("connector enrolment expired, tunnel closed connector={} serial={}", t.name(),
                         t.enrolment().serial());
-                t.close(expiry.get());
+                end(t, expiry.get());
             }
         }
         try {
@@ -218,8 +229,21 @@ public final class ConnectorRegistry implements AppDialer {
         audit.accept(events.connectorRevoked(e.name(), e.revokedBy()));
         for (Tunnel t : tunnels) {
             if (t.enrolment().serial().equals(e.serial())) {
-                t.close("connector_revoked");
+                end(t, "connector_revoked");
             }
+        }
+    }
+
+    /**
+     * Ends the tunnel's sessions through the session registry, each the way its protocol wants,
+     * then closes it. The endings are handed to the sessions' event loops before the close is,
+     * so each session ends with the reason rather than as a lost upstream.
+     */
+    private void end(Tunnel t, String reason) {
+        try {
+            endSessions.accept(t.channel(), reason);
+        } finally {
+            t.close(reason);
         }
     }
 

@@ -27,6 +27,7 @@ import dev.pep.proxy.tls.DevelopmentCa;
 import dev.pep.proxy.tls.TlsContexts;
 import dev.pep.proxy.upstream.DirectDialer;
 import dev.pep.proxy.upstream.EchoApp;
+import dev.pep.proxy.session.SessionEnding;
 import dev.pep.proxy.session.SessionRegistry;
 import dev.pep.proxy.upstream.UpstreamTls;
 import dev.pep.proxy.upstream.Upstreams;
@@ -165,6 +166,10 @@ public final class GatewayServer implements AutoCloseable {
         gw.sessions = new SessionRegistry(new GatewayRedecider(gw), new SessionEvents(gw), gw.clock,
                 config.sessions().redecideInterval());
         gw.sessions.start(config.sessions().checkInterval());
+        if (connectors != null) {
+            connectors.registry().onEnding((tunnel, reason) -> gw.sessions.end(s -> s.ridesOn(tunnel),
+                    SessionEnding.of(reason, "connector")));
+        }
         registry.gauge("pep.sessions.registered", gw.sessions, SessionRegistry::size);
         gw.identity.onRevoked((id, trigger) -> gw.sessions.redecide(
                 s -> s.gatewaySessionId().filter(id::equals).isPresent(), trigger));

@@ -622,6 +622,10 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             return;
         }
         upstream = (Channel) f.getNow();
+        if (live != null) {
+            // A tunnel stream's parent is the tunnel: its connector revoked ends this first.
+            live.carriedBy(upstream.parent());
+        }
         upstream.config().setAutoRead(true);
         upstream.write(upstreamRequest());
         upstreamNeedsFlush = true;

@@ -364,6 +364,10 @@ final class TcpSession extends ChannelInboundHandlerAdapter {
             return;
         }
         Channel app = f.getNow();
+        if (live != null) {
+            // A tunnel stream's parent is the tunnel: its connector revoked ends this first.
+            live.carriedBy(app.parent());
+        }
         state = State.RELAYING;
         relay = new TcpRelay(ctx.channel(), app, new TcpRelay.Listener() {
             @Override

@@ -41,6 +41,8 @@ public final class LiveSession {
     private volatile boolean carried;
     /** The tick that last saw bytes (or the start); read and written by the registry's thread. */
     private Instant lastCarried;
+    /** The connection its upstream rides (a connector's tunnel), once dialled; else null. */
+    private volatile Object carrier;
 
     /**
      * A session admitted by {@code decision} at {@code admitted.time()}.
@@ -177,6 +179,20 @@ public final class LiveSession {
         if (!carried) {
             carried = true;
         }
+    }
+
+    /**
+     * Its upstream rides {@code connection} (a tunnel stream's parent), so that what ends that
+     * connection (a connector revoked) can end the session first. Set by the handler when it
+     * dials.
+     */
+    public void carriedBy(Object connection) {
+        carrier = connection;
+    }
+
+    /** Whether its upstream rides {@code connection}. */
+    public boolean ridesOn(Object connection) {
+        return connection != null && carrier == connection;
     }
 
     /** Whether bytes passed that no registry tick took in yet. */

@@ -8,8 +8,9 @@ import java.util.Optional;
  * Why the gateway ends a live session.
  *
  * @param reason a stable lower-case code: a decision reason ({@code no_matching_rule}), or
- *     {@code session_limit}, {@code idle_limit}, {@code admin_ended}, {@code authentication_ended}, {@code app_removed}
- * @param endedBy who or what ended it: {@code policy}, {@code expiry}, {@code admin:NAME}
+ *     {@code session_limit}, {@code idle_limit}, {@code admin_ended}, {@code authentication_ended},
+ *     {@code app_removed}, {@code connector_revoked}, {@code enrolment_expired}
+ * @param endedBy who or what ended it: {@code policy}, {@code expiry}, {@code admin:NAME}, {@code connector}
  * @param decision the re-decision that ended it, when one did
  */
 public record SessionEnding(String reason, String endedBy, Optional<Decision> decision) {

@@ -299,6 +299,24 @@ class SessionRegistryTest {
                 .doesNotContainKeys("credentials", "headers");
     }
 
+    @Test
+    void end_ridingOneTunnel_endsOnlyTheSessionsItCarries_notTheSameAppsOnAnotherOrDirect() {
+        Object tunnel = new Object();
+        Object other = new Object();
+        LiveSession carried = register("carried", "depot", List.of());
+        LiveSession elsewhere = register("elsewhere", "depot", List.of());
+        register("direct", "depot", List.of());
+        carried.carriedBy(tunnel);
+        elsewhere.carriedBy(other);
+
+        int ended = registry.end(s -> s.ridesOn(tunnel), SessionEnding.of("connector_revoked", "connector"));
+
+        assertThat(ended).isEqualTo(1);
+        assertThat(endings).containsOnlyKeys("carried");
+        assertThat(endings.get("carried").reason()).isEqualTo("connector_revoked");
+        assertThat(carried.ridesOn(null)).isFalse();
+    }
+
     private LiveSession register(String id, String app, List<Obligation> obligations) {
         return register(id, app, obligations, Optional.empty());
     }
