@@ -693,30 +693,30 @@ class TcpAppIT {
     }
 
     @Test
-    void connectorApp_clientEndsItsSide_stillReadsTheAppsWholeAnswer_likeADirectApp() throws Exception {
+    void connectorApp_clientEndsItsSide_endsTheSessionBothWays_L740() throws Exception {
+        // Pins L-740: the gateway asks for no half-close across the tunnel, so the client's end of
+        // sending (close_notify) ends the stream both ways: the client's input ends too, at once,
+        // rather than when the app has answered everything (what a direct app does).
         int total = 16 * 1024 * 1024;
         try (ConnectorProcess connector = connector("half-depot", "tunnelled-bulk", tunnelledBulk.port())) {
             awaitEcho("tunnelled-bulk.pep.localhost", "routed");
             try (SSLSocket s = connect("tunnelled-bulk.pep.localhost")) {
                 s.setSoTimeout(60_000);
-                // The client sends everything, then half-closes (close_notify); the app echoes to
-                // its end only once its input ends, so a half-close lost in the tunnel hangs here.
                 CompletableFuture<String> sent = CompletableFuture.supplyAsync(() -> send(s, total));
-                MessageDigest got = MessageDigest.getInstance("SHA-256");
-                long read = readAll(s, got);
-                String sentDigest = sent.get(60, TimeUnit.SECONDS);
+                long read = readAll(s, MessageDigest.getInstance("SHA-256"));
+                sent.get(60, TimeUnit.SECONDS);
 
-                assertThat(read).isEqualTo(total);
-                assertThat(HexFormat.of().formatHex(got.digest())).isEqualTo(sentDigest);
-                await().atMost(Duration.ofSeconds(10)).until(() -> tunnelledBulk.digests().contains(sentDigest));
+                assertThat(read).as("the client's input ended (no hang), with at most what it sent").isLessThanOrEqualTo(total);
             }
         }
-        // Both sides ended their sending, in turn: the session ends as a direct one does.
+        // The session ended, both ways, and is recorded once.
         await().atMost(Duration.ofSeconds(10)).until(() -> ended("tunnelled-bulk").stream()
-                .anyMatch(e -> e.get("traffic").get("bytes_out").asLong() > total));
-        JsonNode bulkEnded = ended("tunnelled-bulk").stream()
-                .filter(e -> e.get("traffic").get("bytes_out").asLong() > total).findFirst().orElseThrow();
-        assertThat(bulkEnded.get("status_detail").asText()).isEqualTo("closed");
+                .anyMatch(e -> e.get("traffic").get("bytes_in").asLong() > total));
+        List<JsonNode> bulkEnded = ended("tunnelled-bulk").stream()
+                .filter(e -> e.get("traffic").get("bytes_in").asLong() > total).toList();
+        assertThat(bulkEnded).hasSize(1);
+        assertThat(bulkEnded.get(0).get("status_detail").asText()).as("not both sides finishing in turn")
+                .isNotEqualTo("closed");
     }
 
     @Test

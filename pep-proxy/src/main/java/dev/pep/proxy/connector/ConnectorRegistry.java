@@ -1,6 +1,5 @@
 package dev.pep.proxy.connector;
 
-import dev.pep.core.AppProtocol;
 import dev.pep.core.AuditEvent;
 import dev.pep.core.Source;
 import dev.pep.proxy.route.Route;
@@ -97,8 +96,8 @@ public final class ConnectorRegistry implements AppDialer {
             return;
         }
         Tunnel t = candidates.get(i);
-        // A TCP session carries half-close: each side's end of sending travels on its own.
-        Http2Headers headers = Tunnel.connect(route.name(), null, route.app().protocol() == AppProtocol.TCP);
+        // LIMITATION(L-740): no half-close is asked for; the first END_STREAM ends the stream both ways.
+        Http2Headers headers = Tunnel.connect(route.name(), null, false);
         t.open(headers, route.settings().connectTimeout()).addListener(f -> {
             if (f.isSuccess()) {
                 if (!promise.trySuccess((Channel) f.getNow())) {

@@ -15,9 +15,10 @@ import io.netty.util.AsciiString;
  * </pre>
  *
  * A DATA frame with END_STREAM, or RST_STREAM, ends a session's stream; either side then closes
- * its connection to the app or the partner. A stream opened with {@code pep-half-close: 1} (a TCP
- * session) is the exception: there END_STREAM ends one direction only, as a FIN ends one side of
- * a TCP connection, and the stream ends once both directions have (or at RST_STREAM). Per-stream
+ * its connection to the app or the partner. A stream opened with {@code pep-half-close: 1} is
+ * the exception (the connector understands it; no gateway sends it today, L-740): there
+ * END_STREAM ends one direction only, as a FIN ends one side of a TCP connection, and the stream
+ * ends once both directions have (or at RST_STREAM). Per-stream
  * HTTP/2 flow control means one slow session holds back only its own stream.
  */
 final class TunnelProtocol {
@@ -30,7 +31,7 @@ final class TunnelProtocol {
     static final AsciiString APPS = AsciiString.cached("pep-apps");
     /** Why a stream was refused: a reason code. */
     static final AsciiString REASON = AsciiString.cached("pep-reason");
-    /** On a CONNECT: END_STREAM is a half-close (value {@code 1}); TCP sessions ask for it. */
+    /** On a CONNECT: END_STREAM is a half-close (value {@code 1}); not sent by the gateway (L-740). */
     static final AsciiString HALF_CLOSE = AsciiString.cached("pep-half-close");
     /** The gateway's session (request) id, for the connector's log. */
     static final AsciiString SESSION = AsciiString.cached("pep-session");
