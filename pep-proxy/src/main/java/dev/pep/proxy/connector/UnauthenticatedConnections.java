@@ -97,7 +97,8 @@ final class UnauthenticatedConnections {
             int all = total.incrementAndGet();
             if (all > limits.maxTotal() || mine > limits.maxPerAddress()) {
                 (all > limits.maxTotal() ? refusedTotal : refusedPerAddress).increment();
-                LOG.debug("connector connection refused remote={} unauthenticated={} fromAddress={}", address, all, mine);
+                LOG.debug("connector connection refused remote={} unauthenticated={} fromAddress={}",
+                        address, all, mine);
                 ctx.close();
                 return;
             }

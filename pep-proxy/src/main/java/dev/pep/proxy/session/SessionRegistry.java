@@ -31,8 +31,9 @@ import org.slf4j.LoggerFactory;
  * <p>A session is decided again when something it depends on changes (a trigger: a new policy
  * version, a logout, a posture change, an operator), when its rule's re-evaluation interval
  * comes, when its app expires, and at least every {@code redecideInterval}; it is ended at its
- * rule's maximum length, and once it carried no bytes for its rule's idle limit. A session the new decision denies is ended through its
- * {@link SessionControl}; one still allowed is untouched.
+ * rule's maximum length, and once it carried no bytes for its rule's idle limit. A session the
+ * new decision denies is ended through its {@link SessionControl}; one still allowed is
+ * untouched.
  *
  * <p>Thread-safe. All re-decisions run on the registry's one thread, in batches, never on an
  * event loop. Fails closed: a re-decision that fails or does not finish in time ends the
