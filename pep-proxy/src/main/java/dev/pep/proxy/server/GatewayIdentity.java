@@ -186,22 +186,32 @@ final class GatewayIdentity implements AutoCloseable {
     }
 
     /**
-     * The session cookie re-sealed as used now, for the response to an allowed request whose
-     * session was last seen more than a quarter of its idle timeout ago: use slides the idle
-     * expiry, never past the absolute one. Empty without a valid session cookie; never throws.
+     * The live gateway session the request's cookie opens (sealed, for this host, not revoked),
+     * if it opens one; the cookie is unsealed once per call, so callers keep the answer. Never
+     * throws.
      */
-    Optional<String> renewedCookie(Credentials credentials) {
+    Optional<Session> cookieSession(Credentials credentials) {
         try {
-            Optional<String> value = SessionCookieCodec.cookieValue(credentials, SessionCookieCodec.COOKIE_NAME);
-            if (value.isEmpty()
-                    || !(cookies.openSession(value.get(), credentials) instanceof SessionCookieCodec.Opened.Valid v)) {
-                return Optional.empty();
-            }
-            Session session = v.session();
-            Instant now = credentials.time();
-            if (Duration.between(session.lastSeenAt(), now).compareTo(session.idleTimeout().dividedBy(4)) < 0) {
-                return Optional.empty();
-            }
+            return SessionCookieCodec.cookieValue(credentials, SessionCookieCodec.COOKIE_NAME)
+                    .map(value -> cookies.openSession(value, credentials))
+                    .filter(SessionCookieCodec.Opened.Valid.class::isInstance)
+                    .map(opened -> ((SessionCookieCodec.Opened.Valid) opened).session());
+        } catch (RuntimeException e) {
+            LOG.debug("session cookie not opened error={}", e.getClass().getSimpleName());
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * The session cookie re-sealed as used {@code now}, for the response to an allowed request
+     * whose session was last seen more than a quarter of its idle timeout ago: use slides the
+     * idle expiry, never past the absolute one. Empty otherwise; never throws.
+     */
+    Optional<String> renewedCookie(Session session, Instant now) {
+        if (Duration.between(session.lastSeenAt(), now).compareTo(session.idleTimeout().dividedBy(4)) < 0) {
+            return Optional.empty();
+        }
+        try {
             return Optional.of(codec.setCookie(session.touch(now), now));
         } catch (RuntimeException e) {
             LOG.debug("session cookie not renewed error={}", e.getClass().getSimpleName());
@@ -209,12 +219,14 @@ final class GatewayIdentity implements AutoCloseable {
         }
     }
 
+    /** {@link #renewedCookie(Session, Instant)} for the session the request's cookie opens. */
+    Optional<String> renewedCookie(Credentials credentials) {
+        return cookieSession(credentials).flatMap(s -> renewedCookie(s, credentials.time()));
+    }
+
     /** The id of the live gateway session the request's cookie opens, if it opens one. */
     Optional<String> sessionId(Credentials credentials) {
-        return SessionCookieCodec.cookieValue(credentials, SessionCookieCodec.COOKIE_NAME)
-                .map(value -> cookies.openSession(value, credentials))
-                .filter(SessionCookieCodec.Opened.Valid.class::isInstance)
-                .map(opened -> ((SessionCookieCodec.Opened.Valid) opened).session().id());
+        return cookieSession(credentials).map(Session::id);
     }
 
     /** Sessions renewed at their providers with a refresh token, since start. */

@@ -6,6 +6,7 @@ import dev.pep.core.AuthenticationMethod;
 import dev.pep.core.AuthenticationResult;
 import dev.pep.core.Credentials;
 import dev.pep.identity.IdentityReasons;
+import dev.pep.identity.session.Session;
 import dev.pep.identity.session.SessionCookieCodec;
 import dev.pep.core.Decision;
 import dev.pep.core.DecisionReason;
@@ -149,6 +150,8 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
     private ScheduledFuture<?> responseTimer;
     /** The exchange as the session registry knows it, from its allow to its end. */
     private LiveSession live;
+    /** The gateway session the admitted request's cookie opened, unsealed once at the allow. */
+    private Session cookieSession;
     /** Where frames end in the app's WebSocket bytes, so a close frame goes in between two. */
     private final WebSocketFrameBoundary toClient = new WebSocketFrameBoundary();
     private SessionEnding webSocketEnding;
@@ -534,7 +537,9 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
 
     /** Registers the allowed exchange as a live session, re-decided until it ends. */
     private void admit(Decision decision) {
-        LiveSession s = new LiveSession(requestId, session().id(), gw.identity.sessionId(credentials),
+        cookieSession = gw.identity.cookieSession(credentials).orElse(null);
+        String signIn = cookieSession == null ? null : cookieSession.id();
+        LiveSession s = new LiveSession(requestId, session().id(), Optional.ofNullable(signIn),
                 http2 ? SessionKind.HTTP2 : SessionKind.HTTP1, access, credentials, credentialExpires,
                 generation, decision,
                 control);
@@ -770,9 +775,10 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
             }
         }
         RESPONSE_HOP_BY_HOP.forEach(h::remove);
-        if (!interimResponse && credentials != null) {
+        if (!interimResponse && cookieSession != null) {
             // Use slides the session's idle expiry: the browser gets the cookie re-sealed as of now.
-            gw.identity.renewedCookie(credentials).ifPresent(c -> h.add(HttpHeaderNames.SET_COOKIE, c));
+            gw.identity.renewedCookie(cookieSession, credentials.time())
+                    .ifPresent(c -> h.add(HttpHeaderNames.SET_COOKIE, c));
         }
         if (!http2 && !interimResponse) {
             if (chunked) {
@@ -1123,6 +1129,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter implements Upstrea
         access = null;
         obligations = List.of();
         credentials = null;
+        cookieSession = null;
         source = null;
         endpointBody = null;
         route = null;
